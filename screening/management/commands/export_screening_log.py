@@ -1,0 +1,21 @@
+from screening import exports
+from screening.management.commands._export import ExportCommand
+
+
+class Command(ExportCommand):
+    help = (
+        "Export the screening log: one row per referral with the PROTOCOL section 7 columns. "
+        "Pseudonymous unless --identified adds hospital_number and full_name."
+    )
+    sheet_title = "screening log"
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--identified", action="store_true", help="add hospital_number and full_name"
+        )
+
+    def handle(self, *args, format, output, identified, **options):
+        rows = exports.screening_log_rows(identified=identified)
+        columns = exports.screening_log_columns(identified=identified)
+        self.write(rows, columns, format=format, output=output)

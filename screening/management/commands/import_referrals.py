@@ -1,0 +1,82 @@
+from collections import Counter
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from screening import services
+from screening.imports import ImportFileError, read_rows, validate_rows
+from screening.models import ProtocolVersion, Role, Site
+
+PROGRESS_EVERY = 1000
+
+
+class Command(BaseCommand):
+    help = (
+        "Import referrals from a JSON array of objects or a UTF-8 CSV (BOM allowed) whose keys "
+        "are those of PROTOCOL section 3. Every row is validated as the browser form does; when "
+        "any row is invalid, each problem is printed as 'row N: field: message' and nothing is "
+        "imported. Valid referrals are evaluated and a count by outcome is printed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path, help="a .json or .csv file")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="validate and evaluate, then save nothing"
+        )
+        parser.add_argument(
+            "--user",
+            help="record this user as the creator; a coordinator may import only their sites",
+        )
+
+    def handle(self, *args, file, dry_run, user, **options):
+        if not file.exists():
+            raise CommandError(f"{file}: no such file")
+        creator = self._user(user)
+        try:
+            rows = read_rows(file)
+        except ImportFileError as error:
+            raise CommandError(str(error)) from error
+        sites = None
+        if creator is not None and creator.groups.filter(name=Role.COORDINATOR).exists():
+            sites = Site.objects.filter(coordinators=creator)
+        cleaned, errors = validate_rows(
+            rows,
+            protocol=ProtocolVersion.current(),
+            sites=sites,
+            progress=self._progress(len(rows)),
+        )
+        if errors:
+            for error in errors:
+                self.stderr.write(str(error))
+            raise CommandError(
+                f"{len(errors)} problem(s) in {len({error.row for error in errors})} of "
+                f"{len(rows)} row(s); nothing was imported."
+            )
+        with transaction.atomic():
+            referrals = services.referrals_create(rows=cleaned, user=creator)
+            outcomes = Counter(referral.outcome for referral in referrals)
+            if dry_run:
+                transaction.set_rollback(True)
+        verb = "would import" if dry_run else "imported"
+        summary = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
+        self.stdout.write(f"{verb} {len(referrals)} referral(s): {summary or 'none'}")
+
+    def _user(self, username):
+        if username is None:
+            return None
+        try:
+            return get_user_model().objects.get(username=username)
+        except get_user_model().DoesNotExist as missing:
+            raise CommandError(f"no user named {username!r}") from missing
+
+    def _progress(self, total):
+        if total <= PROGRESS_EVERY:
+            return None
+
+        def report(number):
+            if number % PROGRESS_EVERY == 0 or number == total:
+                self.stderr.write(f"validated {number}/{total} rows")
+
+        return report

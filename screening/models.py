@@ -1,0 +1,616 @@
+"""The referral data model (PROTOCOL sections 1-3, 6).
+
+Lab values are stored in SI units with the unit the user entered kept beside each value; the
+clinical rules themselves live in ``rules.py`` and never see these models.
+"""
+
+import dataclasses
+import datetime
+from decimal import Decimal
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from screening import rules, units
+
+SNAPSHOT_FIELDS = dataclasses.fields(rules.Snapshot)
+
+
+def audited(model):
+    """Record every insert, update and delete of ``model`` in an append-only event table.
+
+    Database triggers do the recording, so bulk updates and raw SQL are caught too.
+    """
+    trackers = (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+    return pghistory.track(*trackers, append_only=True)(model)
+
+
+class TriState(models.TextChoices):
+    YES = "yes", _("Yes")
+    NO = "no", _("No")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+def _tri_state(verbose_name):
+    return models.CharField(
+        verbose_name, max_length=7, choices=TriState.choices, default=TriState.UNKNOWN
+    )
+
+
+def _in_choices(field_name, choices, *, allow_blank=False):
+    """A named CheckConstraint keeping a choice column to its choices."""
+    condition = Q(**{f"{field_name}__in": [value for value, _label in choices]})
+    if allow_blank:
+        condition |= Q(**{field_name: ""})
+    return models.CheckConstraint(
+        condition=condition, name=f"%(app_label)s_%(class)s_{field_name}_valid"
+    )
+
+
+def _in_range(field_name, low, high):
+    """A named CheckConstraint keeping an optional number within [low, high]."""
+    condition = Q(**{f"{field_name}__isnull": True}) | Q(
+        **{f"{field_name}__gte": low, f"{field_name}__lte": high}
+    )
+    return models.CheckConstraint(
+        condition=condition, name=f"%(app_label)s_%(class)s_{field_name}_range"
+    )
+
+
+class Role(models.TextChoices):
+    """Roles are Django groups of these names (see the ``adduser`` command)."""
+
+    COORDINATOR = "coordinator", _("Trial coordinator")
+    MDT = "mdt", _("MDT member")
+    ADMIN = "admin", _("Data manager")
+
+
+def user_roles(user) -> set[str]:
+    """The role codes of a user (one query unless the groups are prefetched)."""
+    if not user.is_authenticated:
+        return set()
+    return {group.name for group in user.groups.all()}
+
+
+@audited
+class ProtocolVersion(models.Model):
+    """One version of the protocol's thresholds, target and accrual window.
+
+    A data manager amends the protocol by creating a new version; the highest version number
+    is the one in force. Field names of the limits equal ``rules.Limits`` fields.
+    """
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    effective_date = models.DateField(_("effective date"))
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    enrolment_target = models.PositiveIntegerField(_("enrolment target"), default=32)
+    accrual_start = models.DateField(_("accrual opens"), default=datetime.date(2025, 5, 1))
+    accrual_end = models.DateField(_("accrual closes"), default=datetime.date(2029, 5, 31))
+    study_number_format = models.CharField(
+        _("study number format"),
+        max_length=20,
+        default="EC-{:03d}",
+        help_text=_("Python format for the study number, e.g. EC-{:03d} gives EC-001."),
+    )
+
+    age_min = models.PositiveSmallIntegerField(_("minimum age (years)"), default=18)
+    age_max = models.PositiveSmallIntegerField(_("maximum age (years)"), default=70)
+    alt_max = models.DecimalField(
+        _("ALT upper limit (U/L)"), max_digits=8, decimal_places=2, default=100
+    )
+    ast_max = models.DecimalField(
+        _("AST upper limit (U/L)"), max_digits=8, decimal_places=2, default=100
+    )
+    total_bilirubin_max = models.DecimalField(
+        _("total bilirubin upper limit (umol/L)"),
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("31.5"),
+    )
+    creatinine_max = models.DecimalField(
+        _("creatinine upper limit (umol/L)"), max_digits=8, decimal_places=2, default=156
+    )
+    creatinine_clearance_min = models.DecimalField(
+        _("creatinine clearance lower limit (mL/min)"), max_digits=8, decimal_places=2, default=60
+    )
+    wbc_min = models.DecimalField(
+        _("WBC lower limit (10^9/L)"), max_digits=8, decimal_places=2, default=Decimal("4.0")
+    )
+    anc_min = models.DecimalField(
+        _("ANC lower limit (10^9/L)"), max_digits=8, decimal_places=2, default=Decimal("1.5")
+    )
+    platelets_min = models.DecimalField(
+        _("platelets lower limit (10^9/L)"), max_digits=8, decimal_places=2, default=100
+    )
+    hemoglobin_min = models.DecimalField(
+        _("hemoglobin lower limit (g/L)"), max_digits=8, decimal_places=2, default=90
+    )
+    ecog_max = models.PositiveSmallIntegerField(_("highest acceptable ECOG"), default=1)
+    lvef_min = models.DecimalField(
+        _("LVEF lower limit (%)"), max_digits=5, decimal_places=2, default=50
+    )
+    fev1_min = models.DecimalField(
+        _("FEV1 lower limit (L)"), max_digits=5, decimal_places=2, default=Decimal("1.2")
+    )
+    labs_max_age_days = models.PositiveSmallIntegerField(_("labs valid for (days)"), default=28)
+    lung_v20_max = models.DecimalField(
+        _("lung V20 limit (%)"), max_digits=6, decimal_places=2, default=25
+    )
+    lung_mean_dose_max = models.DecimalField(
+        _("mean lung dose limit (Gy)"), max_digits=6, decimal_places=2, default=20
+    )
+    heart_v30_max = models.DecimalField(
+        _("heart V30 limit (%)"), max_digits=6, decimal_places=2, default=40
+    )
+    spinal_cord_max = models.DecimalField(
+        _("spinal cord max dose limit (Gy)"), max_digits=6, decimal_places=2, default=45
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(age_min__lte=F("age_max")), name="screening_protocol_age_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(accrual_start__lt=F("accrual_end")),
+                name="screening_protocol_window_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(enrolment_target__gt=0), name="screening_protocol_target_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"v{self.version} ({self.effective_date:%Y-%m-%d})"
+
+    @classmethod
+    def current(cls) -> "ProtocolVersion":
+        """The version in force (one query)."""
+        return cls.objects.order_by("-version").first()
+
+    def limits(self) -> rules.Limits:
+        return rules.Limits(
+            **{field.name: getattr(self, field.name) for field in dataclasses.fields(rules.Limits)}
+        )
+
+    def study_number(self, sequence: int) -> str:
+        return self.study_number_format.format(sequence)
+
+
+class Site(models.Model):
+    """A heavy-ion centre; coordinators are bound to one or more sites."""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    coordinators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="sites", verbose_name=_("coordinators")
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class Sex(models.TextChoices):
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
+
+
+class Histology(models.TextChoices):
+    SQUAMOUS = "squamous_cell_carcinoma", _("Squamous cell carcinoma")
+    ADENOCARCINOMA = "adenocarcinoma", _("Adenocarcinoma")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class TumourLocation(models.TextChoices):
+    CERVICAL = "cervical", _("Cervical")
+    UPPER = "upper_thoracic", _("Upper thoracic")
+    MIDDLE = "middle_thoracic", _("Middle thoracic")
+    LOWER = "lower_thoracic", _("Lower thoracic")
+    GEJ = "gej", _("Gastro-oesophageal junction")
+
+
+class ClinicalT(models.TextChoices):
+    TX = "TX", "cTX"
+    T0 = "T0", "cT0"
+    TIS = "Tis", "cTis"
+    T1 = "T1", "cT1"
+    T1A = "T1a", "cT1a"
+    T1B = "T1b", "cT1b"
+    T2 = "T2", "cT2"
+    T3 = "T3", "cT3"
+    T4 = "T4", "cT4"
+    T4A = "T4a", "cT4a"
+    T4B = "T4b", "cT4b"
+
+
+class ClinicalN(models.TextChoices):
+    NX = "NX", "cNX"
+    N0 = "N0", "cN0"
+    N1 = "N1", _("cN1 (1-2 regional nodes)")
+    N2 = "N2", _("cN2 (3-6 regional nodes)")
+    N3 = "N3", _("cN3 (7 or more regional nodes)")
+
+
+class ClinicalM(models.TextChoices):
+    M0 = "M0", "cM0"
+    M1 = "M1", "cM1"
+
+
+class Dosimetry(models.TextChoices):
+    NOT_ASSESSED = "not_assessed", _("Not assessed")
+    FEASIBLE = "feasible", _("Feasible")
+    NOT_FEASIBLE = "not_feasible", _("Not feasible")
+
+
+class Status(models.TextChoices):
+    SCREENING = "screening", _("Screening")
+    SCREEN_FAILED = "screen_failed", _("Screen failed")
+    MDT_REVIEW = "mdt_review", _("MDT review")
+    MDT_APPROVED = "mdt_approved", _("MDT approved")
+    MDT_REJECTED = "mdt_rejected", _("MDT rejected")
+    ENROLLED = "enrolled", _("Enrolled")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Outcome(models.TextChoices):
+    INELIGIBLE = rules.Outcome.INELIGIBLE, _("Ineligible")
+    INCOMPLETE = rules.Outcome.INCOMPLETE, _("Incomplete")
+    POTENTIALLY_ELIGIBLE = rules.Outcome.POTENTIALLY_ELIGIBLE, _("Potentially eligible")
+
+
+@audited
+class Referral(models.Model):
+    """A patient referred for screening, with every key of PROTOCOL section 3."""
+
+    Sex = Sex
+    Histology = Histology
+    Location = TumourLocation
+    CT = ClinicalT
+    CN = ClinicalN
+    CM = ClinicalM
+    Dosimetry = Dosimetry
+    Status = Status
+    Outcome = Outcome
+
+    # Statuses in which a referral is still being worked; at most one per site + hospital number.
+    OPEN_STATUSES = (Status.SCREENING, Status.MDT_REVIEW, Status.MDT_APPROVED)
+    # Statuses after which clinical data no longer changes.
+    CLOSED_STATUSES = (Status.ENROLLED, Status.WITHDRAWN)
+
+    screening_number = models.CharField(_("screening number"), max_length=20, unique=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, verbose_name=_("site"))
+    hospital_number = models.CharField(_("hospital number"), max_length=50)
+    full_name = models.CharField(_("full name"), max_length=200)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    date_of_birth = models.DateField(_("date of birth"))
+    national_id = models.CharField(_("national ID"), max_length=18, blank=True)
+    referral_date = models.DateField(_("referral date"))
+    screening_date = models.DateField(_("screening date"))
+    referring_physician = models.CharField(_("referring physician"), max_length=200, blank=True)
+
+    pathology_confirmed = _tri_state(_("pathologically confirmed"))
+    histology = models.CharField(
+        _("histology"), max_length=30, choices=Histology.choices, default=Histology.UNKNOWN
+    )
+    tumour_location = models.CharField(
+        _("tumour location"), max_length=20, choices=TumourLocation.choices, blank=True
+    )
+    ct = models.CharField(_("clinical T (cT)"), max_length=3, choices=ClinicalT.choices, blank=True)
+    cn = models.CharField(_("clinical N (cN)"), max_length=2, choices=ClinicalN.choices, blank=True)
+    cm = models.CharField(_("clinical M (cM)"), max_length=2, choices=ClinicalM.choices, blank=True)
+
+    prior_esophageal_radiotherapy = _tri_state(
+        _("prior radical radiotherapy for esophageal cancer")
+    )
+    prior_esophageal_surgery = _tri_state(_("prior radical surgery for esophageal cancer"))
+
+    labs_date = models.DateField(_("blood panel date"), null=True, blank=True)
+    alt = models.DecimalField(_("ALT"), max_digits=12, decimal_places=5, null=True, blank=True)
+    alt_unit = models.CharField(_("ALT unit"), max_length=10, blank=True)
+    ast = models.DecimalField(_("AST"), max_digits=12, decimal_places=5, null=True, blank=True)
+    ast_unit = models.CharField(_("AST unit"), max_length=10, blank=True)
+    total_bilirubin = models.DecimalField(
+        _("total bilirubin"), max_digits=12, decimal_places=5, null=True, blank=True
+    )
+    total_bilirubin_unit = models.CharField(_("total bilirubin unit"), max_length=10, blank=True)
+    creatinine = models.DecimalField(
+        _("creatinine"), max_digits=12, decimal_places=5, null=True, blank=True
+    )
+    creatinine_unit = models.CharField(_("creatinine unit"), max_length=10, blank=True)
+    creatinine_clearance = models.DecimalField(
+        _("creatinine clearance"), max_digits=12, decimal_places=5, null=True, blank=True
+    )
+    creatinine_clearance_unit = models.CharField(
+        _("creatinine clearance unit"), max_length=10, blank=True
+    )
+    wbc = models.DecimalField(_("WBC"), max_digits=12, decimal_places=5, null=True, blank=True)
+    wbc_unit = models.CharField(_("WBC unit"), max_length=10, blank=True)
+    anc = models.DecimalField(_("ANC"), max_digits=12, decimal_places=5, null=True, blank=True)
+    anc_unit = models.CharField(_("ANC unit"), max_length=10, blank=True)
+    platelets = models.DecimalField(
+        _("platelets"), max_digits=12, decimal_places=5, null=True, blank=True
+    )
+    platelets_unit = models.CharField(_("platelets unit"), max_length=10, blank=True)
+    hemoglobin = models.DecimalField(
+        _("hemoglobin"), max_digits=12, decimal_places=5, null=True, blank=True
+    )
+    hemoglobin_unit = models.CharField(_("hemoglobin unit"), max_length=10, blank=True)
+
+    ecog = models.PositiveSmallIntegerField(_("ECOG performance status"), null=True, blank=True)
+    lvef_percent = models.DecimalField(
+        _("LVEF (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    fev1_litres = models.DecimalField(
+        _("FEV1 (L)"), max_digits=4, decimal_places=2, null=True, blank=True
+    )
+    cardiac_event_within_6_months = _tri_state(
+        _("MI, unstable angina or heart-failure admission within 6 months")
+    )
+    uncontrolled_arrhythmia = _tri_state(_("uncontrolled arrhythmia"))
+    interstitial_lung_disease = _tri_state(_("interstitial lung disease"))
+
+    dosimetry_status = models.CharField(
+        _("dosimetry"), max_length=12, choices=Dosimetry.choices, default=Dosimetry.NOT_ASSESSED
+    )
+    lung_v20_percent = models.DecimalField(
+        _("lung V20 (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    lung_mean_dose_gy = models.DecimalField(
+        _("mean lung dose (Gy(RBE))"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    heart_v30_percent = models.DecimalField(
+        _("heart V30 (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    spinal_cord_max_gy = models.DecimalField(
+        _("spinal cord max dose (Gy(RBE))"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+
+    fistula_or_perforation = _tri_state(_("existing fistula, sinus tract or perforation"))
+    deep_ulceration = _tri_state(_("deep or penetrating ulceration (niche sign)"))
+    perforation_risk_other = _tri_state(_("high perforation risk for another reason"))
+    abdominal_lymph_node_metastasis = _tri_state(_("abdominal lymph node metastasis"))
+    cardiac_implantable_device = _tri_state(_("pacemaker or ICD"))
+    metal_implant_in_treatment_region = _tri_state(_("metal implant in the treatment region"))
+    pregnant_or_breastfeeding = _tri_state(_("pregnant or breastfeeding"))
+    active_connective_tissue_disease = _tri_state(_("active connective tissue disease"))
+    prior_thoracic_radiotherapy_overlap = _tri_state(
+        _("earlier thoracic radiotherapy overlapping the field")
+    )
+    other_absolute_rt_contraindication = _tri_state(
+        _("other absolute contraindication to radiotherapy")
+    )
+
+    status = models.CharField(
+        _("status"), max_length=15, choices=Status.choices, default=Status.SCREENING
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=25, choices=Outcome.choices, default=Outcome.INCOMPLETE
+    )
+    evaluation = models.OneToOneField(
+        "Evaluation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("current evaluation"),
+    )
+    withdrawal_reason = models.TextField(_("withdrawal reason"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        ordering = ["-referral_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "hospital_number"],
+                condition=Q(status__in=["screening", "mdt_review", "mdt_approved"]),
+                name="screening_referral_one_open_per_patient",
+                violation_error_message=_(
+                    "This patient already has an open referral at this site."
+                ),
+            ),
+            _in_choices("sex", Sex.choices),
+            _in_choices("histology", Histology.choices),
+            _in_choices("tumour_location", TumourLocation.choices, allow_blank=True),
+            _in_choices("ct", ClinicalT.choices, allow_blank=True),
+            _in_choices("cn", ClinicalN.choices, allow_blank=True),
+            _in_choices("cm", ClinicalM.choices, allow_blank=True),
+            _in_choices("dosimetry_status", Dosimetry.choices),
+            _in_choices("status", Status.choices),
+            _in_choices("outcome", Outcome.choices),
+            *(
+                _in_choices(name, TriState.choices)
+                for name in (
+                    "pathology_confirmed",
+                    "prior_esophageal_radiotherapy",
+                    "prior_esophageal_surgery",
+                    "cardiac_event_within_6_months",
+                    "uncontrolled_arrhythmia",
+                    "interstitial_lung_disease",
+                    "fistula_or_perforation",
+                    "deep_ulceration",
+                    "perforation_risk_other",
+                    "abdominal_lymph_node_metastasis",
+                    "cardiac_implantable_device",
+                    "metal_implant_in_treatment_region",
+                    "pregnant_or_breastfeeding",
+                    "active_connective_tissue_disease",
+                    "prior_thoracic_radiotherapy_overlap",
+                    "other_absolute_rt_contraindication",
+                )
+            ),
+            *(_in_range(key, low, high) for key, (low, high) in units.PLAUSIBLE_RANGE.items()),
+            _in_range("ecog", 0, 5),
+            _in_range("lvef_percent", 0, 100),
+            _in_range("fev1_litres", 0, 8),
+            _in_range("lung_v20_percent", 0, 100),
+            _in_range("lung_mean_dose_gy", 0, 200),
+            _in_range("heart_v30_percent", 0, 100),
+            _in_range("spinal_cord_max_gy", 0, 200),
+            models.CheckConstraint(
+                condition=Q(date_of_birth__gt=datetime.date(1900, 1, 1)),
+                name="screening_referral_date_of_birth_after_1900",
+            ),
+            models.CheckConstraint(
+                condition=Q(date_of_birth__lte=F("screening_date")),
+                name="screening_referral_born_before_screening",
+            ),
+            models.CheckConstraint(
+                condition=Q(screening_date__gte=F("referral_date")),
+                name="screening_referral_screened_after_referral",
+            ),
+            models.CheckConstraint(
+                condition=Q(labs_date__isnull=True) | Q(labs_date__lte=F("screening_date")),
+                name="screening_referral_labs_not_after_screening",
+            ),
+            models.CheckConstraint(
+                condition=Q(national_id="") | Q(national_id__regex=r"^[0-9]{17}[0-9X]$"),
+                name="screening_referral_national_id_format",
+            ),
+        ]
+        permissions = [
+            ("export_trial_data", "Can export screening logs and enrolment lists"),
+            ("decide_referral", "Can record MDT decisions"),
+            ("enrol_participant", "Can enrol approved participants"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "referral_date"], name="referral_status_date_idx"),
+            models.Index(fields=["site", "referral_date"], name="referral_site_date_idx"),
+        ]
+
+    def __str__(self):
+        return self.screening_number
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in self.CLOSED_STATUSES
+
+    def age(self) -> int | None:
+        """Completed years at the screening date."""
+        if self.date_of_birth is None or self.screening_date is None:
+            return None
+        return rules.age_at(self.date_of_birth, self.screening_date)
+
+    def snapshot(self) -> rules.Snapshot:
+        """The clinical data as the rules see it (no query)."""
+        # Blank choice columns (cT, cN, cM) mean "not given", which the rules spell None.
+        values = {field.name: getattr(self, field.name) for field in SNAPSHOT_FIELDS}
+        return rules.Snapshot(
+            **{name: None if value == "" else value for name, value in values.items()}
+        )
+
+
+@audited
+class Evaluation(models.Model):
+    """The twelve results for one referral under one protocol version.
+
+    ``snapshot`` is the exact input the rules saw, so an evaluation can be replayed for audit;
+    ``results`` maps each criterion code to its result, reason template and parameters, the
+    values used and what was missing.
+    """
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="evaluations")
+    protocol_version = models.ForeignKey(
+        ProtocolVersion, on_delete=models.PROTECT, related_name="evaluations"
+    )
+    outcome = models.CharField(_("outcome"), max_length=25, choices=Referral.Outcome.choices)
+    results = models.JSONField(_("results"))
+    snapshot = models.JSONField(_("snapshot"))
+    created_at = models.DateTimeField(_("evaluated at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [_in_choices("outcome", Referral.Outcome.choices)]
+
+    def __str__(self):
+        return f"{self.referral_id} {self.outcome} (protocol {self.protocol_version_id})"
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+
+
+@audited
+class MdtDecision(models.Model):
+    """The MDT's decision on a referral, bound to the evaluation it saw."""
+
+    Decision = Decision
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="decisions")
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="decisions")
+    decision = models.CharField(_("decision"), max_length=7, choices=Decision.choices)
+    rationale = models.TextField(_("rationale"))
+    reason_code = models.CharField(_("reason"), max_length=5, blank=True)
+    attendees = models.TextField(_("attending members"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            _in_choices("decision", Decision.choices),
+            models.UniqueConstraint(
+                fields=["referral"],
+                condition=Q(superseded_at__isnull=True),
+                name="screening_mdtdecision_one_current_per_referral",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.decision} {self.referral_id}"
+
+
+@audited
+class Enrolment(models.Model):
+    """An enrolled participant: the study number is assigned in sequence, never past target."""
+
+    referral = models.OneToOneField(Referral, on_delete=models.PROTECT, related_name="enrolment")
+    sequence = models.PositiveIntegerField(_("sequence"), unique=True)
+    study_number = models.CharField(_("study number"), max_length=20, unique=True)
+    consent_date = models.DateField(_("consent date"))
+    enrolled_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    protocol_version = models.ForeignKey(
+        ProtocolVersion, on_delete=models.PROTECT, related_name="enrolments"
+    )
+
+    class Meta:
+        ordering = ["sequence"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sequence__gt=0), name="screening_enrolment_sequence_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return self.study_number

