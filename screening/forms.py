@@ -107,9 +107,14 @@ class ReferralForm(forms.ModelForm):
                 max_digits=12,
                 decimal_places=4,
             )
+            # A free-text field behind a select, so that an unsupported unit from an import
+            # gets the message naming the accepted units.
             unit_choices = [(unit, unit) for unit in units.UNIT_FACTORS[key]]
-            self.fields[f"{key}_unit"] = forms.ChoiceField(
-                label=_("unit"), choices=unit_choices, required=False, initial=units.SI_UNIT[key]
+            self.fields[f"{key}_unit"] = forms.CharField(
+                label=_("unit"),
+                required=False,
+                initial=units.SI_UNIT[key],
+                widget=forms.Select(choices=unit_choices),
             )
             if self.instance.pk and getattr(self.instance, key) is not None:
                 entered_unit = getattr(self.instance, f"{key}_unit") or units.SI_UNIT[key]
@@ -126,9 +131,14 @@ class ReferralForm(forms.ModelForm):
 
     def _clean_labs(self):
         for key in units.LAB_KEYS:
+            unit_field = f"{key}_unit"
+            try:
+                unit = units.canonical_unit(key, self.cleaned_data.get(unit_field))
+            except units.UnitError as error:
+                self.add_error(unit_field, error.message)
+                continue
             value = self.cleaned_data.get(key)
-            unit = self.cleaned_data.get(f"{key}_unit") or units.SI_UNIT[key]
-            self.cleaned_data[f"{key}_unit"] = unit if value is not None else ""
+            self.cleaned_data[unit_field] = unit if value is not None else ""
             if value is None:
                 continue
             try:

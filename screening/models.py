@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pghistory
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +39,10 @@ def _tri_state(verbose_name):
     return models.CharField(
         verbose_name, max_length=7, choices=TriState.choices, default=TriState.UNKNOWN
     )
+
+
+def _between(low, high):
+    return [MinValueValidator(low), MaxValueValidator(high)]
 
 
 def _in_choices(field_name, choices, *, allow_blank=False):
@@ -349,12 +354,24 @@ class Referral(models.Model):
     )
     hemoglobin_unit = models.CharField(_("hemoglobin unit"), max_length=10, blank=True)
 
-    ecog = models.PositiveSmallIntegerField(_("ECOG performance status"), null=True, blank=True)
+    ecog = models.PositiveSmallIntegerField(
+        _("ECOG performance status"), null=True, blank=True, validators=_between(0, 5)
+    )
     lvef_percent = models.DecimalField(
-        _("LVEF (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+        _("LVEF (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=_between(0, 100),
     )
     fev1_litres = models.DecimalField(
-        _("FEV1 (L)"), max_digits=4, decimal_places=2, null=True, blank=True
+        _("FEV1 (L)"),
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=_between(0, 8),
     )
     cardiac_event_within_6_months = _tri_state(
         _("MI, unstable angina or heart-failure admission within 6 months")
@@ -366,16 +383,36 @@ class Referral(models.Model):
         _("dosimetry"), max_length=12, choices=Dosimetry.choices, default=Dosimetry.NOT_ASSESSED
     )
     lung_v20_percent = models.DecimalField(
-        _("lung V20 (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+        _("lung V20 (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=_between(0, 100),
     )
     lung_mean_dose_gy = models.DecimalField(
-        _("mean lung dose (Gy(RBE))"), max_digits=5, decimal_places=2, null=True, blank=True
+        _("mean lung dose (Gy(RBE))"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=_between(0, 200),
     )
     heart_v30_percent = models.DecimalField(
-        _("heart V30 (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+        _("heart V30 (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=_between(0, 100),
     )
     spinal_cord_max_gy = models.DecimalField(
-        _("spinal cord max dose (Gy(RBE))"), max_digits=5, decimal_places=2, null=True, blank=True
+        _("spinal cord max dose (Gy(RBE))"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=_between(0, 200),
     )
 
     fistula_or_perforation = _tri_state(_("existing fistula, sinus tract or perforation"))

@@ -1,18 +1,50 @@
+"""import_referrals and export_screening_log from the command line (issue 2)."""
+
+import csv
+import io
 import json
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
-from screening.models import Referral
-from tests.factories import referral_data
+from screening import rules
+from screening.models import Evaluation, Referral
+from tests.factories import UserFactory, days_ago, referral_data
 
 pytestmark = pytest.mark.django_db
+
+EXAMPLES = Path(__file__).parent / "data" / "example_referrals.json"
 
 
 def write_json(tmp_path, rows, name="referrals.json"):
     path = tmp_path / name
     path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def write_csv(tmp_path, rows, *, bom=True, name="referrals.csv"):
+    columns = sorted({key for row in rows for key in row})
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    path = tmp_path / name
+    path.write_text(("\ufeff" if bom else "") + buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def import_errors(path, capsys) -> str:
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_referrals", str(path))
+    return capsys.readouterr().err
+
+
+def exported_log(*args) -> list[dict]:
+    out = io.StringIO()
+    call_command("export_screening_log", "--format", "json", *args, stdout=out)
+    return json.loads(out.getvalue())
 
 
 def test_valid_file_imports_and_evaluates(tmp_path, capsys):
@@ -24,3 +56,193 @@ def test_valid_file_imports_and_evaluates(tmp_path, capsys):
 
     assert "imported 2 referral(s): ineligible 1, potentially_eligible 1" in capsys.readouterr().out
     assert Referral.objects.count() == 2
+    assert Evaluation.objects.count() == 2
+
+
+def test_csv_with_bom_and_chinese_names_imports(tmp_path):
+    path = write_csv(tmp_path, [referral_data(full_name="王建国", hospital_number="住院001")])
+
+    call_command("import_referrals", str(path))
+
+    referral = Referral.objects.get()
+    assert referral.full_name == "王建国"
+    assert referral.hospital_number == "住院001"
+    assert referral.status == Referral.Status.MDT_REVIEW
+
+
+def test_examples_import_and_export_with_expected_results(tmp_path):
+    examples = json.loads(EXAMPLES.read_text(encoding="utf-8"))
+    rows = [example["referral"] for example in examples]
+    call_command("import_referrals", str(write_json(tmp_path, rows)))
+
+    exported = {row["hospital_number"]: row for row in exported_log("--identified")}
+
+    for example in examples:
+        row = exported[example["referral"]["hospital_number"]]
+        expected = example["expected"]
+        assert row["outcome"] == expected["outcome"], example["referral"]["hospital_number"]
+        assert {code: row[code] for code in rules.CODES} == {
+            code: expected[code] for code in rules.CODES
+        }
+        assert row["full_name"] == example["referral"]["full_name"]
+
+
+def test_examples_file_with_wrapped_objects_imports_as_is(capsys):
+    call_command("import_referrals", str(EXAMPLES))
+
+    assert "imported 5 referral(s)" in capsys.readouterr().out
+
+
+def test_pseudonymous_export_has_exactly_the_protocol_keys(tmp_path):
+    call_command("import_referrals", str(write_json(tmp_path, [referral_data()])))
+
+    (row,) = exported_log()
+
+    assert list(row) == [
+        "screening_number", "site", "referral_date", "screening_date", "age", "sex",
+        "histology", "ct", "cn", "cm", "stage_group", "outcome", "status",
+        "I1", "I2", "I3", "I4", "I5", "I6", "E1", "E2", "E3", "E4", "E5", "E6",
+        "reasons", "protocol_version", "mdt_decision", "mdt_decision_date", "study_number",
+    ]  # fmt: skip
+    assert row["screening_number"].startswith("S-")
+    assert row["mdt_decision"] is None
+    assert row["protocol_version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"hemoglobin": 26, "hemoglobin_unit": "g/dL"}, "hemoglobin", "check the unit"),
+        ({"alt": 6000}, "alt", "check the unit"),
+        ({"creatinine": 5, "creatinine_unit": "umol/L"}, "creatinine", "check the unit"),
+        ({"total_bilirubin": 1, "total_bilirubin_unit": "mmol/L"}, "total_bilirubin_unit", "mg/dL"),
+        ({"national_id": "620602195804210316"}, "national_id", "check character"),
+        ({"ecog": 7}, "ecog", "less than or equal to 5"),
+        ({"ct": "T5"}, "ct", "T5"),
+        ({"sex": "X"}, "sex", "X"),
+        ({"pathology_confirmed": "maybe"}, "pathology_confirmed", "maybe"),
+        ({"site": "beijing"}, "site", "choice"),
+        (
+            {"referral_date": "2025-04-30", "screening_date": "2025-05-02"},
+            "referral_date",
+            "accrual",
+        ),
+        (
+            {"screening_date": "2025-06-01", "referral_date": "2025-06-02"},
+            "screening_date",
+            "before",
+        ),
+        ({"screening_date": "2999-01-01"}, "screening_date", "future"),
+        ({"labs_date": "2999-01-01"}, "labs_date", "after the screening date"),
+        ({"date_of_birth": "1899-12-31"}, "date_of_birth", "1900"),
+        ({"date_of_birth": "2026-13-01"}, "date_of_birth", "valid date"),
+        ({"full_name": None}, "full_name", "required"),
+        ({"lvef_percent": 120}, "lvef_percent", "100"),
+    ],
+)
+def test_bad_input_names_row_and_field_and_imports_nothing(
+    tmp_path, capsys, overrides, field, message
+):
+    rows = [referral_data(number=1), referral_data(number=2, **overrides)]
+
+    errors = import_errors(write_json(tmp_path, rows), capsys)
+
+    lines = [line for line in errors.splitlines() if line.startswith(f"row 2: {field}: ")]
+    assert lines, errors
+    assert message.lower() in " ".join(lines).lower()
+    assert "row 1" not in errors
+    assert Referral.objects.count() == 0
+
+
+def test_national_id_disagreeing_with_birth_date_and_sex_is_rejected(tmp_path, capsys):
+    # 620602195804210315 is valid for a man born 1958-04-21.
+    rows = [
+        referral_data(number=1, national_id="620602195804210315", sex="F"),
+        referral_data(number=2, national_id="620602195804210315", date_of_birth="1958-04-22"),
+    ]
+
+    errors = import_errors(write_json(tmp_path, rows), capsys)
+
+    assert "row 1: national_id:" in errors
+    assert "row 2: national_id:" in errors
+
+
+def test_one_bad_row_among_many_in_csv_imports_nothing(tmp_path, capsys):
+    rows = [referral_data(number=n) for n in range(1, 30)]
+    rows[-1]["wbc"] = "lots"
+
+    errors = import_errors(write_csv(tmp_path, rows), capsys)
+
+    assert errors.splitlines()[0].startswith("row 29: wbc: ")
+    assert Referral.objects.count() == 0
+
+
+def test_same_patient_twice_in_one_file_is_rejected(tmp_path, capsys):
+    rows = [referral_data(number=1), referral_data(number=1)]
+
+    errors = import_errors(write_json(tmp_path, rows), capsys)
+
+    assert "row 2: hospital_number: the same patient is already in row 1" in errors
+
+
+def test_patient_with_an_open_referral_is_rejected(tmp_path, capsys):
+    call_command("import_referrals", str(write_json(tmp_path, [referral_data(number=1)])))
+
+    errors = import_errors(write_json(tmp_path, [referral_data(number=1)], "again.json"), capsys)
+
+    assert "row 1: hospital_number: This patient already has an open referral" in errors
+    assert Referral.objects.count() == 1
+
+
+def test_unknown_column_is_rejected(tmp_path, capsys):
+    errors = import_errors(write_json(tmp_path, [referral_data(favourite_colour="blue")]), capsys)
+
+    assert "row 1: favourite_colour: unknown field" in errors
+
+
+def test_dry_run_saves_nothing(tmp_path, capsys):
+    call_command("import_referrals", str(write_json(tmp_path, [referral_data()])), "--dry-run")
+
+    assert "would import 1 referral(s)" in capsys.readouterr().out
+    assert Referral.objects.count() == 0
+
+
+def test_file_that_is_not_json_is_refused(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("[{", encoding="utf-8")
+
+    with pytest.raises(CommandError, match="not valid JSON"):
+        call_command("import_referrals", str(path))
+
+
+def test_coordinator_imports_only_their_sites(tmp_path, capsys):
+    UserFactory(username="lz", role="coordinator", site_codes=["lanzhou"])
+
+    with pytest.raises(CommandError):
+        call_command("import_referrals", str(write_json(tmp_path, [referral_data()])), "--user=lz")
+
+    assert "row 1: site: " in capsys.readouterr().err
+
+
+def test_missing_answers_are_unknown_and_screening_date_defaults(tmp_path):
+    data = referral_data(pathology_confirmed=None, screening_date=None, labs_date=days_ago(0))
+    data["referral_date"] = days_ago(0)
+    call_command("import_referrals", str(write_json(tmp_path, [data])))
+
+    referral = Referral.objects.get()
+    assert referral.pathology_confirmed == "unknown"
+    assert referral.screening_date == referral.referral_date
+    assert referral.outcome == Referral.Outcome.INCOMPLETE
+    assert referral.evaluation.results["E1"]["result"] == "unknown"
+
+
+def test_lab_values_are_stored_in_si_with_the_entered_unit(tmp_path):
+    data = referral_data(hemoglobin=11.5, hemoglobin_unit="g/dL", creatinine=1.1)
+    data["creatinine_unit"] = "mg/dL"
+    call_command("import_referrals", str(write_json(tmp_path, [data])))
+
+    referral = Referral.objects.get()
+    assert referral.hemoglobin == 115
+    assert referral.hemoglobin_unit == "g/dL"
+    assert referral.creatinine == Decimal("97.24")
+    assert referral.creatinine_unit == "mg/dL"

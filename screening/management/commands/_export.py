@@ -19,17 +19,16 @@ class ExportCommand(BaseCommand):
     def write(self, rows, columns, *, format, output):
         if format == "xlsx":
             exports.write_xlsx(rows, columns, output or sys.stdout.buffer, title=self.sheet_title)
-            return
-        with open(output, "w", encoding="utf-8", newline="") if output else _stdout() as stream:
-            if format == "csv":
-                stream.writelines(exports.csv_lines(rows, columns))
-            else:
-                stream.write(exports.json_text(rows, columns) + "\n")
+        elif output:
+            with open(output, "w", encoding="utf-8", newline="") as stream:
+                self._write_text(rows, columns, format, stream.write)
+        else:
+            self._write_text(rows, columns, format, lambda text: self.stdout.write(text, ending=""))
 
-
-class _stdout:
-    def __enter__(self):
-        return sys.stdout
-
-    def __exit__(self, *exc_info):
-        sys.stdout.flush()
+    @staticmethod
+    def _write_text(rows, columns, format, write):
+        if format == "csv":
+            for line in exports.csv_lines(rows, columns):
+                write(line)
+        else:
+            write(exports.json_text(rows, columns) + "\n")
