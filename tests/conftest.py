@@ -5,6 +5,20 @@ import pytest
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def plain_http_and_static(settings):
+    """Tests speak plain HTTP to Django and read static files uncollected.
+
+    Production settings redirect to HTTPS and serve hashed files from collectstatic; both are
+    checked by the deployment tests, not assumed everywhere.
+    """
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def coordinator_wuwei(db):
     return UserFactory(username="coord-wuwei", role="coordinator", site_codes=["wuwei"])

@@ -1,0 +1,14 @@
+"""gunicorn settings for TrialScreen (``make serve``; see docs/deploy.md)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+wsgi_app = "trialscreen.wsgi:application"
+timeout = 120  # large exports stream for a while
+# Paths without query strings: a search for a patient's name must not reach the access log.
+accesslog = "-"
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss'
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
