@@ -1,0 +1,841 @@
+"""The twelve eligibility criteria (PROTOCOL section 4): a snapshot in, twelve results out.
+
+Pure Python and cheap (tens of microseconds per evaluation): no ORM, no settings, no lazy
+translation proxies. Reasons are stored as a gettext_noop-marked English template plus params
+and rendered (translated) only when read, so an evaluation can be stored and replayed for audit.
+
+Inside every criterion: ``fail`` when the data present already proves it, otherwise
+``unknown`` when anything it needs is missing, otherwise ``pass``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from enum import StrEnum
+
+from screening.units import format_param, gettext_noop, translate
+
+
+class Result(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+
+class Outcome(StrEnum):
+    INELIGIBLE = "ineligible"
+    INCOMPLETE = "incomplete"
+    POTENTIALLY_ELIGIBLE = "potentially_eligible"
+
+
+PASS, FAIL, UNKNOWN = Result.PASS, Result.FAIL, Result.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    code: str
+    text: str  # gettext_noop-marked wording of the trial announcement
+
+
+CRITERIA: tuple[Criterion, ...] = (
+    Criterion("I1", gettext_noop("Age 18-70 years (inclusive)")),
+    Criterion(
+        "I2",
+        gettext_noop("Meets AJCC 8th edition staging criteria: cT1-4N0-3M0 (excluding cT1-2N0M0)"),
+    ),
+    Criterion("I3", gettext_noop("No prior radical radiotherapy or surgery for esophageal cancer")),
+    Criterion("I4", gettext_noop("Normal liver and kidney function")),
+    Criterion("I5", gettext_noop("Normal bone marrow function")),
+    Criterion("I6", gettext_noop("Cardiopulmonary function sufficient to tolerate radiotherapy")),
+    Criterion("E1", gettext_noop("Esophageal malignancy without pathological confirmation")),
+    Criterion("E2", gettext_noop("Organs at risk cannot meet dose constraint requirements")),
+    Criterion("E3", gettext_noop("High risk of esophageal perforation")),
+    Criterion("E4", gettext_noop("Presence of abdominal lymph node metastasis")),
+    Criterion(
+        "E5",
+        gettext_noop(
+            "Implanted metal devices that may affect dose distribution or pose radiotherapy "
+            "safety risks (e.g., pacemakers)"
+        ),
+    ),
+    Criterion("E6", gettext_noop("Absolute contraindications to radiotherapy")),
+)
+CODES: tuple[str, ...] = tuple(c.code for c in CRITERIA)
+_CODE_INDEX = {code: i for i, code in enumerate(CODES)}
+DEFERRABLE = "E2"  # its unknown does not hold a referral back: dosimetry follows the MDT
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Protocol thresholds; ProtocolVersion stores the same names and builds Limits(**...)."""
+
+    age_min: int = 18
+    age_max: int = 70
+    alt_max: Decimal | int = 100  # U/L
+    ast_max: Decimal | int = 100  # U/L
+    total_bilirubin_max: Decimal | int = Decimal("31.5")  # umol/L
+    creatinine_max: Decimal | int = 156  # umol/L
+    creatinine_clearance_min: Decimal | int = 60  # mL/min
+    wbc_min: Decimal | int = Decimal("4.0")  # 10^9/L
+    anc_min: Decimal | int = Decimal("1.5")  # 10^9/L
+    platelets_min: Decimal | int = 100  # 10^9/L
+    hemoglobin_min: Decimal | int = 90  # g/L
+    ecog_max: int = 1  # fails when ecog > ecog_max
+    lvef_min: Decimal | int = 50  # %
+    fev1_min: Decimal | int = Decimal("1.2")  # L
+    labs_max_age_days: int = 28
+    lung_v20_max: Decimal | int = 25  # %
+    lung_mean_dose_max: Decimal | int = 20  # Gy(RBE)
+    heart_v30_max: Decimal | int = 40  # %
+    spinal_cord_max: Decimal | int = 45  # Gy(RBE)
+
+
+DEFAULT_LIMITS = Limits()
+
+_DATE_FIELDS = frozenset({"date_of_birth", "screening_date", "labs_date"})
+_INT_FIELDS = frozenset({"ecog"})
+_DECIMAL_FIELDS = frozenset(
+    {
+        "alt",
+        "ast",
+        "total_bilirubin",
+        "creatinine",
+        "creatinine_clearance",
+        "wbc",
+        "anc",
+        "platelets",
+        "hemoglobin",
+        "lvef_percent",
+        "fev1_litres",
+        "lung_v20_percent",
+        "lung_mean_dose_gy",
+        "heart_v30_percent",
+        "spinal_cord_max_gy",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The clinical data the rules read. None always means "not known".
+
+    Tri-state answers are "yes" / "no" / "unknown" (None is unknown). Labs are in SI units
+    (screening.units). ``dosimetry_status`` None means "not_assessed".
+    """
+
+    sex: str | None = None
+    date_of_birth: datetime.date | None = None
+    screening_date: datetime.date | None = None
+    pathology_confirmed: str | None = None
+    histology: str | None = None
+    ct: str | None = None
+    cn: str | None = None
+    cm: str | None = None
+    prior_esophageal_radiotherapy: str | None = None
+    prior_esophageal_surgery: str | None = None
+    labs_date: datetime.date | None = None
+    alt: Decimal | None = None
+    ast: Decimal | None = None
+    total_bilirubin: Decimal | None = None
+    creatinine: Decimal | None = None
+    creatinine_clearance: Decimal | None = None
+    wbc: Decimal | None = None
+    anc: Decimal | None = None
+    platelets: Decimal | None = None
+    hemoglobin: Decimal | None = None
+    ecog: int | None = None
+    lvef_percent: Decimal | None = None
+    fev1_litres: Decimal | None = None
+    cardiac_event_within_6_months: str | None = None
+    uncontrolled_arrhythmia: str | None = None
+    interstitial_lung_disease: str | None = None
+    dosimetry_status: str | None = None
+    lung_v20_percent: Decimal | None = None
+    lung_mean_dose_gy: Decimal | None = None
+    heart_v30_percent: Decimal | None = None
+    spinal_cord_max_gy: Decimal | None = None
+    fistula_or_perforation: str | None = None
+    deep_ulceration: str | None = None
+    perforation_risk_other: str | None = None
+    abdominal_lymph_node_metastasis: str | None = None
+    cardiac_implantable_device: str | None = None
+    metal_implant_in_treatment_region: str | None = None
+    pregnant_or_breastfeeding: str | None = None
+    active_connective_tissue_disease: str | None = None
+    prior_thoracic_radiotherapy_overlap: str | None = None
+    other_absolute_rt_contraindication: str | None = None
+
+    def to_json(self) -> dict:
+        """JSON-safe dict of every field: dates ISO, Decimals as exact strings, None kept."""
+        data = {}
+        for name in SNAPSHOT_KEYS:
+            value = getattr(self, name)
+            if isinstance(value, datetime.date):
+                value = value.isoformat()
+            elif isinstance(value, Decimal):
+                value = f"{value:f}"
+            data[name] = value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> Snapshot:
+        """Inverse of to_json. Absent keys are None; keys this version does not know are
+        ignored so that snapshots stored by an older release can still be replayed."""
+        kwargs = {}
+        for name in SNAPSHOT_KEYS:
+            value = data.get(name)
+            if value is None:
+                continue
+            if name in _DATE_FIELDS:
+                if isinstance(value, str):
+                    value = datetime.date.fromisoformat(value)
+            elif name in _DECIMAL_FIELDS:
+                if not isinstance(value, Decimal):
+                    value = Decimal(str(value))
+            elif name in _INT_FIELDS:
+                value = int(value)
+            kwargs[name] = value
+        return cls(**kwargs)
+
+
+SNAPSHOT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Snapshot))
+
+# Readable names of snapshot keys, used in "missing: ..." reasons and to-do lists.
+FIELD_LABELS: dict[str, str] = {
+    "sex": gettext_noop("sex"),
+    "date_of_birth": gettext_noop("date of birth"),
+    "screening_date": gettext_noop("screening date"),
+    "pathology_confirmed": gettext_noop("pathological confirmation"),
+    "histology": gettext_noop("histology"),
+    "ct": gettext_noop("cT"),
+    "cn": gettext_noop("cN"),
+    "cm": gettext_noop("cM"),
+    "prior_esophageal_radiotherapy": gettext_noop("prior radical radiotherapy"),
+    "prior_esophageal_surgery": gettext_noop("prior radical surgery"),
+    "labs_date": gettext_noop("labs date"),
+    "alt": gettext_noop("ALT"),
+    "ast": gettext_noop("AST"),
+    "total_bilirubin": gettext_noop("total bilirubin"),
+    "creatinine": gettext_noop("creatinine"),
+    "creatinine_clearance": gettext_noop("creatinine clearance"),
+    "wbc": gettext_noop("WBC"),
+    "anc": gettext_noop("ANC"),
+    "platelets": gettext_noop("platelets"),
+    "hemoglobin": gettext_noop("hemoglobin"),
+    "ecog": gettext_noop("ECOG"),
+    "lvef_percent": gettext_noop("LVEF"),
+    "fev1_litres": gettext_noop("FEV1"),
+    "cardiac_event_within_6_months": gettext_noop("cardiac event within 6 months"),
+    "uncontrolled_arrhythmia": gettext_noop("uncontrolled arrhythmia"),
+    "interstitial_lung_disease": gettext_noop("interstitial lung disease"),
+    "dosimetry_status": gettext_noop("dosimetry status"),
+    "lung_v20_percent": gettext_noop("lung V20"),
+    "lung_mean_dose_gy": gettext_noop("mean lung dose"),
+    "heart_v30_percent": gettext_noop("heart V30"),
+    "spinal_cord_max_gy": gettext_noop("spinal cord max dose"),
+    "fistula_or_perforation": gettext_noop("fistula or perforation"),
+    "deep_ulceration": gettext_noop("deep ulceration"),
+    "perforation_risk_other": gettext_noop("other perforation risk"),
+    "abdominal_lymph_node_metastasis": gettext_noop("abdominal lymph node metastasis"),
+    "cardiac_implantable_device": gettext_noop("cardiac implantable device"),
+    "metal_implant_in_treatment_region": gettext_noop("metal implant in the treatment region"),
+    "pregnant_or_breastfeeding": gettext_noop("pregnant or breastfeeding"),
+    "active_connective_tissue_disease": gettext_noop("active connective tissue disease"),
+    "prior_thoracic_radiotherapy_overlap": gettext_noop("overlapping prior thoracic radiotherapy"),
+    "other_absolute_rt_contraindication": gettext_noop("other absolute contraindication to RT"),
+}
+
+# A multi-part reason is its part templates joined with this; each part translates on its own.
+PART_SEPARATOR = "; "
+
+
+def render_reason(template: str, params: dict) -> str:
+    """Translate and fill a reason template; also works on to_json()'d params.
+
+    A list/tuple param holds snapshot keys and renders as their labels, comma-separated.
+    """
+    formatted = {}
+    for name, value in params.items():
+        if isinstance(value, tuple | list):
+            formatted[name] = ", ".join(translate(FIELD_LABELS.get(k, k)) for k in value)
+        else:
+            formatted[name] = format_param(value)
+    return PART_SEPARATOR.join(
+        translate(part).format(**formatted) for part in template.split(PART_SEPARATOR)
+    )
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    code: str
+    result: Result
+    template: str  # gettext_noop-marked; parts joined with PART_SEPARATOR
+    params: dict
+    values: dict  # snapshot key -> value this criterion read
+    missing: tuple[str, ...] = ()  # snapshot keys to complete; empty unless unknown
+
+    @property
+    def reason(self) -> str:
+        return render_reason(self.template, self.params)
+
+    def to_json(self) -> dict:
+        return {
+            "code": self.code,
+            "result": str(self.result),
+            "template": self.template,
+            "params": {k: _json_safe(v) for k, v in self.params.items()},
+            "values": {k: _json_safe(v) for k, v in self.values.items()},
+            "missing": list(self.missing),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    results: tuple[CriterionResult, ...]  # in CRITERIA order
+    outcome: Outcome
+
+    def result(self, code: str) -> CriterionResult:
+        return self.results[_CODE_INDEX[code]]
+
+    @property
+    def todo(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """(code, missing keys) for each unknown criterion that holds the referral back."""
+        return tuple(
+            (r.code, r.missing)
+            for r in self.results
+            if r.result is UNKNOWN and r.code != DEFERRABLE
+        )
+
+    @property
+    def deferred(self) -> CriterionResult | None:
+        """E2 when it is unknown: shown as "MDT to confirm", does not block."""
+        e2 = self.results[_CODE_INDEX[DEFERRABLE]]
+        return e2 if e2.result is UNKNOWN else None
+
+    def to_json(self) -> dict:
+        return {"outcome": str(self.outcome), "results": [r.to_json() for r in self.results]}
+
+
+def age_at(dob: datetime.date, on: datetime.date) -> int:
+    """Completed years on ``on`` (PROTOCOL section 4); born 29 February turns a year older on
+    1 March in common years."""
+    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+
+def labs_are_fresh(
+    labs_date: datetime.date | None, screening_date: datetime.date | None, max_age_days: int
+) -> bool:
+    """0 <= screening_date - labs_date <= max_age_days; False when either date is missing."""
+    if labs_date is None or screening_date is None:
+        return False
+    return 0 <= (screening_date - labs_date).days <= max_age_days
+
+
+# --- templates ------------------------------------------------------------------------------
+
+T_MISSING = gettext_noop("missing: {missing}")
+
+T_AGE_BELOW = gettext_noop("age {age} is below {age_min}")
+T_AGE_ABOVE = gettext_noop("age {age} is above {age_max}")
+T_AGE_WITHIN = gettext_noop("age {age} ({age_min}-{age_max})")
+
+T_M1 = gettext_noop("distant metastasis (cM1)")
+T_CT_OUTSIDE = gettext_noop("c{ct} is outside cT1-4")
+T_EARLY_N0 = gettext_noop("c{ct}N0 is excluded (cT1-2N0M0)")
+T_TX = gettext_noop("cTX: primary tumour not assessed")
+T_NX = gettext_noop("cNX: regional nodes not assessed")
+T_STAGE_WITHIN = gettext_noop("c{ct}{cn}{cm} is within cT1-4N0-3M0")
+
+T_LABS_STALE = gettext_noop(
+    "labs older than {max_days} days (dated {labs_date}, screening {screening_date})"
+)
+T_LABS_FUTURE = gettext_noop("labs dated {labs_date}, after the screening date {screening_date}")
+T_LABS_UNDATED = gettext_noop("labs undated")
+
+T_ALT = gettext_noop("ALT {alt} U/L is above {alt_max} U/L")
+T_AST = gettext_noop("AST {ast} U/L is above {ast_max} U/L")
+T_BILIRUBIN = gettext_noop(
+    "total bilirubin {total_bilirubin} umol/L is above {total_bilirubin_max} umol/L"
+)
+T_CREATININE_NO_CLEARANCE = gettext_noop(
+    "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and no creatinine "
+    "clearance is given"
+)
+T_CREATININE_AND_CLEARANCE = gettext_noop(
+    "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and creatinine clearance "
+    "{creatinine_clearance} mL/min is below {creatinine_clearance_min} mL/min"
+)
+T_CLEARANCE_LOW = gettext_noop(
+    "creatinine clearance {creatinine_clearance} mL/min is below {creatinine_clearance_min} mL/min"
+)
+T_LIVER_KIDNEY_OK = gettext_noop("liver and kidney function within limits")
+T_KIDNEY_BY_CLEARANCE = gettext_noop(
+    "kidney function by creatinine clearance {creatinine_clearance} mL/min "
+    "(at least {creatinine_clearance_min} mL/min)"
+)
+T_LIVER_OK = gettext_noop("liver function within limits")
+
+T_WBC = gettext_noop("WBC {wbc} x10^9/L is below {wbc_min} x10^9/L")
+T_ANC = gettext_noop("ANC {anc} x10^9/L is below {anc_min} x10^9/L")
+T_PLATELETS = gettext_noop("platelets {platelets} x10^9/L are below {platelets_min} x10^9/L")
+T_HEMOGLOBIN = gettext_noop("hemoglobin {hemoglobin} g/L is below {hemoglobin_min} g/L")
+T_BLOOD_COUNTS_OK = gettext_noop("blood counts within limits")
+
+T_ECOG = gettext_noop("ECOG {ecog} is above {ecog_max}")
+T_LVEF = gettext_noop("LVEF {lvef_percent}% is below {lvef_min}%")
+T_FEV1 = gettext_noop("FEV1 {fev1_litres} L is below {fev1_min} L")
+T_CARDIOPULMONARY_OK = gettext_noop("ECOG {ecog}; no cardiopulmonary contraindication")
+
+T_NOT_FEASIBLE = gettext_noop("dosimetry not feasible")
+T_LUNG_V20 = gettext_noop("lung V20 {lung_v20_percent}% is above {lung_v20_max}%")
+T_LUNG_MEAN = gettext_noop(
+    "mean lung dose {lung_mean_dose_gy} Gy(RBE) is above {lung_mean_dose_max} Gy(RBE)"
+)
+T_HEART_V30 = gettext_noop("heart V30 {heart_v30_percent}% is above {heart_v30_max}%")
+T_CORD = gettext_noop(
+    "spinal cord max dose {spinal_cord_max_gy} Gy(RBE) is above {spinal_cord_max} Gy(RBE)"
+)
+T_FEASIBLE = gettext_noop("dosimetry feasible")
+T_CONSTRAINTS_MET = gettext_noop("all four dose constraints met")
+T_DOSIMETRY_NOT_ASSESSED = gettext_noop("dosimetry not assessed: MDT to confirm")
+T_DOSIMETRY_INCOMPLETE = gettext_noop("dosimetry incomplete (missing: {missing}): MDT to confirm")
+
+T_NOT_CONFIRMED = gettext_noop("no pathological confirmation")
+T_CONFIRMED = gettext_noop("pathologically confirmed")
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else PART_SEPARATOR.join(parts)
+
+
+# --- criteria -------------------------------------------------------------------------------
+
+
+def _i1_age(s: Snapshot, lim: Limits) -> CriterionResult:
+    dob, on = s.date_of_birth, s.screening_date
+    values = {"date_of_birth": dob, "screening_date": on}
+    if dob is None or on is None:
+        missing = tuple(key for key, value in values.items() if value is None)
+        return CriterionResult("I1", UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+    age = age_at(dob, on)
+    params = {"age": age, "age_min": lim.age_min, "age_max": lim.age_max}
+    if age < lim.age_min:
+        return CriterionResult("I1", FAIL, T_AGE_BELOW, params, values)
+    if age > lim.age_max:
+        return CriterionResult("I1", FAIL, T_AGE_ABOVE, params, values)
+    return CriterionResult("I1", PASS, T_AGE_WITHIN, params, values)
+
+
+_T_OUTSIDE = frozenset({"T0", "Tis"})
+_T_EARLY = frozenset({"T1", "T1a", "T1b", "T2"})
+_T_ELIGIBLE = frozenset({"T1", "T1a", "T1b", "T2", "T3", "T4", "T4a", "T4b"})
+_N_ASSESSED = frozenset({"N0", "N1", "N2", "N3"})
+
+
+def _i2_stage(s: Snapshot, lim: Limits) -> CriterionResult:
+    ct, cn, cm = s.ct, s.cn, s.cm
+    values = {"ct": ct, "cn": cn, "cm": cm}
+    params = {"ct": ct, "cn": cn, "cm": cm}
+    fails = []
+    if cm == "M1":
+        fails.append(T_M1)
+    if ct in _T_OUTSIDE:
+        fails.append(T_CT_OUTSIDE)
+    elif ct in _T_EARLY and cn == "N0":
+        # Excluded whatever cM turns out to be: M0 is cT1-2N0M0, M1 fails anyway.
+        fails.append(T_EARLY_N0)
+    if fails:
+        return CriterionResult("I2", FAIL, _join(fails), params, values)
+    if ct in _T_ELIGIBLE and cn in _N_ASSESSED and cm == "M0":
+        return CriterionResult("I2", PASS, T_STAGE_WITHIN, params, values)
+    # TX / NX are answers ("cannot be assessed") rather than blanks, so they get their own
+    # wording; anything else unusable (None, unrecognised) is listed as missing.
+    missing = []
+    absent = []
+    parts = []
+    if ct not in _T_ELIGIBLE:
+        missing.append("ct")
+        if ct == "TX":
+            parts.append(T_TX)
+        else:
+            absent.append("ct")
+    if cn not in _N_ASSESSED:
+        missing.append("cn")
+        if cn == "NX":
+            parts.append(T_NX)
+        else:
+            absent.append("cn")
+    if cm != "M0":
+        missing.append("cm")
+        absent.append("cm")
+    if absent:
+        parts.insert(0, T_MISSING)
+        params["missing"] = tuple(absent)
+    missing = tuple(missing)
+    return CriterionResult("I2", UNKNOWN, _join(parts), params, values, missing)
+
+
+def _answers(
+    code: str, s: Snapshot, checks: tuple[tuple[str, str], ...], pass_template: str
+) -> CriterionResult:
+    """A criterion made of tri-state answers: any "yes" fails, any not "no" is unknown.
+
+    ``checks`` is (snapshot key, template shown when that answer is "yes").
+    """
+    values = {key: getattr(s, key) for key, _ in checks}
+    fails = [template for key, template in checks if values[key] == "yes"]
+    if fails:
+        return CriterionResult(code, FAIL, _join(fails), {}, values)
+    missing = tuple(key for key, value in values.items() if value != "no")
+    if missing:
+        return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+    return CriterionResult(code, PASS, pass_template, {}, values)
+
+
+_I3_CHECKS = (
+    (
+        "prior_esophageal_radiotherapy",
+        gettext_noop("prior radical radiotherapy for esophageal cancer"),
+    ),
+    ("prior_esophageal_surgery", gettext_noop("prior radical surgery for esophageal cancer")),
+)
+_I3_PASS = gettext_noop("no prior radical radiotherapy or surgery")
+
+
+def _i3_prior_treatment(s: Snapshot, lim: Limits) -> CriterionResult:
+    return _answers("I3", s, _I3_CHECKS, _I3_PASS)
+
+
+def _stale_labs(
+    code: str, s: Snapshot, lim: Limits, values: dict, absent_analytes: Callable[[dict], tuple]
+) -> CriterionResult | None:
+    """The unknown result when labs are not fresh, whatever their values; None when fresh.
+
+    Stale or future-dated labs need a new panel, so only ``labs_date`` is listed as missing.
+    Undated labs also list the analytes not given, so the to-do list is complete.
+    """
+    labs_date, on = s.labs_date, s.screening_date
+    if labs_date is not None and on is not None:
+        age_days = (on - labs_date).days
+        if 0 <= age_days <= lim.labs_max_age_days:
+            return None
+        params = {"labs_date": labs_date, "screening_date": on, "max_days": lim.labs_max_age_days}
+        template = T_LABS_STALE if age_days > 0 else T_LABS_FUTURE
+        return CriterionResult(code, UNKNOWN, template, params, values, ("labs_date",))
+    absent = absent_analytes(values)
+    if labs_date is None and on is not None:
+        if not absent:
+            return CriterionResult(code, UNKNOWN, T_LABS_UNDATED, {}, values, ("labs_date",))
+        template = T_LABS_UNDATED + PART_SEPARATOR + T_MISSING
+        missing = ("labs_date", *absent)
+        return CriterionResult(code, UNKNOWN, template, {"missing": absent}, values, missing)
+    # Without a screening date freshness cannot be judged: that is what to complete.
+    missing = ("screening_date",) if labs_date is not None else ("labs_date", "screening_date")
+    missing += absent
+    return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+
+
+def _absent_liver_kidney(values: dict) -> tuple[str, ...]:
+    absent = tuple(key for key in ("alt", "ast", "total_bilirubin") if values[key] is None)
+    if values["creatinine"] is None and values["creatinine_clearance"] is None:
+        absent += ("creatinine", "creatinine_clearance")
+    return absent
+
+
+def _absent_bone_marrow(values: dict) -> tuple[str, ...]:
+    return tuple(key for key in ("wbc", "anc", "platelets", "hemoglobin") if values[key] is None)
+
+
+def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
+    alt, ast, bili = s.alt, s.ast, s.total_bilirubin
+    cr, cc = s.creatinine, s.creatinine_clearance
+    values = {
+        "labs_date": s.labs_date,
+        "screening_date": s.screening_date,
+        "alt": alt,
+        "ast": ast,
+        "total_bilirubin": bili,
+        "creatinine": cr,
+        "creatinine_clearance": cc,
+    }
+    stale = _stale_labs("I4", s, lim, values, _absent_liver_kidney)
+    if stale is not None:
+        return stale
+    fails = []
+    params = {}
+    missing = []
+    if alt is None:
+        missing.append("alt")
+    elif alt > lim.alt_max:
+        fails.append(T_ALT)
+        params["alt"], params["alt_max"] = alt, lim.alt_max
+    if ast is None:
+        missing.append("ast")
+    elif ast > lim.ast_max:
+        fails.append(T_AST)
+        params["ast"], params["ast_max"] = ast, lim.ast_max
+    if bili is None:
+        missing.append("total_bilirubin")
+    elif bili > lim.total_bilirubin_max:
+        fails.append(T_BILIRUBIN)
+        params["total_bilirubin"], params["total_bilirubin_max"] = bili, lim.total_bilirubin_max
+
+    kidney_by_clearance = False
+    if cr is not None and cr <= lim.creatinine_max:
+        pass
+    elif cc is not None:
+        if cc >= lim.creatinine_clearance_min:
+            kidney_by_clearance = True
+        else:
+            fails.append(T_CREATININE_AND_CLEARANCE if cr is not None else T_CLEARANCE_LOW)
+        params["creatinine_clearance"] = cc
+        params["creatinine_clearance_min"] = lim.creatinine_clearance_min
+        if cr is not None:
+            params["creatinine"], params["creatinine_max"] = cr, lim.creatinine_max
+    elif cr is not None:
+        fails.append(T_CREATININE_NO_CLEARANCE)
+        params["creatinine"], params["creatinine_max"] = cr, lim.creatinine_max
+    else:
+        missing.append("creatinine")
+        missing.append("creatinine_clearance")
+
+    if fails:
+        return CriterionResult("I4", FAIL, _join(fails), params, values)
+    if missing:
+        missing = tuple(missing)
+        return CriterionResult("I4", UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+    if kidney_by_clearance:
+        template = T_LIVER_OK + PART_SEPARATOR + T_KIDNEY_BY_CLEARANCE
+        return CriterionResult("I4", PASS, template, params, values)
+    return CriterionResult("I4", PASS, T_LIVER_KIDNEY_OK, {}, values)
+
+
+def _i5_bone_marrow(s: Snapshot, lim: Limits) -> CriterionResult:
+    wbc, anc, plt, hb = s.wbc, s.anc, s.platelets, s.hemoglobin
+    values = {
+        "labs_date": s.labs_date,
+        "screening_date": s.screening_date,
+        "wbc": wbc,
+        "anc": anc,
+        "platelets": plt,
+        "hemoglobin": hb,
+    }
+    stale = _stale_labs("I5", s, lim, values, _absent_bone_marrow)
+    if stale is not None:
+        return stale
+    fails = []
+    params = {}
+    missing = []
+    if wbc is None:
+        missing.append("wbc")
+    elif wbc < lim.wbc_min:
+        fails.append(T_WBC)
+        params["wbc"], params["wbc_min"] = wbc, lim.wbc_min
+    if anc is None:
+        missing.append("anc")
+    elif anc < lim.anc_min:
+        fails.append(T_ANC)
+        params["anc"], params["anc_min"] = anc, lim.anc_min
+    if plt is None:
+        missing.append("platelets")
+    elif plt < lim.platelets_min:
+        fails.append(T_PLATELETS)
+        params["platelets"], params["platelets_min"] = plt, lim.platelets_min
+    if hb is None:
+        missing.append("hemoglobin")
+    elif hb < lim.hemoglobin_min:
+        fails.append(T_HEMOGLOBIN)
+        params["hemoglobin"], params["hemoglobin_min"] = hb, lim.hemoglobin_min
+    if fails:
+        return CriterionResult("I5", FAIL, _join(fails), params, values)
+    if missing:
+        missing = tuple(missing)
+        return CriterionResult("I5", UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+    return CriterionResult("I5", PASS, T_BLOOD_COUNTS_OK, {}, values)
+
+
+_I6_ANSWERS = (
+    ("cardiac_event_within_6_months", gettext_noop("cardiac event within the last 6 months")),
+    ("uncontrolled_arrhythmia", gettext_noop("uncontrolled arrhythmia")),
+    ("interstitial_lung_disease", gettext_noop("interstitial lung disease")),
+)
+
+
+def _i6_cardiopulmonary(s: Snapshot, lim: Limits) -> CriterionResult:
+    ecog, lvef, fev1 = s.ecog, s.lvef_percent, s.fev1_litres
+    values = {
+        "ecog": ecog,
+        "lvef_percent": lvef,
+        "fev1_litres": fev1,
+        "cardiac_event_within_6_months": s.cardiac_event_within_6_months,
+        "uncontrolled_arrhythmia": s.uncontrolled_arrhythmia,
+        "interstitial_lung_disease": s.interstitial_lung_disease,
+    }
+    fails = []
+    params = {}
+    if ecog is not None and ecog > lim.ecog_max:
+        fails.append(T_ECOG)
+        params["ecog"], params["ecog_max"] = ecog, lim.ecog_max
+    # LVEF and FEV1 are optional tests: judged only when given, never "missing".
+    if lvef is not None and lvef < lim.lvef_min:
+        fails.append(T_LVEF)
+        params["lvef_percent"], params["lvef_min"] = lvef, lim.lvef_min
+    if fev1 is not None and fev1 < lim.fev1_min:
+        fails.append(T_FEV1)
+        params["fev1_litres"], params["fev1_min"] = fev1, lim.fev1_min
+    for key, template in _I6_ANSWERS:
+        if values[key] == "yes":
+            fails.append(template)
+    if fails:
+        return CriterionResult("I6", FAIL, _join(fails), params, values)
+    missing = ("ecog",) if ecog is None else ()
+    missing += tuple(key for key, _ in _I6_ANSWERS if values[key] != "no")
+    if missing:
+        return CriterionResult("I6", UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+    return CriterionResult("I6", PASS, T_CARDIOPULMONARY_OK, {"ecog": ecog}, values)
+
+
+def _e1_pathology(s: Snapshot, lim: Limits) -> CriterionResult:
+    confirmed = s.pathology_confirmed
+    values = {"pathology_confirmed": confirmed}
+    if confirmed == "no":
+        return CriterionResult("E1", FAIL, T_NOT_CONFIRMED, {}, values)
+    if confirmed != "yes":
+        missing = ("pathology_confirmed",)
+        return CriterionResult("E1", UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+    return CriterionResult("E1", PASS, T_CONFIRMED, {}, values)
+
+
+# (snapshot key, limit name, template when over the limit)
+_E2_METRICS = (
+    ("lung_v20_percent", "lung_v20_max", T_LUNG_V20),
+    ("lung_mean_dose_gy", "lung_mean_dose_max", T_LUNG_MEAN),
+    ("heart_v30_percent", "heart_v30_max", T_HEART_V30),
+    ("spinal_cord_max_gy", "spinal_cord_max", T_CORD),
+)
+
+
+def _e2_dosimetry(s: Snapshot, lim: Limits) -> CriterionResult:
+    status = s.dosimetry_status
+    values = {
+        "dosimetry_status": status,
+        "lung_v20_percent": s.lung_v20_percent,
+        "lung_mean_dose_gy": s.lung_mean_dose_gy,
+        "heart_v30_percent": s.heart_v30_percent,
+        "spinal_cord_max_gy": s.spinal_cord_max_gy,
+    }
+    fails = [T_NOT_FEASIBLE] if status == "not_feasible" else []
+    params = {}
+    absent = []
+    for key, limit_name, template in _E2_METRICS:
+        value = values[key]
+        if value is None:
+            absent.append(key)
+            continue
+        limit = getattr(lim, limit_name)
+        # A metric over its limit fails even when the status says "feasible": the numbers win.
+        if value > limit:
+            fails.append(template)
+            params[key], params[limit_name] = value, limit
+    if fails:
+        return CriterionResult("E2", FAIL, _join(fails), params, values)
+    if status == "feasible":
+        return CriterionResult("E2", PASS, T_FEASIBLE, {}, values)
+    if not absent:
+        return CriterionResult("E2", PASS, T_CONSTRAINTS_MET, {}, values)
+    missing = tuple(absent)
+    if len(missing) == len(_E2_METRICS):
+        return CriterionResult("E2", UNKNOWN, T_DOSIMETRY_NOT_ASSESSED, {}, values, missing)
+    params = {"missing": missing}
+    return CriterionResult("E2", UNKNOWN, T_DOSIMETRY_INCOMPLETE, params, values, missing)
+
+
+_E3_CHECKS = (
+    ("fistula_or_perforation", gettext_noop("fistula, sinus tract or perforation")),
+    ("deep_ulceration", gettext_noop("deep or penetrating ulceration")),
+    ("perforation_risk_other", gettext_noop("high perforation risk judged by the clinician")),
+)
+_E3_PASS = gettext_noop("no sign of high perforation risk")
+_E4_CHECKS = (("abdominal_lymph_node_metastasis", gettext_noop("abdominal lymph node metastasis")),)
+_E4_PASS = gettext_noop("no abdominal lymph node metastasis")
+_E5_CHECKS = (
+    ("cardiac_implantable_device", gettext_noop("cardiac implantable device (pacemaker or ICD)")),
+    (
+        "metal_implant_in_treatment_region",
+        gettext_noop("metal implant in the treatment region"),
+    ),
+)
+_E5_PASS = gettext_noop("no implanted metal device")
+_E6_PREGNANCY = (("pregnant_or_breastfeeding", gettext_noop("pregnant or breastfeeding")),)
+_E6_CHECKS = (
+    ("active_connective_tissue_disease", gettext_noop("active connective tissue disease")),
+    (
+        "prior_thoracic_radiotherapy_overlap",
+        gettext_noop("prior thoracic radiotherapy overlapping the treatment field"),
+    ),
+    (
+        "other_absolute_rt_contraindication",
+        gettext_noop("other absolute contraindication to radiotherapy"),
+    ),
+)
+_E6_CHECKS_FEMALE = _E6_PREGNANCY + _E6_CHECKS
+_E6_PASS = gettext_noop("no absolute contraindication to radiotherapy")
+
+
+def _e3_perforation(s: Snapshot, lim: Limits) -> CriterionResult:
+    return _answers("E3", s, _E3_CHECKS, _E3_PASS)
+
+
+def _e4_abdominal_nodes(s: Snapshot, lim: Limits) -> CriterionResult:
+    return _answers("E4", s, _E4_CHECKS, _E4_PASS)
+
+
+def _e5_metal(s: Snapshot, lim: Limits) -> CriterionResult:
+    return _answers("E5", s, _E5_CHECKS, _E5_PASS)
+
+
+def _e6_contraindication(s: Snapshot, lim: Limits) -> CriterionResult:
+    # Pregnancy is asked only for women; for anyone else the answer is ignored entirely.
+    return _answers("E6", s, _E6_CHECKS_FEMALE if s.sex == "F" else _E6_CHECKS, _E6_PASS)
+
+
+_JUDGES = (
+    _i1_age,
+    _i2_stage,
+    _i3_prior_treatment,
+    _i4_liver_kidney,
+    _i5_bone_marrow,
+    _i6_cardiopulmonary,
+    _e1_pathology,
+    _e2_dosimetry,
+    _e3_perforation,
+    _e4_abdominal_nodes,
+    _e5_metal,
+    _e6_contraindication,
+)
+
+
+def evaluate(snapshot: Snapshot, limits: Limits = DEFAULT_LIMITS) -> Evaluation:
+    """Judge the twelve criteria and the outcome. Pure; never raises on a well-typed snapshot."""
+    results = tuple(judge(snapshot, limits) for judge in _JUDGES)
+    outcome = Outcome.POTENTIALLY_ELIGIBLE
+    for r in results:
+        if r.result is FAIL:
+            outcome = Outcome.INELIGIBLE
+            break
+        if r.result is UNKNOWN and r.code != DEFERRABLE:
+            outcome = Outcome.INCOMPLETE
+    return Evaluation(results, outcome)

@@ -1,0 +1,194 @@
+"""Lab units: conversion to SI and plausibility ranges (PROTOCOL section 2).
+
+Pure Python. Lab values are stored in SI; every accepted input unit maps to a factor, and a
+value that is implausible after conversion is rejected (it is almost always a wrong unit).
+
+Also home of the small message helpers shared by the pure domain modules (rules, national_id):
+templates are marked with ``gettext_noop`` and translated only when rendered, and only when
+Django settings are configured, so these modules work (in English) without Django set up.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext
+
+
+def gettext_noop(message: str) -> str:
+    """Mark ``message`` for translation (makemessages extracts by this name).
+
+    Django's own gettext_noop reads settings.USE_I18N, which would make importing these pure
+    modules require configured settings; marking needs no settings, so this is the identity.
+    """
+    return message
+
+
+LAB_KEYS = (
+    "alt",
+    "ast",
+    "total_bilirubin",
+    "creatinine",
+    "creatinine_clearance",
+    "wbc",
+    "anc",
+    "platelets",
+    "hemoglobin",
+)
+
+_ONE = Decimal(1)
+_MICROMOL = {"umol/L": _ONE, "µmol/L": _ONE}  # µ is U+00B5 MICRO SIGN
+_CELLS = {"10^9/L": _ONE, "10^3/uL": _ONE}
+
+# Accepted input unit -> factor to SI. Dict order is the order offered in the UI, SI first.
+UNIT_FACTORS: dict[str, dict[str, Decimal]] = {
+    "alt": {"U/L": _ONE, "IU/L": _ONE},
+    "ast": {"U/L": _ONE, "IU/L": _ONE},
+    "total_bilirubin": {**_MICROMOL, "mg/dL": Decimal("17.1")},
+    "creatinine": {**_MICROMOL, "mg/dL": Decimal("88.4")},
+    "creatinine_clearance": {"mL/min": _ONE},
+    "wbc": dict(_CELLS),
+    "anc": dict(_CELLS),
+    "platelets": dict(_CELLS),
+    "hemoglobin": {"g/L": _ONE, "g/dL": Decimal(10)},
+}
+
+SI_UNIT: dict[str, str] = {key: next(iter(units)) for key, units in UNIT_FACTORS.items()}
+
+# Inclusive, in SI.
+PLAUSIBLE_RANGE: dict[str, tuple[Decimal, Decimal]] = {
+    "alt": (Decimal(0), Decimal(5000)),
+    "ast": (Decimal(0), Decimal(5000)),
+    "total_bilirubin": (Decimal(0), Decimal(1000)),
+    "creatinine": (Decimal(10), Decimal(2000)),
+    "creatinine_clearance": (Decimal(0), Decimal(250)),
+    "wbc": (Decimal(0), Decimal(200)),
+    "anc": (Decimal(0), Decimal(100)),
+    "platelets": (Decimal(0), Decimal(2000)),
+    "hemoglobin": (Decimal(20), Decimal(250)),
+}
+
+# Case-insensitive lookup; the Greek small mu (U+03BC) looks identical to the micro sign, so a
+# user cannot tell which one they typed: both are accepted.
+_UNIT_LOOKUP: dict[str, dict[str, str]] = {
+    key: {unit.casefold(): unit for unit in units} for key, units in UNIT_FACTORS.items()
+}
+
+
+def format_number(value: object) -> str:
+    """Render a number without trailing zeros or exponent: 31.50 -> "31.5", 1E+2 -> "100"."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return str(value)
+        value = value.normalize()
+        if value.as_tuple().exponent > 0:
+            value = value.quantize(_ONE)
+        return f"{value:f}"
+    return str(value)
+
+
+def translate(message: str) -> str:
+    """gettext when Django settings are configured, else the (English) message unchanged."""
+    # Deferred import: these modules must not touch settings at import time.
+    from django.conf import settings
+
+    return gettext(message) if settings.configured else message
+
+
+def format_param(value: object) -> str:
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return format_number(value)
+
+
+def render(template: str, params: dict) -> str:
+    """Translate a gettext_noop-marked template and fill ``{name}`` fields from params."""
+    return translate(template).format(**{k: format_param(v) for k, v in params.items()})
+
+
+class UnitError(ValueError):
+    """A lab value that cannot be accepted: unsupported unit or implausible value."""
+
+    def __init__(self, key: str, template: str, params: dict):
+        self.key = key
+        self.template = template
+        self.params = params
+        self.message = render(template, params)
+        super().__init__(self.message)
+
+
+def canonical_unit(key: str, unit: str | None) -> str:
+    """The accepted spelling of ``unit`` for ``key``; None or "" means the SI unit.
+
+    Raises KeyError for an unknown key and UnitError for an unsupported unit.
+    """
+    lookup = _UNIT_LOOKUP[key]
+    if unit is None or not unit.strip():
+        return SI_UNIT[key]
+    found = lookup.get(unit.strip().replace("\u03bc", "µ").casefold())
+    if found is None:
+        raise UnitError(
+            key,
+            gettext_noop("unsupported unit '{unit}' for {key}; accepted: {accepted}"),
+            {"unit": unit, "key": key, "accepted": ", ".join(UNIT_FACTORS[key])},
+        )
+    return found
+
+
+def _as_decimal(key: str, value: Decimal | int | float | str) -> Decimal:
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite():
+        template = gettext_noop("{key}: '{value}' is not a number")
+        raise UnitError(key, template, {"key": key, "value": value})
+    return number
+
+
+def to_si(key: str, value: Decimal, unit: str | None) -> Decimal:
+    """Convert ``value`` entered in ``unit`` to the SI unit of ``key``, exactly (Decimal).
+
+    Raises UnitError when the unit is not accepted for ``key`` or when the converted value is
+    outside PLAUSIBLE_RANGE (bounds inclusive). KeyError for a key not in LAB_KEYS.
+    """
+    unit = canonical_unit(key, unit)
+    entered = _as_decimal(key, value)
+    si_value = entered * UNIT_FACTORS[key][unit]
+    low, high = PLAUSIBLE_RANGE[key]
+    if not low <= si_value <= high:
+        si_unit = SI_UNIT[key]
+        params = {
+            "key": key,
+            "value": entered,
+            "unit": unit,
+            "si_value": si_value,
+            "si_unit": si_unit,
+            "low": low,
+            "high": high,
+        }
+        if UNIT_FACTORS[key][unit] == 1:
+            template = gettext_noop(
+                "{key} {value} {unit} is outside the plausible range {low}-{high} {si_unit}: "
+                "check the unit"
+            )
+        else:
+            template = gettext_noop(
+                "{key} {value} {unit} is {si_value} {si_unit}, outside the plausible range "
+                "{low}-{high} {si_unit}: check the unit"
+            )
+        raise UnitError(key, template, params)
+    return _strip(si_value)
+
+
+def from_si(key: str, si_value: Decimal, unit: str | None) -> Decimal:
+    """Inverse of to_si without the range check: the stored SI value shown in ``unit``."""
+    unit = canonical_unit(key, unit)
+    return _strip(_as_decimal(key, si_value) / UNIT_FACTORS[key][unit])
+
+
+def _strip(value: Decimal) -> Decimal:
+    """Drop trailing zeros without switching to exponent notation (90.0 -> 90, not 9E+1)."""
+    value = value.normalize()
+    return value.quantize(_ONE) if value.as_tuple().exponent > 0 else value
