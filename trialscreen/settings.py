@@ -143,3 +143,9 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 DEFAULT_EXCEPTION_REPORTER_FILTER = "trialscreen.security.PatientDataExceptionReporterFilter"
+
+# Audit trail (django-pghistory). Events are stamped with the time of the change itself, not
+# of the start of its transaction, so a history reads in the order things happened.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
+# The admin's event log shows who (user) and where (request path) beside each change.
+PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
