@@ -651,3 +651,43 @@ class Enrolment(models.Model):
 
     def __str__(self):
         return self.study_number
+
+
+class ExportKind(models.TextChoices):
+    ENROLMENT = "enrolment", _("Enrolment list")
+    SCREENING_LOG = "screening_log", _("Screening log")
+    IDENTIFICATION = "identification", _("Identification list")
+
+
+@audited
+class ExportLog(models.Model):
+    """One download of an export from the browser: who took which data, filtered how.
+
+    The identification list links screening numbers to patients (ICH E6 8.3.21), so a monitor
+    must be able to see who took it and when; the row and its audit event record both.
+    """
+
+    Kind = ExportKind
+
+    kind = models.CharField(_("export"), max_length=20, choices=ExportKind.choices)
+    file_format = models.CharField(_("format"), max_length=4)
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("site")
+    )
+    referred_from = models.DateField(_("referred from"), null=True, blank=True)
+    referred_to = models.DateField(_("referred to"), null=True, blank=True)
+    row_count = models.PositiveIntegerField(_("rows"))
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("exported by"),
+    )
+    exported_at = models.DateTimeField(_("exported at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-exported_at", "-id"]
+        constraints = [_in_choices("kind", ExportKind.choices)]
+
+    def __str__(self):
+        return f"{self.kind}.{self.file_format} {self.exported_at:%Y-%m-%d %H:%M}"
