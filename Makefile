@@ -31,6 +31,13 @@ format: $(VENV)/installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Re-extract the translatable strings into locale/ and compile them; translate the new
+# entries in the .po before committing both files (tests/test_translations.py checks them).
+MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=static/vendor --ignore=staticfiles --ignore=bench
+messages: $(VENV)/installed
+	$(TEST_ENV) $(PY) manage.py makemessages --locale=zh_Hans --no-obsolete $(MESSAGES_IGNORE)
+	$(TEST_ENV) $(PY) manage.py compilemessages --locale=zh_Hans $(MESSAGES_IGNORE)
+
 # Production-style server against the configured database (needs SECRET_KEY and
 # ALLOWED_HOSTS; see docs/deploy.md).
 serve: $(VENV)/installed

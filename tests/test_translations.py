@@ -1,0 +1,158 @@
+"""The Simplified Chinese catalogue: complete, current with the sources, compiled, and used.
+
+The interface is used in Chinese every day, so an English string left in the catalogue is a
+defect a user sees. After changing any user-visible text run ``make messages``, translate the
+new entries in locale/zh_Hans/LC_MESSAGES/django.po and commit the .po and the .mo.
+"""
+
+import ast
+import gettext
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+
+from screening import rules
+from screening.units import translate
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
+# Everything makemessages reads; vendored libraries and generated files are left out.
+SOURCES = ("manage.py", "trialscreen", "screening", "templates", "static/js")
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{[a-z_0-9]*(?::[^}]*)?\}")
+
+
+def read_po(path: Path) -> list[dict]:
+    """Entries of a .po file as dicts: ctx, id, plural, strs (index -> text), fuzzy.
+
+    Obsolete (``#~``) entries and the header are left out.
+    """
+    entries = []
+    for block in path.read_text(encoding="utf-8").split("\n\n"):
+        entry = {"ctx": None, "id": None, "plural": None, "strs": {}, "fuzzy": False}
+        field = None
+        for line in block.splitlines():
+            if line.startswith("#,") and "fuzzy" in line:
+                entry["fuzzy"] = True
+            elif line.startswith("#"):
+                continue
+            elif line.startswith('"'):
+                text = ast.literal_eval(line)
+                if isinstance(field, int):
+                    entry["strs"][field] += text
+                else:
+                    entry[field] += text
+            else:
+                keyword, _, quoted = line.partition(" ")
+                text = ast.literal_eval(quoted)
+                field = {"msgctxt": "ctx", "msgid": "id", "msgid_plural": "plural"}.get(keyword)
+                if field is None:  # msgstr or msgstr[n]
+                    field = int(keyword[7:-1]) if "[" in keyword else 0
+                    entry["strs"][field] = text
+                else:
+                    entry[field] = text
+        if entry["id"]:
+            entries.append(entry)
+    return entries
+
+
+def msgids(entries: list[dict]) -> set[tuple]:
+    return {(e["ctx"], e["id"], e["plural"]) for e in entries}
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return read_po(CATALOGUE / "django.po")
+
+
+def test_every_entry_is_translated_and_none_is_fuzzy(entries):
+    untranslated = [e["id"] for e in entries if not all(e["strs"].values()) or e["fuzzy"]]
+    assert len(entries) > 400
+    assert untranslated == [], "untranslated or fuzzy entries in django.po"
+
+
+def test_translations_keep_every_placeholder(entries):
+    """A dropped or misspelled placeholder raises at render time or loses a value."""
+    broken = [
+        (e["id"], text)
+        for e in entries
+        for text in e["strs"].values()
+        if sorted(PLACEHOLDER.findall(text)) != sorted(PLACEHOLDER.findall(e["plural"] or e["id"]))
+    ]
+    assert broken == []
+
+
+def test_catalogue_holds_exactly_the_strings_of_the_sources(tmp_path, entries):
+    """makemessages on a copy of the sources finds the same msgids as the committed .po."""
+    for name in SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy(source, tmp_path / name)
+    (tmp_path / "locale").mkdir()
+    env = {
+        **os.environ,
+        "SECRET_KEY": "test-only-not-secret",
+        # makemessages needs no database; a URL keeps settings from starting the embedded one.
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:9/unused",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "--locale=zh_Hans", "--no-obsolete"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    fresh = msgids(read_po(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
+    committed = msgids(entries)
+    assert sorted(fresh - committed, key=str) == [], "new strings: run make messages"
+    assert sorted(committed - fresh, key=str) == [], "strings no longer in the sources"
+
+
+def test_compiled_catalogue_matches_the_po(entries):
+    with (CATALOGUE / "django.mo").open("rb") as mo:
+        compiled = gettext.GNUTranslations(mo)
+    stale = []
+    for e in entries:
+        if e["plural"]:
+            found = (
+                compiled.npgettext(e["ctx"], e["id"], e["plural"], 1)
+                if e["ctx"]
+                else (compiled.ngettext(e["id"], e["plural"], 1))
+            )
+        elif e["ctx"]:
+            found = compiled.pgettext(e["ctx"], e["id"])
+        else:
+            found = compiled.gettext(e["id"])
+        if found != e["strs"][0]:
+            stale.append(e["id"])
+    assert stale == [], "django.mo is older than django.po: run make messages"
+
+
+def test_criteria_and_reasons_read_in_chinese():
+    evaluation = rules.evaluate(rules.Snapshot(ecog=2))
+    with translation.override("zh-hans"):
+        assert translate(rules.CRITERIA[0].text) == "年龄 18-70 岁（含）"
+        assert evaluation.result("I6").reason == "ECOG 评分 2，高于 1"
+        assert evaluation.result("I1").reason == "缺少：出生日期, 筛选日期"
+    with translation.override("en"):
+        assert evaluation.result("I6").reason == "ECOG 2 is above 1"
+
+
+def test_language_choice_is_remembered(client, coordinator_wuwei):
+    client.force_login(coordinator_wuwei)
+    assert "Dashboard" in client.get("/").content.decode()
+
+    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/referrals/"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/referrals/"
+    page = client.get("/").content.decode()
+    assert '<html lang="zh-hans">' in page
+    assert "首页" in page and "Dashboard" not in page
