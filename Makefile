@@ -21,6 +21,11 @@ run: $(VENV)/installed
 test: $(VENV)/installed
 	$(TEST_ENV) $(PY) -m pytest
 
+# The browser journeys only; they need Chromium (apt-get install chromium) and write
+# full-page screenshots to e2e-screenshots/.
+e2e: $(VENV)/installed
+	$(TEST_ENV) $(PY) -m pytest tests/e2e
+
 lint: $(VENV)/installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
