@@ -162,6 +162,12 @@ class ReferralForm(forms.ModelForm):
                     _("Referral date is before the accrual window opens (%(start)s).")
                     % {"start": self.protocol.accrual_start.isoformat()},
                 )
+            if referral_date > self.protocol.accrual_end:
+                self.add_error(
+                    "referral_date",
+                    _("Referral date is after the accrual window closed (%(end)s).")
+                    % {"end": self.protocol.accrual_end.isoformat()},
+                )
             if referral_date > today:
                 self.add_error("referral_date", _("Referral date is in the future."))
         if screening_date:

@@ -1,6 +1,7 @@
 """import_referrals and export_screening_log from the command line (issue 2)."""
 
 import csv
+import datetime
 import io
 import json
 from decimal import Decimal
@@ -10,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from screening import rules
-from screening.models import Evaluation, Referral
+from screening.models import Evaluation, ProtocolVersion, Referral
 from tests.factories import UserFactory, days_ago, referral_data
 
 pytestmark = pytest.mark.django_db
@@ -246,3 +247,15 @@ def test_lab_values_are_stored_in_si_with_the_entered_unit(tmp_path):
     assert referral.hemoglobin_unit == "g/dL"
     assert referral.creatinine == Decimal("97.24")
     assert referral.creatinine_unit == "mg/dL"
+
+
+def test_referral_after_the_accrual_window_closed_is_rejected(tmp_path, capsys):
+    ProtocolVersion.objects.update(accrual_end=datetime.date(2025, 12, 31))
+    rows = [referral_data(referral_date="2026-01-02", screening_date="2026-01-02")]
+
+    errors = import_errors(write_json(tmp_path, rows), capsys)
+
+    assert (
+        "row 1: referral_date: Referral date is after the accrual window closed (2025-12-31)"
+        in errors
+    )
