@@ -7,6 +7,7 @@ path. Without it the journeys are skipped with the command that installs it, exc
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -155,3 +156,11 @@ def serious_accessibility_violations(page) -> list[str]:
         for violation in results["violations"]
         if violation["impact"] in {"serious", "critical"}
     ]
+
+
+def printed_pages(page, name: str) -> int:
+    """Print the current page to A4 as Chromium's print dialogue would; the PDF is kept beside
+    the screenshots and the number of its pages returned."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    pdf = page.pdf(path=SCREENSHOTS / f"{name}.pdf", format="A4", prefer_css_page_size=True)
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf))

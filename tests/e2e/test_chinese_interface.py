@@ -1,0 +1,106 @@
+"""The main screens switched to 简体中文 show no untranslated English (issue 7).
+
+The visible text of each page is read from the browser; what remains once names, codes,
+units and abbreviations clinicians write in Latin letters are set aside must be Chinese.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from screening import services
+from tests.e2e.conftest import screenshot, sign_in
+from tests.factories import UserFactory, create_referral
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+# Written in Latin letters in Chinese clinical practice too: the brand, staging and criterion
+# codes, units, lab and scale abbreviations, file formats, and the English language option.
+LATIN_ALLOWED = re.compile(
+    r"""TrialScreen|English|Excel|ICH|CONSORT|CSV|XLSX|SVG|MDT|AJCC|ECOG|LVEF|FEV1|ALT|AST|WBC|ANC|ICD|RBE
+    |Gy|U/L|IU/L|umol/L|µmol/L|mg/dL|mL/min|g/L|g/dL|10\^[39]/[uL]L?|x10\^9/L|cTNM
+    |\b[cyp]?(?:T(?:is|X|[0-4][ab]?)|N[X0-3]|M[01])+\b|\b[IE][1-6]\b|\b[IV]+[AB]?\b
+    |\bc[TNM]\b|\bV[23]0\b|\bn\b|\bEC-\d+|\bS-\d+|\bv\d+|\bmax\b""",
+    re.VERBOSE,
+)
+
+
+def untranslated(page, data: tuple[str, ...]) -> list[str]:
+    """Latin words left in the page's visible text once ``data`` (names and numbers the test
+    entered, shown as typed) and the allowed abbreviations are removed."""
+    text = page.locator("body").inner_text()
+    for value in data:
+        text = text.replace(value, " ")
+    text = LATIN_ALLOWED.sub(" ", text)
+    return sorted(set(re.findall(r"[A-Za-z]{2,}", text)))
+
+
+def switch_to_chinese(page) -> None:
+    page.get_by_label("Language").select_option("zh-hans")
+    page.get_by_role("button", name="Switch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+
+
+def test_main_screens_read_in_chinese(new_page):
+    coordinator = UserFactory(username="coord-wuwei", role="coordinator", site_codes=["wuwei"])
+    mdt_member = UserFactory(username="mdt-li", role="mdt")
+    UserFactory(username="data-manager", role="admin")
+    waiting = create_referral(user=coordinator, hospital_number="WW-500031")
+    incomplete = create_referral(
+        user=coordinator, number=2, hospital_number="WW-500032", labs_date=None, ecog=None
+    )
+    decided = create_referral(user=coordinator, number=3, hospital_number="WW-500033")
+    services.mdt_decision_record(
+        referral=decided, user=mdt_member, decision="approve", rationale="同意入组。"
+    )
+    data = (
+        "coord-wuwei",
+        "mdt-li",
+        "data-manager",
+        "Wuwei Heavy Ion Center",
+        "Lanzhou Heavy Ion Center",
+        *(r.hospital_number for r in (waiting, incomplete, decided)),
+    )
+
+    page = new_page()
+    sign_in(page, "coord-wuwei")
+    switch_to_chinese(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("首页")
+    assert untranslated(page, data) == []
+    screenshot(page, "zh-1-dashboard")
+
+    page.get_by_role("link", name="转诊列表").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert untranslated(page, data) == []
+    screenshot(page, "zh-2-referral-list")
+
+    page.goto(f"/referrals/{incomplete.screening_number}/")
+    expect(page.locator("#todo-heading")).to_be_visible()
+    assert untranslated(page, data) == []
+    screenshot(page, "zh-3-referral")
+
+    page.get_by_role("link", name="新建转诊").click()
+    page.locator("#id_hemoglobin").fill("12.4")
+    expect(page.locator("#eligibility-panel")).to_contain_text("1 个字段有错误")
+    assert untranslated(page, data) == []
+    screenshot(page, "zh-4-form")
+
+    # The choice is remembered: a new sign-in in the same browser stays in Chinese.
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("登录")
+
+    mdt = new_page()
+    sign_in(mdt, "mdt-li")
+    switch_to_chinese(mdt)
+    mdt.goto("/mdt/")
+    expect(mdt.get_by_role("heading", level=1)).to_have_text("MDT 待审队列")
+    assert untranslated(mdt, data) == []
+    screenshot(mdt, "zh-5-mdt-queue")
+
+    manager = new_page()
+    sign_in(manager, "data-manager")
+    switch_to_chinese(manager)
+    manager.goto("/exports/")
+    assert untranslated(manager, data) == []
+    screenshot(manager, "zh-6-exports")
