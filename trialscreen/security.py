@@ -1,5 +1,6 @@
 """Response headers and error-report filtering that protect patients' data."""
 
+from django.conf import settings
 from django.views.debug import SafeExceptionReporterFilter
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -44,3 +45,18 @@ class PatientDataExceptionReporterFilter(SafeExceptionReporterFilter):
         for name in IDENTIFYING_PARAMETERS & set(parameters):
             parameters[name] = self.cleansed_substitute
         return parameters
+
+
+def client_ip(request) -> str | None:
+    """The address django-axes counts failed sign-ins against.
+
+    Behind nginx every request comes from the proxy's address, so one person's typos would lock
+    out the whole hospital: when the request comes from a trusted proxy (``TRUSTED_PROXIES``)
+    the address nginx appended last to X-Forwarded-For is the client's. Anything earlier in that
+    header was sent by the client and is not trusted.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if remote in settings.TRUSTED_PROXIES and forwarded.strip():
+        return forwarded.split(",")[-1].strip()
+    return remote

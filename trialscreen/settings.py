@@ -1,5 +1,6 @@
 """TrialScreen settings: one module, driven by the environment (see README.md)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -40,7 +41,12 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "screening",
+    # Connects the sign-in signals of trialscreen/accounts.py.
+    "trialscreen",
 ]
 
 MIDDLEWARE = [
@@ -52,10 +58,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "trialscreen.accounts.SessionRenewalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "trialscreen.accounts.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "pghistory.middleware.HistoryMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "trialscreen.urls"
@@ -96,6 +106,34 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses every sign-in while the username or address is locked, before checking passwords.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in protection (issue 6). Five failed sign-ins lock the username and, separately, the
+# address they came from for 30 minutes; the lockout page says whom to contact.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "trialscreen.accounts.locked_out"
+AXES_CLIENT_IP_CALLABLE = "trialscreen.security.client_ip"
+# Proxies whose X-Forwarded-For is believed (nginx on the same host; docs/deploy.md).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
+# Whom the lockout page names, e.g. "the IT service desk (extension 4321)".
+LOCKOUT_CONTACT = env.str("LOCKOUT_CONTACT", default="")
+# Sessions end after 30 idle minutes and when the browser closes. A signed-in request renews
+# the session at most once a minute (accounts.SessionRenewalMiddleware) rather than writing it on
+# every request as SESSION_SAVE_EVERY_REQUEST would, live evaluations included.
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Optional TOTP second factor for MDT members and data managers; required for data managers
+# when REQUIRE_2FA is on (trialscreen/accounts.py).
+REQUIRE_2FA = env.bool("REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = "TrialScreen"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"

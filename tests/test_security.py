@@ -1,0 +1,365 @@
+"""Sign-in protection (issue 6): lockout, idle sessions, password rules, the second factor."""
+
+import datetime
+import time
+from unittest import mock
+
+import pytest
+from axes.models import AccessAttempt
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/accounts/login/"
+ONE_MINUTE = datetime.timedelta(minutes=1)
+LOCKOUT_SENTENCE = "This account is locked for 30 minutes after 5 failed sign-in attempts."
+
+
+def sign_in(client, username, password, address="127.0.0.1", **headers):
+    return client.post(
+        LOGIN, {"username": username, "password": password}, REMOTE_ADDR=address, **headers
+    )
+
+
+def signed_in_as(client):
+    response = client.get(reverse("referral_list"))
+    return response.wsgi_request.user.get_username() if response.status_code == 200 else None
+
+
+# --- lockout ---
+
+
+def test_the_sixth_wrong_password_is_refused_with_the_lockout_message_and_so_is_the_right_one(
+    client, coordinator_wuwei
+):
+    for _attempt in range(5):
+        sign_in(client, "coord-wuwei", "wrong-password-123")
+
+    sixth = sign_in(client, "coord-wuwei", "wrong-password-123")
+    right = sign_in(client, "coord-wuwei", PASSWORD)
+
+    for response in (sixth, right):
+        assert response.status_code == 429
+        html = response.content.decode()
+        assert LOCKOUT_SENTENCE in html
+        assert "the trial&#x27;s data manager or the hospital IT service desk" in html
+    assert signed_in_as(client) is None
+
+
+def test_four_wrong_passwords_then_the_right_one_signs_in(client, coordinator_wuwei):
+    for _attempt in range(4):
+        wrong = sign_in(client, "coord-wuwei", "wrong-password-123")
+        assert wrong.status_code == 200
+        assert "Please enter a correct username and password" in wrong.content.decode()
+
+    assert sign_in(client, "coord-wuwei", PASSWORD).status_code == 302
+    assert signed_in_as(client) == "coord-wuwei"
+
+
+def test_the_lock_lifts_30_minutes_after_the_last_attempt(client, coordinator_wuwei):
+    for _attempt in range(5):
+        sign_in(client, "coord-wuwei", "wrong-password-123")
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - datetime.timedelta(minutes=29))
+    assert sign_in(client, "coord-wuwei", PASSWORD).status_code == 429
+
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - datetime.timedelta(minutes=31))
+
+    assert sign_in(client, "coord-wuwei", PASSWORD).status_code == 302
+
+
+def test_a_username_is_locked_whatever_the_address_the_guesses_come_from(client, coordinator_wuwei):
+    for number in range(5):
+        sign_in(client, "coord-wuwei", "wrong-password-123", address=f"10.0.0.{number}")
+
+    assert sign_in(client, "coord-wuwei", PASSWORD, address="10.0.0.99").status_code == 429
+
+
+def test_an_address_guessing_many_usernames_is_locked_for_everyone_else_too(
+    client, coordinator_wuwei
+):
+    for number in range(5):
+        sign_in(client, f"someone-{number}", "wrong-password-123", address="10.0.0.7")
+
+    assert sign_in(client, "coord-wuwei", PASSWORD, address="10.0.0.7").status_code == 429
+    assert sign_in(client, "coord-wuwei", PASSWORD, address="10.0.0.8").status_code == 302
+
+
+def test_behind_the_proxy_each_client_address_counts_separately(client, coordinator_wuwei):
+    for number in range(5):
+        sign_in(client, f"someone-{number}", "wrong", HTTP_X_FORWARDED_FOR="192.0.2.1")
+
+    from_proxy = sign_in(client, "coord-wuwei", PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.2")
+
+    assert from_proxy.status_code == 302
+
+
+def test_a_forwarded_for_header_from_an_untrusted_address_is_ignored(client, coordinator_wuwei):
+    for number in range(5):
+        sign_in(
+            client,
+            f"someone-{number}",
+            "wrong",
+            address="10.0.0.7",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{number}",
+        )
+
+    spoofed = sign_in(
+        client, "coord-wuwei", PASSWORD, address="10.0.0.7", HTTP_X_FORWARDED_FOR="192.0.2.200"
+    )
+
+    assert spoofed.status_code == 429
+
+
+def test_the_lockout_page_names_the_configured_contact(client, coordinator_wuwei, settings):
+    settings.LOCKOUT_CONTACT = "the IT service desk (extension 4321)"
+    for _attempt in range(5):
+        sign_in(client, "coord-wuwei", "wrong-password-123")
+
+    html = sign_in(client, "coord-wuwei", PASSWORD).content.decode()
+
+    assert "contact the IT service desk (extension 4321)" in html
+
+
+def test_the_admin_sign_in_is_locked_too(client, data_manager):
+    for _attempt in range(5):
+        client.post("/admin/login/", {"username": "data-manager", "password": "wrong-password"})
+
+    response = client.post("/admin/login/", {"username": "data-manager", "password": PASSWORD})
+
+    assert response.status_code == 429
+    assert LOCKOUT_SENTENCE in response.content.decode()
+
+
+# --- sessions ---
+
+
+def test_a_session_ends_when_the_browser_closes(client, coordinator_wuwei):
+    response = sign_in(client, "coord-wuwei", PASSWORD)
+
+    cookie = response.cookies["sessionid"]
+    assert cookie["max-age"] == ""
+    assert cookie["expires"] == ""
+
+
+def later(minutes):
+    moment = timezone.now() + datetime.timedelta(minutes=minutes)
+    return mock.patch("django.utils.timezone.now", return_value=moment)
+
+
+def test_a_session_in_use_stays_open_and_ends_after_30_idle_minutes(client, coordinator_wuwei):
+    sign_in(client, "coord-wuwei", PASSWORD)
+
+    with later(minutes=29):
+        assert signed_in_as(client) == "coord-wuwei"
+    with later(minutes=29 + 29):
+        assert signed_in_as(client) == "coord-wuwei"
+    with later(minutes=29 + 29 + 31):
+        response = client.get(reverse("referral_list"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(LOGIN)
+
+
+def test_a_session_unused_for_30_minutes_ends(client, coordinator_wuwei):
+    sign_in(client, "coord-wuwei", PASSWORD)
+
+    with later(minutes=31):
+        assert signed_in_as(client) is None
+
+
+def session_writes(client):
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("referral_list"))
+    return sum('UPDATE "django_session"' in query["sql"] for query in queries)
+
+
+def test_the_session_is_renewed_at_most_once_a_minute(client, coordinator_wuwei):
+    client.force_login(coordinator_wuwei)
+
+    assert session_writes(client) == 0
+    with later(minutes=2):
+        assert session_writes(client) == 1
+        assert session_writes(client) == 0
+
+
+# --- passwords ---
+
+
+def test_a_password_shorter_than_12_characters_is_refused():
+    with pytest.raises(CommandError, match="at least 12 characters"):
+        call_command("adduser", "short", role="mdt", password="Tr1al-scr33")
+
+
+def test_a_common_or_all_numeric_password_is_refused():
+    with pytest.raises(CommandError, match="too common"):
+        call_command("adduser", "common", role="mdt", password="password1234")
+    with pytest.raises(CommandError, match="entirely numeric"):
+        call_command("adduser", "numeric", role="mdt", password="904715386201")
+
+
+def test_a_long_uncommon_password_is_accepted(capsys):
+    call_command("adduser", "li", role="mdt", password="river-lantern-87-quietly")
+
+    assert "created mdt li" in capsys.readouterr().out
+
+
+# --- second factor ---
+
+
+def current_code(device, *, seconds_ahead=0):
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + seconds_ahead
+    return f"{totp.token():06d}"
+
+
+@pytest.fixture
+def mdt_with_authenticator(mdt_member):
+    TOTPDevice.objects.create(user=mdt_member, name="phone", confirmed=True)
+    return mdt_member
+
+
+def test_an_mdt_member_sets_up_an_authenticator_with_its_first_code(client, mdt_member):
+    client.force_login(mdt_member)
+
+    page = client.get(reverse("second_factor_setup"))
+    device = TOTPDevice.objects.get(user=mdt_member)
+    html = page.content.decode()
+    assert "otpauth://totp/TrialScreen%3Amdt-member?secret=" in html
+    assert not device.confirmed
+
+    wrong = client.post(reverse("second_factor_setup"), {"token": "000000"})
+    assert "That code is not right" in wrong.content.decode()
+    too_soon = client.post(reverse("second_factor_setup"), {"token": current_code(device)})
+    assert "wrong codes in a row: wait 1 second," in too_soon.content.decode()
+    TOTPDevice.objects.update(throttling_failure_timestamp=timezone.now() - ONE_MINUTE)
+    done = client.post(reverse("second_factor_setup"), {"token": current_code(device)})
+
+    assert done.status_code == 302
+    device.refresh_from_db()
+    assert device.confirmed
+    assert "Two-step sign-in is on" in client.get(reverse("second_factor_setup")).content.decode()
+
+
+def test_reloading_the_set_up_page_keeps_the_secret(client, mdt_member):
+    client.force_login(mdt_member)
+    client.get(reverse("second_factor_setup"))
+    client.get(reverse("second_factor_setup"))
+
+    assert TOTPDevice.objects.filter(user=mdt_member).count() == 1
+
+
+def test_coordinators_are_not_offered_a_second_factor(client, coordinator_wuwei):
+    client.force_login(coordinator_wuwei)
+
+    assert client.get(reverse("second_factor_setup")).status_code == 403
+
+
+def test_with_an_authenticator_the_password_alone_opens_nothing(client, mdt_with_authenticator):
+    sign_in(client, "mdt-member", PASSWORD)
+
+    queue = client.get(reverse("referral_list"))
+
+    assert queue.status_code == 302
+    assert queue.url == reverse("second_factor_verify") + "?next=%2Freferrals%2F"
+    assert client.post(reverse("referral_evaluate"), {}).status_code == 302
+
+
+def test_the_right_code_after_the_password_opens_the_page_asked_for(client, mdt_with_authenticator):
+    sign_in(client, "mdt-member", PASSWORD)
+    device = TOTPDevice.objects.get(user=mdt_with_authenticator)
+
+    wrong = client.post(reverse("second_factor_verify"), {"token": "12345", "next": "/referrals/"})
+    assert wrong.status_code == 200
+    assert "Enter the six digits" in wrong.content.decode()
+    right = client.post(
+        reverse("second_factor_verify"), {"token": current_code(device), "next": "/referrals/"}
+    )
+
+    assert right.status_code == 302
+    assert right.url == "/referrals/"
+    assert signed_in_as(client) == "mdt-member"
+
+
+def test_a_code_is_accepted_only_once(client, mdt_with_authenticator):
+    device = TOTPDevice.objects.get(user=mdt_with_authenticator)
+    code = current_code(device)
+    sign_in(client, "mdt-member", PASSWORD)
+    client.post(reverse("second_factor_verify"), {"token": code})
+    client.post(reverse("logout"))
+
+    sign_in(client, "mdt-member", PASSWORD)
+    replay = client.post(reverse("second_factor_verify"), {"token": code})
+
+    assert "That code is not right" in replay.content.decode()
+    assert signed_in_as(client) is None
+
+
+def test_the_verify_step_never_sends_the_user_to_another_site(client, mdt_with_authenticator):
+    sign_in(client, "mdt-member", PASSWORD)
+    device = TOTPDevice.objects.get(user=mdt_with_authenticator)
+
+    response = client.post(
+        reverse("second_factor_verify"),
+        {"token": current_code(device), "next": "https://evil.example/"},
+    )
+
+    assert response.url == reverse("dashboard")
+
+
+def test_without_an_authenticator_an_mdt_member_signs_in_with_the_password(
+    client, mdt_member, settings
+):
+    settings.REQUIRE_2FA = True
+    sign_in(client, "mdt-member", PASSWORD)
+
+    assert signed_in_as(client) == "mdt-member"
+
+
+def test_when_required_a_data_manager_sets_up_an_authenticator_before_anything_else(
+    client, data_manager, settings
+):
+    settings.REQUIRE_2FA = True
+    sign_in(client, "data-manager", PASSWORD)
+
+    blocked = client.get(reverse("referral_list"))
+    assert blocked.url == reverse("second_factor_setup") + "?next=%2Freferrals%2F"
+    assert client.get("/admin/").url.startswith(reverse("second_factor_setup"))
+    page = client.get(blocked.url)
+    assert "Data managers must use two-step sign-in" in page.content.decode()
+    device = TOTPDevice.objects.get(user=data_manager)
+    done = client.post(
+        reverse("second_factor_setup"), {"token": current_code(device), "next": "/referrals/"}
+    )
+
+    assert done.url == "/referrals/"
+    assert signed_in_as(client) == "data-manager"
+
+
+def test_when_not_required_a_data_manager_is_not_asked(client, data_manager):
+    sign_in(client, "data-manager", PASSWORD)
+
+    assert signed_in_as(client) == "data-manager"
+
+
+def test_signing_out_is_possible_while_a_code_is_owed(client, mdt_with_authenticator):
+    sign_in(client, "mdt-member", PASSWORD)
+
+    response = client.post(reverse("logout"))
+
+    assert response.status_code == 302
+    assert response.url == reverse("login")
+
+
+def test_a_user_owing_nothing_is_sent_on_from_the_verify_page(client):
+    client.force_login(UserFactory(username="plain", role="coordinator", site_codes=["wuwei"]))
+
+    assert client.get(reverse("second_factor_verify")).url == reverse("dashboard")
