@@ -1,7 +1,11 @@
 """Response headers and error-report filtering that protect patients' data."""
 
+import logging
+import re
+import traceback
+
 from django.conf import settings
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -45,6 +49,83 @@ class PatientDataExceptionReporterFilter(SafeExceptionReporterFilter):
         for name in IDENTIFYING_PARAMETERS & set(parameters):
             parameters[name] = self.cleansed_substitute
         return parameters
+
+
+# Identifying values stay out of error reports whatever their form: a query string can hold a
+# searched name, an exception message the row a database refused, a local variable a referral.
+WITHHELD = "[withheld: may identify a patient]"
+QUERY_STRING = re.compile(r"\?[^\s\"']+")
+
+
+def without_query(text: str) -> str:
+    return QUERY_STRING.sub("?" + WITHHELD, text)
+
+
+class PatientDataExceptionReporter(ExceptionReporter):
+    """Error reports (the 500 e-mail) without exception messages, local variables or queries.
+
+    What is left, the code path and the exception types, is what finding the fault needs; the
+    failing input is reproduced from the path, not read from the report.
+    """
+
+    def get_traceback_data(self):
+        data = super().get_traceback_data()
+        if not self.filter.is_active(self.request):
+            return data
+        for frame in data["frames"]:
+            frame["vars"] = []
+            if frame.get("exc_cause") is not None:
+                frame["exc_cause"] = type(frame["exc_cause"]).__name__
+        if "exception_value" in data:
+            data["exception_value"] = WITHHELD
+        data.pop("exception_notes", None)
+        data["unicode_hint"] = ""
+        if self.request is not None:
+            data["request_insecure_uri"] = without_query(data["request_insecure_uri"])
+            data["request_GET_items"] = [(name, WITHHELD) for name in self.request.GET]
+            # gunicorn repeats the query in RAW_URI and REQUEST_URI; the referer may carry one.
+            meta = {
+                name: without_query(value) if isinstance(value, str) else value
+                for name, value in data["request_meta"].items()
+            }
+            if meta.get("QUERY_STRING"):
+                meta["QUERY_STRING"] = WITHHELD
+            data["request_meta"] = meta
+        return data
+
+
+def redacted_traceback(exc_info) -> str:
+    """The traceback of ``exc_info`` and of its causes, with every exception message withheld."""
+    _type, exception, _traceback = exc_info
+    chain = []
+    while exception is not None and exception not in chain:
+        chain.append(exception)
+        exception = exception.__cause__ or exception.__context__
+    lines = []
+    for exception in reversed(chain):
+        if lines:
+            lines.append("\nwhich led to:\n")
+        lines.append("Traceback (most recent call last):\n")
+        lines.extend(traceback.format_tb(exception.__traceback__))
+        lines.append(f"{type(exception).__module__}.{type(exception).__qualname__}: {WITHHELD}")
+    return "".join(lines)
+
+
+class PatientDataLogFilter(logging.Filter):
+    """Withholds exception messages and query strings from every log record it sees.
+
+    A database error quotes the row it refused ("Key (site_id, hospital_number)=(1, H123)")
+    and runserver logs request lines with their query strings (a name searched for).
+    """
+
+    def filter(self, record):
+        if record.exc_info and not getattr(record, "patient_data_withheld", False):
+            record.exc_text = redacted_traceback(record.exc_info)
+            record.patient_data_withheld = True
+        message = record.getMessage()
+        if QUERY_STRING.search(message):
+            record.msg, record.args = without_query(message), ()
+        return True
 
 
 def client_ip(request) -> str | None:

@@ -181,6 +181,45 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 DEFAULT_EXCEPTION_REPORTER_FILTER = "trialscreen.security.PatientDataExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "trialscreen.security.PatientDataExceptionReporter"
+
+# Error e-mails go to ADMINS (comma-separated addresses) when set; reports withhold patient data.
+ADMINS = [(address, address) for address in env.list("ADMINS", default=[])]
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="trialscreen@localhost")
+vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+
+# One line per event on stderr (journald keeps it under systemd). Exception messages and query
+# strings are withheld from every record: they can quote a patient's name or hospital number.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "patient_data": {"()": "trialscreen.security.PatientDataLogFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["patient_data"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "patient_data"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        # Filtered where they arise too, so every handler (tests' included) sees them withheld.
+        "django.request": {"filters": ["patient_data"]},
+        # Lockouts are warnings; the start-up banner and each success are not worth a line.
+        "axes": {"level": "WARNING"},
+        "django.server": {"handlers": ["console"], "filters": ["patient_data"], "propagate": False},
+    },
+}
 
 # Audit trail (django-pghistory). Events are stamped with the time of the change itself, not
 # of the start of its transaction, so a history reads in the order things happened.
