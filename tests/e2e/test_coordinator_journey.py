@@ -25,6 +25,8 @@ def answer(page, question: str, choice: str) -> None:
 def test_coordinator_enters_a_referral_section_by_section(new_page):
     UserFactory(username="coord-wuwei", role="coordinator", site_codes=["wuwei"])
     page = new_page()
+    page.goto("/accounts/login/")
+    assert serious_accessibility_violations(page) == []
     sign_in(page, "coord-wuwei")
     assert serious_accessibility_violations(page) == []
 
@@ -136,3 +138,10 @@ def test_coordinator_enters_a_referral_section_by_section(new_page):
     assert referral.status == Referral.Status.MDT_REVIEW
     assert serious_accessibility_violations(page) == []
     screenshot(page, "coordinator-4-referral-page")
+
+    page.get_by_role("navigation").get_by_role("link", name="Referrals").click()
+    row = page.get_by_role("row").filter(has_text=referral.screening_number)
+    expect(row).to_contain_text("张建国")
+    expect(row).to_contain_text("Potentially eligible")
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "coordinator-5-referral-list")
