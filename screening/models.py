@@ -534,6 +534,16 @@ class Referral(models.Model):
         indexes = [
             models.Index(fields=["status", "referral_date"], name="referral_status_date_idx"),
             models.Index(fields=["site", "referral_date"], name="referral_site_date_idx"),
+            # The list's default order (newest first) read backwards from the index; site_id
+            # included so a page of ids can be found from the index alone (bench/, issue 8).
+            models.Index(
+                fields=["referral_date", "id"], include=["site"], name="referral_date_id_idx"
+            ),
+            # Counts by site and status (list, dashboard) from the index alone, and the list
+            # filtered by site and status in its default order.
+            models.Index(
+                fields=["site", "status", "referral_date", "id"], name="referral_site_status_idx"
+            ),
         ]
 
     def __str__(self):
