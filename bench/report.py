@@ -1,0 +1,171 @@
+"""The results as a plain-text table: each figure, its limit, the ratio, the target."""
+
+RULES_TARGET = 20_000  # evaluations per second, one core
+EXPORT_RATIO_TARGET = 3.0
+RSS_TARGET = 200 * 1024 * 1024
+PAGE_MEDIAN_TARGET = 0.100  # seconds
+MB = 1024 * 1024
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _noisy(figure: dict) -> str:
+    return f" (noisy, cv {figure['cv']:.0%})" if figure["noisy"] else ""
+
+
+def _verdict(met: bool) -> str:
+    return "ok" if met else "MISS"
+
+
+def _rows(header: tuple, rows: list[tuple]) -> list[str]:
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(cells):
+        return "  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths, strict=True))
+
+    return [line(header).rstrip(), line("-" * width for width in widths)] + [
+        line(row).rstrip() for row in rows
+    ]
+
+
+def _header_lines(results: dict) -> list[str]:
+    machine = results["machine"]
+    lines = [
+        f"TrialScreen bench, {results['date']}: N = {results['n']:,} referrals, "
+        f"median of {results['repeat']} repetitions; {machine['cpus']} CPUs, "
+        f"Python {machine['python']}, PostgreSQL {machine['postgresql']}",
+    ]
+    for seeding in results["seeding"].values():
+        if seeding["reused"]:
+            lines.append(f"  {seeding['database']}: reused ({seeding['referrals']:,} referrals)")
+        else:
+            lines.append(
+                f"  {seeding['database']}: seeded {seeding['referrals']:,} referrals "
+                f"({seeding['decisions']:,} MDT decisions, {seeding['enrolled']} enrolled, "
+                f"{seeding['withdrawn']:,} withdrawn) in {seeding['seconds']:.0f} s"
+            )
+    return lines
+
+
+def _import_note(imported: dict) -> str:
+    if imported["rows"] == 10_000:
+        return ""
+    return f" (scaled from a {imported['rows']:,}-row file)"
+
+
+def _figure_rows(results: dict) -> list[tuple]:
+    rules, imported, export = results["rules"], results["import"], results["export"]
+    rate = rules["per_second"]
+    rows = [
+        (
+            "rules.evaluate, one core",
+            f"{rate['median']:,.0f}/s{_noisy(rate)}",
+            "-",
+            "-",
+            f">= {RULES_TARGET:,}/s",
+            _verdict(rate["median"] >= RULES_TARGET),
+        ),
+        (
+            "import_referrals, per 10,000 rows" + _import_note(imported),
+            _seconds(imported["per_10000_rows_seconds"]) + _noisy(imported["command_seconds"]),
+            "COPY " + _seconds(imported["copy_per_10000_rows_seconds"]),
+            f"{imported['ratio']:.0f}x",
+            "-",
+            "-",
+        ),
+    ]
+    copy = "COPY " + _seconds(export["copy_seconds"]["median"]) + _noisy(export["copy_seconds"])
+    if "http_seconds" in export:
+        rows += [
+            (
+                f"screening-log CSV over HTTP, {export['rows']:,} rows",
+                _seconds(export["http_seconds"]["median"]) + _noisy(export["http_seconds"]),
+                copy,
+                f"{export['http_ratio']:.1f}x",
+                f"<= {EXPORT_RATIO_TARGET:.0f}x",
+                _verdict(export["http_ratio"] <= EXPORT_RATIO_TARGET),
+            ),
+            (
+                "  peak RSS of the gunicorn worker",
+                f"{export['peak_rss_bytes'] / MB:.0f} MB",
+                "-",
+                "-",
+                f"< {RSS_TARGET // MB} MB",
+                _verdict(export["peak_rss_bytes"] < RSS_TARGET),
+            ),
+        ]
+    else:
+        rows.append(("screening-log CSV over HTTP", "no view yet", copy, "-", "<= 3x", "missing"))
+    rows.append(
+        (
+            "  same rows, row builder in-process",
+            _seconds(export["builder_seconds"]["median"]) + _noisy(export["builder_seconds"]),
+            copy,
+            f"{export['builder_ratio']:.1f}x",
+            "-",
+            "-",
+        )
+    )
+    return rows
+
+
+def _page_rows(results: dict) -> list[tuple]:
+    small, large = results["queries"]["small"], results["queries"]["bench"]
+    rows = []
+    names = [*results["pages"], *(name for name in large if name not in results["pages"])]
+    for name in names:
+        timed = results["pages"].get(name)
+        counts = f"{small[name]['queries']} / {large[name]['queries']}"
+        same_queries = small[name]["queries"] == large[name]["queries"]
+        if large[name]["status"] is None:
+            rows.append((name, "no view yet", "", "", "", "missing"))
+            continue
+        if timed is None:  # the export: timed above, counted here
+            rows.append((name, "see above", "", "", counts, _verdict(same_queries)))
+            continue
+        statuses = timed["statuses"]
+        median = timed["median_seconds"]
+        fast = median["median"] < PAGE_MEDIAN_TARGET or name == "healthz"
+        verdict = _verdict(fast and same_queries and statuses == [200])
+        if statuses != [200]:
+            verdict += f" (HTTP {', '.join(map(str, statuses))})"
+        if timed["time_boxed"]:
+            requests = ", ".join(map(str, timed["requests"]))
+            verdict += f" (time box: {requests} requests)"
+        rows.append(
+            (
+                timed["path"] if name == "healthz" else name,
+                _seconds(median["median"]) + _noisy(median),
+                _seconds(timed["p95_seconds"]["median"]),
+                f"{timed['requests_per_second']['median']:.0f}/s "
+                f"({timed['throughput_of_healthz']:.2f})",
+                counts,
+                verdict,
+            )
+        )
+    return rows
+
+
+def table(results: dict) -> str:
+    lines = _header_lines(results)
+    lines.append("")
+    lines += _rows(
+        ("figure", "measured", "limit", "ratio", "target", "verdict"), _figure_rows(results)
+    )
+    lines.append("")
+    lines += _rows(
+        (
+            "page (HTTP, gunicorn --workers 2)",
+            "median",
+            "p95",
+            "throughput (of /healthz)",
+            f"queries at 1,000 / {results['n']:,}",
+            f"verdict (median < {PAGE_MEDIAN_TARGET * 1000:.0f} ms, same queries)",
+        ),
+        _page_rows(results),
+    )
+    lines.append("")
+    lines.append(f"wall time {results['wall_seconds'] / 60:.1f} min")
+    return "\n".join(lines)
