@@ -119,6 +119,21 @@ def test_a_forwarded_for_header_from_an_untrusted_address_is_ignored(client, coo
     assert spoofed.status_code == 429
 
 
+def test_a_forwarded_address_that_is_no_address_counts_as_the_proxy(client, coordinator_wuwei):
+    for _attempt in range(5):
+        sign_in(client, "someone", "wrong", HTTP_X_FORWARDED_FOR="not-an-address")
+
+    assert sign_in(client, "coord-wuwei", PASSWORD).status_code == 429
+
+
+def test_a_username_longer_than_any_counts_as_a_failed_sign_in(client, coordinator_wuwei):
+    for _attempt in range(4):
+        assert sign_in(client, "9" * 5000, "wrong").status_code == 200
+
+    assert sign_in(client, "9" * 5000, "wrong").status_code == 429
+    assert AccessAttempt.objects.get().failures_since_start == 5
+
+
 def test_the_lockout_page_names_the_configured_contact(client, coordinator_wuwei, settings):
     settings.LOCKOUT_CONTACT = "the IT service desk (extension 4321)"
     for _attempt in range(5):

@@ -1,5 +1,6 @@
 """Response headers and error-report filtering that protect patients' data."""
 
+import ipaddress
 import logging
 import re
 import traceback
@@ -134,10 +135,29 @@ def client_ip(request) -> str | None:
     Behind nginx every request comes from the proxy's address, so one person's typos would lock
     out the whole hospital: when the request comes from a trusted proxy (``TRUSTED_PROXIES``)
     the address nginx appended last to X-Forwarded-For is the client's. Anything earlier in that
-    header was sent by the client and is not trusted.
+    header was sent by the client and is not trusted, nor is anything that is not an address.
     """
     remote = request.META.get("REMOTE_ADDR")
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if remote in settings.TRUSTED_PROXIES and forwarded.strip():
-        return forwarded.split(",")[-1].strip()
+        last = forwarded.split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))
+        except ValueError:
+            return remote
     return remote
+
+
+# The length of django-axes' username column.
+AXES_USERNAME_LENGTH = 255
+
+
+def axes_username(request, credentials=None) -> str | None:
+    """The username django-axes counts failed sign-ins against, as its table can hold it.
+
+    The sign-in form passes any username on to authentication; a longer one than the column
+    holds would fail the insert (a 500) instead of counting as a failure. Real usernames are at
+    most 150 characters, so a cut one can only ever match other junk.
+    """
+    username = credentials.get("username") if credentials else request.POST.get("username")
+    return None if username is None else username[:AXES_USERNAME_LENGTH]

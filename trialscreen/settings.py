@@ -121,6 +121,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "trialscreen.accounts.locked_out"
 AXES_CLIENT_IP_CALLABLE = "trialscreen.security.client_ip"
+AXES_USERNAME_CALLABLE = "trialscreen.security.axes_username"
 # Proxies whose X-Forwarded-For is believed (nginx on the same host; docs/deploy.md).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 # Whom the lockout page names, e.g. "the IT service desk (extension 4321)".
