@@ -1,0 +1,203 @@
+"""The referral form in the browser: every validator's message lands next to its field, the
+rest of what the user typed stays, and nothing is saved (issue 3)."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from screening.models import Evaluation, Referral
+from screening.national_id import check_character
+from tests.factories import create_referral, form_data
+from tests.pages import field_wrapper, find_all, input_value, text
+
+
+def _national_id(date_of_birth: str, *, male: bool) -> str:
+    """A valid 18-character resident ID for the birth date and sex."""
+    body = "620602" + date_of_birth.replace("-", "") + "03" + ("1" if male else "2")
+    return body + check_character(body)
+
+
+def _tomorrow():
+    return (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+
+
+BASE = form_data(number=4)
+MALE_ID = _national_id(BASE["date_of_birth"], male=True)
+BAD_CHECK = MALE_ID[:17] + ("0" if MALE_ID[17] != "0" else "1")
+
+# (case, posted changes, field, message the user reads next to that field)
+INVALID = [
+    (
+        "implausible value for the unit",
+        {"hemoglobin": "130", "hemoglobin_unit": "g/dL"},
+        "hemoglobin",
+        "hemoglobin 130 g/dL is 1300 g/L, outside the plausible range 20-250 g/L: check the unit",
+    ),
+    (
+        "implausible value in SI",
+        {"alt": "9000"},
+        "alt",
+        "alt 9000 U/L is outside the plausible range 0-5000 U/L: check the unit",
+    ),
+    (
+        "unsupported unit",
+        {"creatinine_unit": "mmol/L"},
+        "creatinine_unit",
+        "unsupported unit 'mmol/L' for creatinine; accepted: umol/L, µmol/L, mg/dL",
+    ),
+    (
+        "bad national ID check character",
+        {"sex": "M", "national_id": BAD_CHECK},
+        "national_id",
+        f"check character should be {MALE_ID[17]}, not {BAD_CHECK[17]}",
+    ),
+    (
+        "national ID birth date differs",
+        {"sex": "M", "national_id": _national_id("1960-01-01", male=True)},
+        "national_id",
+        f"birth date in ID (1960-01-01) differs from date of birth ({BASE['date_of_birth']})",
+    ),
+    (
+        "national ID sex differs",
+        {"sex": "F", "national_id": MALE_ID},
+        "national_id",
+        "17th digit is odd, which means male, but sex is F",
+    ),
+    (
+        "invalid choice",
+        {"ct": "T5"},
+        "ct",
+        "Select a valid choice. T5 is not one of the available choices.",
+    ),
+    (
+        "invalid tri-state answer",
+        {"deep_ulceration": "maybe"},
+        "deep_ulceration",
+        "Select a valid choice. maybe is not one of the available choices.",
+    ),
+    (
+        "referral before the accrual window",
+        {"referral_date": "2025-04-30", "screening_date": "2025-04-30", "labs_date": ""},
+        "referral_date",
+        "Referral date is before the accrual window opens (2025-05-01).",
+    ),
+    (
+        "screening before referral",
+        {"screening_date": "2025-06-01", "referral_date": "2025-06-02", "labs_date": ""},
+        "screening_date",
+        "Screening date is before the referral date.",
+    ),
+    (
+        "referral in the future",
+        {"referral_date": _tomorrow(), "screening_date": _tomorrow()},
+        "referral_date",
+        "Referral date is in the future.",
+    ),
+    (
+        "labs after screening",
+        {"labs_date": _tomorrow()},
+        "labs_date",
+        "Blood panel date is after the screening date.",
+    ),
+    (
+        "date of birth in 1900",
+        {"date_of_birth": "1900-01-01"},
+        "date_of_birth",
+        "Date of birth must be after 1900-01-01.",
+    ),
+    (
+        "missing required field",
+        {"full_name": ""},
+        "full_name",
+        "This field is required.",
+    ),
+    (
+        "ECOG out of range",
+        {"ecog": "6"},
+        "ecog",
+        "Ensure this value is less than or equal to 5.",
+    ),
+    (
+        "not a date",
+        {"date_of_birth": "21/04/1958"},
+        "date_of_birth",
+        "Enter a valid date.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [case[1:] for case in INVALID],
+    ids=[case[0] for case in INVALID],
+)
+def test_a_bad_value_comes_back_next_to_its_field_with_everything_else_kept(
+    client, coordinator_wuwei, changes, field, message
+):
+    client.force_login(coordinator_wuwei)
+    posted = {**BASE, "full_name": "欧阳建国", "referring_physician": "Dr Sun", **changes}
+    response = client.post(reverse("referral_create"), posted)
+    page = response.content.decode()
+
+    assert response.status_code == 200
+    wrapper = field_wrapper(page, field)
+    assert message in text(wrapper)
+    assert find_all(str(wrapper), class_="is-invalid"), "the field is marked invalid"
+    # The summary at the top links to the field as well.
+    assert f'href="#div_id_{field}"' in page
+    # Everything else comes back as typed; so does a bad value typed into a free field.
+    for name, value in posted.items():
+        if name not in changes:
+            assert input_value(page, name) == value, name
+    bad_input = find_all(page, name=field)[0]
+    if bad_input.name == "input" and dict(bad_input.attributes).get("type") != "radio":
+        assert input_value(page, field) == changes[field]
+    assert not Referral.objects.exists()
+    assert not Evaluation.objects.exists()
+
+
+def test_a_second_open_referral_for_the_same_patient_is_refused(client, coordinator_wuwei):
+    existing = create_referral(number=4)
+    client.force_login(coordinator_wuwei)
+    response = client.post(reverse("referral_create"), BASE)
+    message = (
+        f"This patient already has an open referral at this site ({existing.screening_number})."
+    )
+    assert message in text(field_wrapper(response.content.decode(), "hospital_number"))
+    assert Referral.objects.count() == 1
+
+
+def test_the_same_hospital_number_at_the_other_site_is_another_patient(client, data_manager):
+    create_referral(number=4)
+    client.force_login(data_manager)
+    response = client.post(reverse("referral_create"), {**BASE, "site": "lanzhou"})
+    assert response.status_code == 302
+    assert Referral.objects.count() == 2
+
+
+def test_several_errors_at_once_are_all_reported_and_nothing_is_lost(client, coordinator_wuwei):
+    client.force_login(coordinator_wuwei)
+    posted = {**BASE, "alt": "9000", "ct": "T5", "full_name": "", "national_id": BAD_CHECK}
+    page = client.post(reverse("referral_create"), posted).content.decode()
+    assert "4 fields need correcting" in page
+    for name in ("alt", "ct", "full_name", "national_id"):
+        assert find_all(str(field_wrapper(page, name)), class_="is-invalid"), name
+    assert input_value(page, "hospital_number") == BASE["hospital_number"]
+    assert input_value(page, "labs_date") == BASE["labs_date"]
+    assert input_value(page, "alt") == "9000"
+    assert not Referral.objects.exists()
+
+
+def test_a_failed_edit_keeps_the_typed_values_and_changes_nothing(client, coordinator_wuwei):
+    referral = create_referral(number=4)
+    client.force_login(coordinator_wuwei)
+    url = reverse("referral_edit", args=[referral.screening_number])
+    posted = {**BASE, "platelets": "80", "ecog": "9"}
+    page = client.post(url, posted).content.decode()
+    assert "Ensure this value is less than or equal to 5." in text(field_wrapper(page, "ecog"))
+    assert input_value(page, "platelets") == "80"
+    referral.refresh_from_db()
+    assert referral.platelets != 80
+    assert referral.evaluations.count() == 1
