@@ -1,15 +1,31 @@
 """Every state change of a referral has its home here (STYLE.md lesson 2)."""
 
+import functools
 from collections.abc import Iterable
 
+import pghistory
 from django.db import connection, transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from screening import rules
-from screening.models import Evaluation, MdtDecision, ProtocolVersion, Referral
+from screening.models import (
+    Enrolment,
+    Evaluation,
+    MdtDecision,
+    ProtocolVersion,
+    Referral,
+)
 
 Status = Referral.Status
+Decision = MdtDecision.Decision
+
+# A rejection names the criterion it rests on, or "other".
+REJECTION_REASONS = (*rules.CODES, "other")
+DECLINED_CONSENT = "declined consent"
+# Key of the PostgreSQL advisory lock that lets one enrolment at a time count and number.
+ENROLMENT_LOCK = 4_157_001
 
 
 class WorkflowError(Exception):
@@ -22,6 +38,38 @@ STATUS_FOR_OUTCOME = {
     rules.Outcome.INCOMPLETE: Status.SCREENING,
     rules.Outcome.POTENTIALLY_ELIGIBLE: Status.MDT_REVIEW,
 }
+
+
+def _attributed(service):
+    """Attribute the audit events a service writes to its ``user``.
+
+    In a web request pghistory's middleware already records the user; commands, the shell and
+    worker threads have no request, and their changes would otherwise have no author.
+    """
+
+    @functools.wraps(service)
+    def attributed(*, user=None, **kwargs):
+        if user is None:
+            return service(user=user, **kwargs)
+        with pghistory.context(user=user.pk):
+            return service(user=user, **kwargs)
+
+    return attributed
+
+
+def _lock(referral: Referral) -> None:
+    """Lock the referral's row until the transaction ends and reload its workflow fields.
+
+    Every workflow change takes this lock first, so two changes to one referral run one after
+    the other and the second sees what the first left.
+    """
+    current = (
+        Referral.objects.select_for_update()
+        .values("status", "outcome", "evaluation_id")
+        .get(pk=referral.pk)
+    )
+    for name, value in current.items():
+        setattr(referral, name, value)
 
 
 def _next_screening_numbers(count: int) -> list[str]:
@@ -52,6 +100,7 @@ def _status_after(referral: Referral, outcome: str) -> str:
     return STATUS_FOR_OUTCOME[outcome]
 
 
+@_attributed
 @transaction.atomic
 def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
     """Create and evaluate referrals from validated clinical data (``ReferralForm.clinical_data``).
@@ -84,6 +133,7 @@ def referral_create(*, data: dict, user=None) -> Referral:
     return referrals_create(rows=[data], user=user)[0]
 
 
+@_attributed
 @transaction.atomic
 def referral_evaluate(*, referral: Referral, user=None, protocol=None) -> Evaluation:
     """Evaluate the referral's current data and move it along the workflow.
@@ -92,6 +142,7 @@ def referral_evaluate(*, referral: Referral, user=None, protocol=None) -> Evalua
     it or the clinical data it judged changed, the decision is superseded and the referral
     goes where the new outcome sends it.
     """
+    _lock(referral)
     protocol = protocol or ProtocolVersion.current()
     evaluation = _evaluation_build(referral, protocol, user)
     evaluation.save()
@@ -99,9 +150,12 @@ def referral_evaluate(*, referral: Referral, user=None, protocol=None) -> Evalua
     referral.evaluation = evaluation
     referral.outcome = evaluation.outcome
     decided = referral.status in (Status.MDT_APPROVED, Status.MDT_REJECTED)
+    # Compared as snapshots, not JSON: a value read back from the database ("43.00000") equals
+    # the one entered ("43"), and a mere re-save must not undo the MDT's decision.
     evidence_changed = (
         previous is None
-        or previous.snapshot != evaluation.snapshot
+        or rules.Snapshot.from_json(previous.snapshot)
+        != rules.Snapshot.from_json(evaluation.snapshot)
         or previous.outcome != evaluation.outcome
     )
     if decided and evidence_changed:
@@ -114,9 +168,11 @@ def referral_evaluate(*, referral: Referral, user=None, protocol=None) -> Evalua
     return evaluation
 
 
+@_attributed
 @transaction.atomic
 def referral_update(*, referral: Referral, data: dict, user=None) -> Referral:
     """Assign edited clinical data to a referral and re-evaluate it."""
+    _lock(referral)
     if referral.is_closed:
         raise WorkflowError(
             _("%(number)s is closed (%(status)s); its data can no longer change.")
@@ -130,9 +186,11 @@ def referral_update(*, referral: Referral, data: dict, user=None) -> Referral:
     return referral
 
 
+@_attributed
 @transaction.atomic
 def referral_withdraw(*, referral: Referral, reason: str, user=None) -> Referral:
     """Withdraw a referral that is not yet enrolled; irreversible."""
+    _lock(referral)
     if referral.is_closed:
         raise WorkflowError(
             _("%(number)s is %(status)s and cannot be withdrawn.")
@@ -142,3 +200,151 @@ def referral_withdraw(*, referral: Referral, reason: str, user=None) -> Referral
     referral.withdrawal_reason = reason
     referral.save(update_fields=["status", "withdrawal_reason", "updated_at"])
     return referral
+
+
+def _current_decision(referral: Referral) -> MdtDecision | None:
+    return (
+        referral.decisions.filter(superseded_at__isnull=True).select_related("decided_by").first()
+    )
+
+
+def _local_minute(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _not_in_review_error(referral: Referral) -> WorkflowError:
+    decision = _current_decision(referral)
+    if decision is None:
+        return WorkflowError(
+            _("%(number)s is not awaiting an MDT decision (status: %(status)s).")
+            % {"number": referral.screening_number, "status": referral.get_status_display()}
+        )
+    if decision.decision == Decision.APPROVE:
+        message = _("%(number)s was already decided by %(user)s at %(time)s: approved.")
+    else:
+        message = _("%(number)s was already decided by %(user)s at %(time)s: rejected.")
+    return WorkflowError(
+        message
+        % {
+            "number": referral.screening_number,
+            "user": decision.decided_by.get_username(),
+            "time": _local_minute(decision.decided_at),
+        }
+    )
+
+
+@_attributed
+@transaction.atomic
+def mdt_decision_record(
+    *,
+    referral: Referral,
+    user,
+    decision: str,
+    rationale: str,
+    reason_code: str = "",
+    attendees: str = "",
+    evaluation_id: int | None = None,
+) -> MdtDecision:
+    """Record the MDT's decision on a referral in review, bound to its current evaluation.
+
+    ``evaluation_id`` is the evaluation the deciders looked at; if the data changed since, the
+    decision is refused rather than bound to evidence nobody saw. The referral's row is locked,
+    so of two simultaneous decisions the second finds the first and is refused naming who
+    decided and when; the one-current-decision constraint is the database's backstop.
+    """
+    _lock(referral)
+    if referral.status != Status.MDT_REVIEW:
+        raise _not_in_review_error(referral)
+    if evaluation_id is not None and evaluation_id != referral.evaluation_id:
+        raise WorkflowError(
+            _("The data of %(number)s changed while you were looking at it; review it again.")
+            % {"number": referral.screening_number}
+        )
+    if decision not in Decision.values:
+        raise WorkflowError(_("Choose approve or reject."))
+    if not rationale.strip():
+        raise WorkflowError(_("Give the rationale for the decision."))
+    if decision == Decision.REJECT and reason_code not in REJECTION_REASONS:
+        raise WorkflowError(_("Give the criterion the rejection rests on, or other."))
+    record = MdtDecision.objects.create(
+        referral=referral,
+        evaluation_id=referral.evaluation_id,
+        decision=decision,
+        rationale=rationale.strip(),
+        reason_code=reason_code if decision == Decision.REJECT else "",
+        attendees=attendees.strip(),
+        decided_by=user,
+    )
+    referral.status = Status.MDT_APPROVED if decision == Decision.APPROVE else Status.MDT_REJECTED
+    referral.save(update_fields=["status", "updated_at"])
+    return record
+
+
+def _not_approved_error(referral: Referral) -> WorkflowError:
+    if referral.status == Status.ENROLLED:
+        return WorkflowError(
+            _("%(number)s is already enrolled as %(study_number)s.")
+            % {
+                "number": referral.screening_number,
+                "study_number": Enrolment.objects.get(referral=referral).study_number,
+            }
+        )
+    return WorkflowError(
+        _("%(number)s needs MDT approval first (status: %(status)s).")
+        % {"number": referral.screening_number, "status": referral.get_status_display()}
+    )
+
+
+@_attributed
+@transaction.atomic
+def participant_enrol(*, referral: Referral, user, consent_date) -> Enrolment:
+    """Enrol an MDT-approved referral under the next study number, never past the target.
+
+    Enrolments run one at a time: a transaction-scoped advisory lock is held from before the
+    count until the commit, so two people enrolling at once can neither both take the last
+    place nor the same number. The unique sequence and study number are the backstop.
+    """
+    # An advisory lock rather than a row lock on the protocol version: a data manager may
+    # create a new version meanwhile, and enrolments must still queue behind one another.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ENROLMENT_LOCK])
+    _lock(referral)
+    if referral.status != Status.MDT_APPROVED:
+        raise _not_approved_error(referral)
+    approved_on = timezone.localdate(_current_decision(referral).decided_at)
+    if consent_date < approved_on:
+        raise WorkflowError(
+            _("The consent date is before the MDT approval (%(date)s).")
+            % {"date": approved_on.isoformat()}
+        )
+    if consent_date > timezone.localdate():
+        raise WorkflowError(_("The consent date is in the future."))
+    protocol = ProtocolVersion.current()
+    enrolled = Enrolment.objects.aggregate(count=Count("id"), last=Max("sequence"))
+    if enrolled["count"] >= protocol.enrolment_target:
+        raise WorkflowError(
+            _("The enrolment target of %(target)s is reached: %(number)s cannot be enrolled.")
+            % {"target": protocol.enrolment_target, "number": referral.screening_number}
+        )
+    sequence = (enrolled["last"] or 0) + 1
+    enrolment = Enrolment.objects.create(
+        referral=referral,
+        sequence=sequence,
+        study_number=protocol.study_number(sequence),
+        consent_date=consent_date,
+        enrolled_by=user,
+        protocol_version=protocol,
+    )
+    referral.status = Status.ENROLLED
+    referral.save(update_fields=["status", "updated_at"])
+    return enrolment
+
+
+@_attributed
+@transaction.atomic
+def participant_decline(*, referral: Referral, user) -> Referral:
+    """Record that an MDT-approved patient declined consent: withdrawn, for that reason."""
+    _lock(referral)
+    if referral.status != Status.MDT_APPROVED:
+        raise _not_approved_error(referral)
+    return referral_withdraw(referral=referral, reason=DECLINED_CONSENT, user=user)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from screening import views
+from screening import views, views_mdt
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -15,5 +15,26 @@ urlpatterns = [
         "referrals/<str:screening_number>/withdraw/",
         views.referral_withdraw,
         name="referral_withdraw",
+    ),
+    path("mdt/", views_mdt.mdt_queue, name="mdt_queue"),
+    path(
+        "referrals/<str:screening_number>/decision/",
+        views_mdt.referral_decision,
+        name="referral_decision",
+    ),
+    path(
+        "referrals/<str:screening_number>/enrol/",
+        views_mdt.referral_enrol,
+        name="referral_enrol",
+    ),
+    path(
+        "referrals/<str:screening_number>/decline/",
+        views_mdt.referral_decline,
+        name="referral_decline",
+    ),
+    path(
+        "referrals/<str:screening_number>/history/",
+        views_mdt.referral_history,
+        name="referral_history",
     ),
 ]

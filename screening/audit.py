@@ -1,0 +1,202 @@
+"""A referral's audit trail in plain words (issue 4 item 6).
+
+pghistory's database triggers write an event row for every insert, update and delete of a
+referral, its evaluations, its MDT decisions and its enrolment, whatever made the change (a
+form, a bulk ``QuerySet.update()``, raw SQL); each event points to a context holding the user and
+the request path or command. This module reads those events back as lines such as
+"coordinator-wuwei changed ALT from 30 U/L to 120 U/L".
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from screening import units
+from screening.models import (
+    EnrolmentEvent,
+    EvaluationEvent,
+    MdtDecision,
+    MdtDecisionEvent,
+    ProtocolVersion,
+    Referral,
+    ReferralEvent,
+    Site,
+)
+
+# Units of the stored numbers that are not lab values (labs carry the unit they were entered in).
+VALUE_UNITS = {
+    "lvef_percent": "%",
+    "fev1_litres": "L",
+    "lung_v20_percent": "%",
+    "lung_mean_dose_gy": "Gy(RBE)",
+    "heart_v30_percent": "%",
+    "spinal_cord_max_gy": "Gy(RBE)",
+}
+# Bookkeeping columns, and the current evaluation and outcome, which the evaluation's own line
+# reports; a lab's unit is told together with its value.
+_UNTOLD_REFERRAL_FIELDS = {"id", "created_at", "updated_at", "created_by", "evaluation", "outcome"}
+_LAB_UNIT_FIELDS = {f"{key}_unit" for key in units.LAB_KEYS}
+REFERRAL_FIELDS = tuple(
+    field
+    for field in Referral._meta.concrete_fields
+    if field.name not in _UNTOLD_REFERRAL_FIELDS and field.name not in _LAB_UNIT_FIELDS
+)
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime.datetime
+    actor: str  # username; "" when the change carried no user (e.g. a migration)
+    text: str
+    source: str  # request path or command; "" when unknown
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Look-ups the sentences need, fetched once per history."""
+
+    users: dict
+    sites: dict
+    protocol_versions: dict
+
+
+def _local_minute(moment: datetime.datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _value_text(event, field, names: _Names) -> str:
+    value = getattr(event, field.attname)
+    if value is None or value == "":
+        return _("empty")
+    name = field.name
+    if name in units.LAB_KEYS:
+        unit = getattr(event, f"{name}_unit") or units.SI_UNIT[name]
+        return f"{units.format_number(units.from_si(name, value, unit))} {unit}"
+    if name == "site":
+        return names.sites.get(value, str(value))
+    if field.choices:
+        return str(dict(field.choices).get(value, value))
+    if isinstance(value, datetime.datetime):
+        return _local_minute(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        number = units.format_number(value)
+        return f"{number} {VALUE_UNITS[name]}" if name in VALUE_UNITS else number
+    return str(value)
+
+
+def _changes(previous, event, fields, names: _Names) -> list[str]:
+    """ "changed <field> from <old> to <new>" for each field whose shown value differs."""
+    texts = []
+    for field in fields:
+        old, new = _value_text(previous, field, names), _value_text(event, field, names)
+        if old != new:
+            texts.append(
+                _("changed %(field)s from %(old)s to %(new)s")
+                % {"field": field.verbose_name, "old": old, "new": new}
+            )
+    return texts
+
+
+def _referral_texts(event, previous, names: _Names) -> list[str]:
+    if event.pgh_label == "insert":
+        return [_("created referral %(number)s") % {"number": event.screening_number}]
+    if event.pgh_label == "delete":
+        return [_("deleted referral %(number)s") % {"number": event.screening_number}]
+    return _changes(previous, event, REFERRAL_FIELDS, names)
+
+
+def _evaluation_texts(event, previous, names: _Names) -> list[str]:
+    if event.pgh_label == "insert":
+        return [
+            _("evaluated the referral under protocol v%(version)s: %(outcome)s")
+            % {
+                "version": names.protocol_versions.get(event.protocol_version_id, "?"),
+                "outcome": event.get_outcome_display(),
+            }
+        ]
+    return [_("%(action)s evaluation #%(id)s") % {"action": event.pgh_label, "id": event.id}]
+
+
+def _decision_texts(event, previous, names: _Names) -> list[str]:
+    approval = event.decision == MdtDecision.Decision.APPROVE
+    if event.pgh_label == "insert":
+        if approval:
+            text = _("approved the referral")
+        else:
+            text = _("rejected the referral (reason: %(reason)s)") % {"reason": event.reason_code}
+        text += "; " + _("rationale: “%(rationale)s”") % {"rationale": event.rationale}
+        if event.attendees:
+            text += "; " + _("attending: %(attendees)s") % {"attendees": event.attendees}
+        return [text]
+    decided_at = _local_minute(event.decided_at)
+    if event.pgh_label == "update" and previous.superseded_at is None and event.superseded_at:
+        if approval:
+            return [_("superseded the approval of %(at)s") % {"at": decided_at}]
+        return [_("superseded the rejection of %(at)s") % {"at": decided_at}]
+    if event.pgh_label == "delete":
+        return [_("deleted the MDT decision of %(at)s") % {"at": decided_at}]
+    fields = [f for f in MdtDecisionEvent._meta.concrete_fields if not f.name.startswith("pgh_")]
+    return _changes(previous, event, fields, names)
+
+
+def _enrolment_texts(event, previous, names: _Names) -> list[str]:
+    if event.pgh_label == "insert":
+        return [
+            _("enrolled the participant as %(study_number)s (consent %(consent_date)s)")
+            % {"study_number": event.study_number, "consent_date": event.consent_date.isoformat()}
+        ]
+    if event.pgh_label == "delete":
+        return [_("deleted enrolment %(study_number)s") % {"study_number": event.study_number}]
+    fields = [f for f in EnrolmentEvent._meta.concrete_fields if not f.name.startswith("pgh_")]
+    return _changes(previous, event, fields, names)
+
+
+def _names(user_ids) -> _Names:
+    # An empty pk__in costs no query: Django answers it without asking the database.
+    users = get_user_model().objects.filter(pk__in=user_ids)
+    return _Names(
+        users={user.pk: user.get_username() for user in users},
+        sites=dict(Site.objects.values_list("pk", "name")),
+        protocol_versions=dict(ProtocolVersion.objects.values_list("pk", "version")),
+    )
+
+
+def referral_history(referral: Referral) -> list[HistoryLine]:
+    """Every recorded change of the referral and of its evaluations, MDT decisions and
+    enrolment, oldest first.
+
+    At most seven queries whatever the number of events: one per event table, then users,
+    sites and protocol versions.
+    """
+    streams = (
+        (ReferralEvent.objects.filter(pgh_obj_id=referral.pk), _referral_texts),
+        (EvaluationEvent.objects.filter(referral_id=referral.pk), _evaluation_texts),
+        (MdtDecisionEvent.objects.filter(referral_id=referral.pk), _decision_texts),
+        (EnrolmentEvent.objects.filter(referral_id=referral.pk), _enrolment_texts),
+    )
+    entries = []
+    for rank, (events, describe) in enumerate(streams):
+        previous_of = {}
+        for event in events.select_related("pgh_context").order_by("pgh_id"):
+            previous = previous_of.get(event.pgh_obj_id)
+            previous_of[event.pgh_obj_id] = event
+            metadata = event.pgh_context.metadata if event.pgh_context else {}
+            order = (event.pgh_created_at, rank, event.pgh_id)
+            entries.append((order, event, previous, describe, metadata))
+    entries.sort(key=lambda entry: entry[0])
+    names = _names({entry[-1].get("user") for entry in entries} - {None})
+    lines = []
+    for (at, _rank, _id), event, previous, describe, metadata in entries:
+        actor = names.users.get(metadata.get("user"), "")
+        source = metadata.get("url") or metadata.get("command") or ""
+        lines.extend(
+            HistoryLine(at=at, actor=actor, text=text, source=source)
+            for text in describe(event, previous, names)
+        )
+    return lines

@@ -1,0 +1,390 @@
+"""The MDT queue, the decision and its binding to the evidence (issue 4 items 1-3)."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from screening import services
+from screening.imports import validate_rows
+from screening.models import MdtDecision, ProtocolVersion, Referral
+from tests.factories import create_referral, referral_data
+
+Status = Referral.Status
+
+
+@pytest.fixture
+def in_review(coordinator_wuwei):
+    """A Wuwei referral in MDT review, dosimetry not yet assessed."""
+    referral = create_referral(
+        user=coordinator_wuwei, ct="T3", cn="N1", histology="squamous_cell_carcinoma"
+    )
+    assert referral.status == Status.MDT_REVIEW
+    return referral
+
+
+def _client_for(client, user):
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _referrals_in_review(count: int, *, site="wuwei") -> list[Referral]:
+    """``count`` eligible referrals, validated once and saved in one batch."""
+    cleaned, errors = validate_rows([referral_data(site=site)], protocol=ProtocolVersion.current())
+    assert not errors
+    rows = [{**cleaned[0], "hospital_number": f"Q{number:06d}"} for number in range(count)]
+    return services.referrals_create(rows=rows)
+
+
+def _approve(referral, user, **overrides):
+    arguments = {"decision": "approve", "rationale": "Fit for carbon-ion therapy."}
+    arguments.update(overrides)
+    return services.mdt_decision_record(referral=referral, user=user, **arguments)
+
+
+# --- who may do what (STYLE.md lesson 7) ---
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("anonymous", 302),
+        ("coordinator_wuwei", 403),
+        ("coordinator_lanzhou", 403),
+        ("mdt", 200),
+        ("data_manager", 200),
+    ],
+)
+def test_queue_is_for_the_mdt_and_data_managers(client, cast, in_review, role, expected):
+    response = _client_for(client, cast[role]).get(reverse("mdt_queue"))
+    assert response.status_code == expected
+    if expected == 302:
+        assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("anonymous", 302),
+        ("coordinator_wuwei", 403),
+        ("coordinator_lanzhou", 404),
+        ("mdt", 200),
+        ("data_manager", 403),
+    ],
+)
+def test_decision_page_is_for_mdt_members(client, cast, in_review, role, expected):
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    assert _client_for(client, cast[role]).get(url).status_code == expected
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("anonymous", 302),
+        ("coordinator_wuwei", 403),
+        ("coordinator_lanzhou", 404),
+        ("mdt", 302),
+        ("data_manager", 403),
+    ],
+)
+def test_only_mdt_members_can_decide(client, cast, in_review, role, expected):
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    data = {
+        "decision": "approve",
+        "rationale": "Fit.",
+        "evaluation": in_review.evaluation_id,
+    }
+    response = _client_for(client, cast[role]).post(url, data)
+    assert response.status_code == expected
+    decided = MdtDecision.objects.filter(referral=in_review).exists()
+    assert decided is (role == "mdt")
+
+
+def test_decision_of_an_unknown_referral_is_404(client, mdt_member):
+    client.force_login(mdt_member)
+    assert client.get(reverse("referral_decision", args=["S-99999"])).status_code == 404
+
+
+# --- the queue ---
+
+
+def test_queue_shows_what_the_mdt_needs_oldest_first(client, mdt_member, coordinator_wuwei):
+    today = timezone.localdate()
+    newer = create_referral(
+        user=coordinator_wuwei,
+        number=2,
+        referral_date=(today - datetime.timedelta(days=3)).isoformat(),
+        screening_date=(today - datetime.timedelta(days=3)).isoformat(),
+        ct="T3",
+        cn="N1",
+        histology="squamous_cell_carcinoma",
+    )
+    older = create_referral(
+        user=coordinator_wuwei,
+        number=3,
+        site="lanzhou",
+        referral_date=(today - datetime.timedelta(days=12)).isoformat(),
+        screening_date=(today - datetime.timedelta(days=10)).isoformat(),
+        dosimetry_status="feasible",
+    )
+    incomplete = create_referral(user=coordinator_wuwei, number=4, ecog=None)
+    client.force_login(mdt_member)
+
+    page = client.get(reverse("mdt_queue")).content.decode()
+
+    assert incomplete.screening_number not in page
+    assert page.index(older.screening_number) < page.index(newer.screening_number)
+    newer_row = page[page.index(newer.screening_number) :]
+    assert "Wuwei Heavy Ion Center" in newer_row
+    assert "cT3N1M0" in newer_row
+    assert ">III<" in newer_row  # squamous cT3 N1 M0 (PROTOCOL section 5)
+    assert f">{newer.age()}<" in newer_row
+    assert ">3<" in newer_row  # days waiting since the referral date
+    assert "dosimetry not assessed: MDT to confirm" in newer_row.split("</tr>")[0]
+    older_row = page[page.index(older.screening_number) : page.index(newer.screening_number)]
+    assert "Lanzhou Heavy Ion Center" in older_row
+    assert ">12<" in older_row
+    assert "Nothing" in older_row  # dosimetry feasible: nothing left for the MDT to confirm
+
+
+def test_queue_offers_the_decision_to_mdt_members_only(client, mdt_member, data_manager, in_review):
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    client.force_login(mdt_member)
+    assert url in client.get(reverse("mdt_queue")).content.decode()
+    client.force_login(data_manager)
+    assert url not in client.get(reverse("mdt_queue")).content.decode()
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_queue_query_count_does_not_grow_with_rows(
+    client, mdt_member, count, django_assert_num_queries
+):
+    _referrals_in_review(count)
+    client.force_login(mdt_member)
+    # session, user, roles, referrals with site and evaluation
+    with django_assert_num_queries(4):
+        response = client.get(reverse("mdt_queue"))
+    assert response.content.decode().count('<th scope="row">') == count
+
+
+# --- the decision ---
+
+
+def test_decision_page_shows_the_items_to_confirm_above_the_buttons(client, mdt_member, in_review):
+    client.force_login(mdt_member)
+    page = client.get(reverse("referral_decision", args=[in_review.screening_number]))
+    html = page.content.decode()
+    assert "MDT to confirm" in html
+    assert html.index("dosimetry not assessed: MDT to confirm") < html.index('value="approve"')
+    assert html.index('value="approve"') < html.index('value="reject"')
+    assert f'name="evaluation" value="{in_review.evaluation_id}"' in html
+
+
+def test_approval_records_who_when_and_the_evaluation_it_saw(client, mdt_member, in_review):
+    client.force_login(mdt_member)
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    before = timezone.now()
+    response = client.post(
+        url,
+        {
+            "decision": "approve",
+            "rationale": "Fit for carbon-ion therapy.",
+            "attendees": "Dr Li, Dr Wang",
+            "evaluation": in_review.evaluation_id,
+        },
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("mdt_queue")
+    decision = MdtDecision.objects.get(referral=in_review)
+    assert decision.decision == "approve"
+    assert decision.decided_by == mdt_member
+    assert decision.decided_at >= before
+    assert decision.evaluation_id == in_review.evaluation_id
+    assert decision.evaluation.protocol_version == ProtocolVersion.current()
+    assert decision.attendees == "Dr Li, Dr Wang"
+    assert decision.reason_code == ""
+    in_review.refresh_from_db()
+    assert in_review.status == Status.MDT_APPROVED
+    queue = client.get(response.url).content.decode()
+    assert f"{in_review.screening_number} approved by the MDT." in queue
+    assert f'href="/referrals/{in_review.screening_number}/"' not in queue
+
+
+def test_rejection_needs_its_reason(client, mdt_member, in_review):
+    client.force_login(mdt_member)
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    data = {
+        "decision": "reject",
+        "rationale": "Ulcer too deep.",
+        "evaluation": in_review.evaluation_id,
+    }
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "A rejection needs its reason" in response.content.decode()
+    assert not MdtDecision.objects.exists()
+
+    response = client.post(url, {**data, "reason": "E3"})
+
+    assert response.status_code == 302
+    decision = MdtDecision.objects.get(referral=in_review)
+    assert (decision.decision, decision.reason_code) == ("reject", "E3")
+    in_review.refresh_from_db()
+    assert in_review.status == Status.MDT_REJECTED
+
+
+def test_decision_needs_a_rationale(client, mdt_member, in_review):
+    client.force_login(mdt_member)
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    data = {"decision": "approve", "rationale": "  ", "evaluation": in_review.evaluation_id}
+    response = client.post(url, data)
+    assert "Give the rationale for the decision." in response.content.decode()
+    assert not MdtDecision.objects.exists()
+
+
+def test_reason_must_be_a_criterion_or_other(mdt_member, in_review):
+    with pytest.raises(services.WorkflowError, match="criterion"):
+        services.mdt_decision_record(
+            referral=in_review, user=mdt_member, decision="reject", rationale="x", reason_code="E9"
+        )
+    decision = services.mdt_decision_record(
+        referral=in_review, user=mdt_member, decision="reject", rationale="x", reason_code="other"
+    )
+    assert decision.reason_code == "other"
+
+
+def test_only_a_referral_in_review_can_be_decided(client, mdt_member, coordinator_wuwei):
+    incomplete = create_referral(user=coordinator_wuwei, ecog=None)
+    client.force_login(mdt_member)
+    url = reverse("referral_decision", args=[incomplete.screening_number])
+    data = {"decision": "approve", "rationale": "Fit.", "evaluation": incomplete.evaluation_id}
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "is not awaiting an MDT decision (status: Screening)" in response.content.decode()
+    assert not MdtDecision.objects.exists()
+
+
+def test_second_decision_names_who_decided_first(client, mdt_member, in_review):
+    first = _approve(in_review, mdt_member)
+    client.force_login(mdt_member)
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    data = {
+        "decision": "reject",
+        "rationale": "No.",
+        "reason": "E3",
+        "evaluation": in_review.evaluation_id,
+    }
+
+    response = client.post(url, data)
+
+    at = timezone.localtime(first.decided_at).strftime("%Y-%m-%d %H:%M")
+    message = f"{in_review.screening_number} was already decided by mdt-member at {at}: approved."
+    assert message in response.content.decode()
+    assert MdtDecision.objects.filter(referral=in_review).count() == 1
+
+
+def test_decision_on_data_changed_since_the_page_was_opened_is_refused(
+    client, mdt_member, coordinator_wuwei, in_review
+):
+    seen = in_review.evaluation_id
+    services.referral_update(referral=in_review, data={"alt": Decimal(55)}, user=coordinator_wuwei)
+    client.force_login(mdt_member)
+    url = reverse("referral_decision", args=[in_review.screening_number])
+
+    response = client.post(url, {"decision": "approve", "rationale": "Fit.", "evaluation": seen})
+
+    html = response.content.decode()
+    assert "changed while you were looking at it" in html
+    assert not MdtDecision.objects.exists()
+    # The page now carries the current evaluation, so deciding again is possible.
+    in_review.refresh_from_db()
+    assert f'name="evaluation" value="{in_review.evaluation_id}"' in html
+
+
+def test_get_of_a_decided_referral_tells_who_decided(client, mdt_member, in_review):
+    _approve(in_review, mdt_member)
+    client.force_login(mdt_member)
+    html = client.get(reverse("referral_decision", args=[in_review.screening_number])).content
+    assert b"Approved by mdt-member at" in html
+    assert b'value="approve"' not in html
+
+
+# --- evidence binding (item 3) ---
+
+
+def test_changed_lab_value_sends_an_approved_referral_back_to_the_queue(
+    client, mdt_member, coordinator_wuwei, in_review
+):
+    decision = _approve(in_review, mdt_member)
+
+    referral = Referral.objects.get(pk=in_review.pk)
+    services.referral_update(referral=referral, data={"alt": Decimal(80)}, user=coordinator_wuwei)
+
+    referral.refresh_from_db()
+    decision.refresh_from_db()
+    assert referral.status == Status.MDT_REVIEW
+    assert decision.superseded_at is not None
+    assert MdtDecision.objects.filter(referral=referral).count() == 1  # kept in history
+    assert referral.evaluation_id != decision.evaluation_id
+    client.force_login(mdt_member)
+    assert referral.screening_number in client.get(reverse("mdt_queue")).content.decode()
+    # The MDT can decide again on the new evidence.
+    again = _approve(referral, mdt_member, evaluation_id=referral.evaluation_id)
+    assert again.evaluation_id == referral.evaluation_id
+
+
+def test_approved_referral_that_became_ineligible_is_screen_failed(
+    mdt_member, coordinator_wuwei, in_review
+):
+    decision = _approve(in_review, mdt_member)
+    services.referral_update(referral=in_review, data={"alt": Decimal(180)}, user=coordinator_wuwei)
+    in_review.refresh_from_db()
+    decision.refresh_from_db()
+    assert in_review.status == Status.SCREEN_FAILED
+    assert decision.superseded_at is not None
+
+
+def test_rejected_referral_with_new_evidence_is_reviewed_again(
+    mdt_member, coordinator_wuwei, in_review
+):
+    rejection = services.mdt_decision_record(
+        referral=in_review, user=mdt_member, decision="reject", rationale="ALT", reason_code="I4"
+    )
+    services.referral_update(referral=in_review, data={"alt": Decimal(77)}, user=coordinator_wuwei)
+    in_review.refresh_from_db()
+    rejection.refresh_from_db()
+    assert in_review.status == Status.MDT_REVIEW
+    assert rejection.superseded_at is not None
+
+
+def test_saving_unchanged_data_keeps_the_decision(mdt_member, coordinator_wuwei, in_review):
+    """A value read back from the database ("43.00000") is the value entered ("43")."""
+    decision = _approve(in_review, mdt_member)
+    referral = Referral.objects.get(pk=in_review.pk)
+    unchanged = {"alt": referral.alt, "referring_physician": "Dr Zhao"}
+
+    services.referral_update(referral=referral, data=unchanged, user=coordinator_wuwei)
+
+    referral.refresh_from_db()
+    decision.refresh_from_db()
+    assert referral.status == Status.MDT_APPROVED
+    assert decision.superseded_at is None
+
+
+def test_database_keeps_one_current_decision_per_referral(mdt_member, in_review):
+    _approve(in_review, mdt_member)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MdtDecision.objects.create(
+            referral=in_review,
+            evaluation_id=in_review.evaluation_id,
+            decision="reject",
+            rationale="Second opinion",
+            decided_by=mdt_member,
+        )
