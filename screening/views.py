@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from screening import access, display, rules, services
+from screening import access, display, reports, rules, services
 from screening.filters import ReferralFilter
 from screening.forms import ReferralForm
 from screening.models import Enrolment, ProtocolVersion, Referral
@@ -95,6 +95,8 @@ def dashboard(request):
         "protocol": protocol,
         "incomplete": incomplete,
         "mdt_queue": mdt_queue,
+        "accrual": reports.accrual_chart(protocol),
+        "median_days_to_decision": reports.median_days_to_decision(),
     }
     return render(request, "screening/dashboard.html", context)
 

@@ -116,8 +116,9 @@ def test_only_the_oldest_incomplete_referrals_are_listed_with_a_link_to_all(
 
 
 # Session, user, roles, the user's sites, counts by site and status, the sites, the protocol,
-# the enrolment count, and for those who enter referrals the oldest incomplete ones.
-DASHBOARD_QUERIES = {"coordinator_wuwei": 9, "mdt": 7, "data_manager": 8}
+# the enrolment count, enrolments by month and first MDT decisions (issue 4), and for those who
+# enter referrals the oldest incomplete ones.
+DASHBOARD_QUERIES = {"coordinator_wuwei": 11, "mdt": 9, "data_manager": 10}
 
 
 @pytest.mark.parametrize("who", DASHBOARD_QUERIES)
