@@ -6,6 +6,8 @@ import re
 import traceback
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext as _
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -33,6 +35,25 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+class NullCharacterMiddleware:
+    """Answers 400 to an address whose path or query holds a NUL character.
+
+    PostgreSQL refuses NUL in text, so such a value looked up as a screening number would fail
+    with a 500 wherever it reaches a query; forms already refuse it in posted fields.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = (item for pair in request.GET.lists() for item in (pair[0], *pair[1]))
+        if "\x00" in request.path or any("\x00" in item for item in query):
+            return HttpResponseBadRequest(
+                _("The address holds a NUL character."), content_type="text/plain; charset=utf-8"
+            )
+        return self.get_response(request)
 
 
 # Form fields that identify a patient; never shown in error reports or e-mails.
