@@ -4,6 +4,7 @@ import datetime
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from screening import units
@@ -91,6 +92,9 @@ class ReferralForm(forms.ModelForm):
         self.protocol = protocol
         if sites is not None:
             self.fields["site"].queryset = sites
+        if self.instance.pk:
+            # The site field is keyed by code; an instance would offer its id.
+            self.initial["site"] = self.instance.site.code
         self.fields["screening_date"].required = False
         self.fields["screening_date"].help_text = _("Defaults to the referral date.")
         for name in DEFAULTED_FIELDS:
@@ -102,7 +106,7 @@ class ReferralForm(forms.ModelForm):
             self.fields[name].choices = TriState.choices
         for key in units.LAB_KEYS:
             self.fields[key] = forms.DecimalField(
-                label=Referral._meta.get_field(key).verbose_name,
+                label=capfirst(Referral._meta.get_field(key).verbose_name),
                 required=False,
                 max_digits=12,
                 decimal_places=4,
@@ -111,7 +115,7 @@ class ReferralForm(forms.ModelForm):
             # gets the message naming the accepted units.
             unit_choices = [(unit, unit) for unit in units.UNIT_FACTORS[key]]
             self.fields[f"{key}_unit"] = forms.CharField(
-                label=_("unit"),
+                label=_("Unit"),
                 required=False,
                 initial=units.SI_UNIT[key],
                 widget=forms.Select(choices=unit_choices),

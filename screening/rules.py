@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import StrEnum
 
-from screening.units import format_param, gettext_noop, translate
+from screening.units import format_number, format_param, gettext_noop, translate
 
 
 class Result(StrEnum):
@@ -272,7 +272,8 @@ def _json_safe(value: object) -> object:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return f"{value:f}"
+        # Normalised, so a stored limit of 100.00 reads "100" when the reason is re-rendered.
+        return format_number(value)
     if isinstance(value, tuple):
         return list(value)
     return value

@@ -241,8 +241,6 @@ def referral_edit(request, screening_number):
     form = ReferralForm(
         request.POST if request.method == "POST" else None,
         instance=copy.copy(referral),
-        # The site choices are keyed by code, while the instance would offer its site's id.
-        initial={"site": referral.site.code},
         protocol=protocol,
         sites=sites,
     )

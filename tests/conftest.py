@@ -7,12 +7,14 @@ from tests.factories import UserFactory
 
 @pytest.fixture(autouse=True)
 def plain_http_and_static(settings):
-    """Tests speak plain HTTP to Django and read static files uncollected.
+    """Tests speak plain HTTP, read static files uncollected and hash passwords cheaply.
 
     Production settings redirect to HTTPS and serve hashed files from collectstatic; both are
     checked by the deployment tests, not assumed everywhere.
     """
     settings.SECURE_SSL_REDIRECT = False
+    # Users are created by the hundred; full-strength hashing would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
