@@ -5,19 +5,19 @@ path. Without it the journeys are skipped with the command that installs it, exc
 (``CI=true``), where a missing browser fails the run instead of passing it silently.
 """
 
-import json
 import os
 import re
 import shutil
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.db import connections
 from django.test import override_settings
-from pghistory.models import Event
 from playwright.sync_api import sync_playwright
 
+from screening.models import Site
 from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -34,19 +34,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup):
-    """The live server needs committed data, so each journey empties the database when it ends
-    and restores the rows the migrations seeded (sites, roles, protocol version 1) before the
-    next one (``serialized_rollback``). The audit events of those rows are left out of the
-    restore: the audit triggers write them again, and their append-only tables refuse the
-    restore's own writes."""
-    for connection in connections.all():
-        contents = getattr(connection, "_test_serialized_contents", None)
-        if contents:
-            rows = json.loads(contents)
-            seeded = [row for row in rows if not issubclass(apps.get_model(row["model"]), Event)]
-            connection._test_serialized_contents = json.dumps(seeded)
+@pytest.fixture(autouse=True)
+def seeded(transactional_db):
+    """The sites, protocol version and role groups that migration 0002 seeds.
+
+    The live server needs committed data, so each journey empties every table when it ends and
+    the next one seeds again. (``serialized_rollback`` cannot restore them: it would rewrite
+    the append-only audit rows.)
+    """
+    if not Site.objects.exists():
+        import_module("screening.migrations.0002_seed_sites_protocol_roles").seed(apps, None)
 
 
 @pytest.fixture(scope="session")
@@ -70,21 +67,24 @@ def _chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """A Chromium for one test. Playwright's sync API keeps an event loop running in this
+    thread for as long as it is started, and with it Django treats the thread as async code:
+    the ORM refuses to run and hands out separate database connections. So the browser lives
+    only as long as a test, and those connections are closed before it goes."""
     executable = _chromium_path()
     if executable is None:
         message = "Chromium not found: install it with `apt-get install -y chromium`"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    # Playwright's sync API keeps an event loop in this thread, which makes Django refuse every
-    # ORM call (the tests' own and the database set-up) as if it came from async code.
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        connections.close_all()
 
 
 @pytest.fixture

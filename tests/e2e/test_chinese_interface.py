@@ -13,7 +13,7 @@ from screening import services
 from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import UserFactory, create_referral
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # Written in Latin letters in Chinese clinical practice too: the brand, staging and criterion
 # codes, units, lab and scale abbreviations, file formats, and the English language option.
@@ -81,6 +81,7 @@ def test_main_screens_read_in_chinese(new_page):
     screenshot(page, "zh-3-referral")
 
     page.get_by_role("link", name="新建转诊").click()
+    page.wait_for_url("**/referrals/new/")
     page.locator("#id_hemoglobin").fill("12.4")
     expect(page.locator("#eligibility-panel")).to_contain_text("1 个字段有错误")
     assert untranslated(page, data) == []

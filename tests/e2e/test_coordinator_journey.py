@@ -10,7 +10,7 @@ from screening.models import Referral
 from tests.e2e.conftest import screenshot, serious_accessibility_violations, sign_in
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def days_ago(days: int) -> str:
@@ -31,6 +31,8 @@ def test_coordinator_enters_a_referral_section_by_section(new_page):
     assert serious_accessibility_violations(page) == []
 
     page.get_by_role("link", name="New referral").click()
+    # The live panel listens once the page has loaded.
+    page.wait_for_url("**/referrals/new/")
     panel = page.locator("#eligibility-panel")
     outcome = panel.locator(".panel-outcome")
     expect(outcome).to_contain_text("Incomplete")

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import DASHBOARD
 from tests.factories import PASSWORD, UserFactory, create_referral
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 # What a screen reader announces for the focused element, near enough for these controls.

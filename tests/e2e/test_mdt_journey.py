@@ -7,7 +7,7 @@ from screening.models import MdtDecision, Referral
 from tests.e2e.conftest import printed_pages, screenshot, serious_accessibility_violations, sign_in
 from tests.factories import UserFactory, create_referral
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_mdt_member_approves_and_a_late_second_decision_is_refused(new_page):
@@ -26,7 +26,7 @@ def test_mdt_member_approves_and_a_late_second_decision_is_refused(new_page):
 
     page = new_page()
     sign_in(page, "mdt-li")
-    page.goto("/mdt/")  # G-REVISIT: navigation link
+    page.get_by_role("navigation").get_by_role("link", name="MDT review queue").click()
     queue = page.get_by_role("table")
     expect(queue.get_by_role("row")).to_have_count(2)  # the header and the one candidate
     expect(queue).to_contain_text(number)
