@@ -398,7 +398,12 @@ T_BLOOD_COUNTS_OK = gettext_noop("blood counts within limits")
 T_ECOG = gettext_noop("ECOG {ecog} is above {ecog_max}")
 T_LVEF = gettext_noop("LVEF {lvef_percent}% is below {lvef_min}%")
 T_FEV1 = gettext_noop("FEV1 {fev1_litres} L is below {fev1_min} L")
-T_CARDIOPULMONARY_OK = gettext_noop("ECOG {ecog}; no cardiopulmonary contraindication")
+# Two parts, as render_reason translates each part on its own; evaluations store them joined.
+T_CARDIOPULMONARY_OK = (
+    gettext_noop("ECOG {ecog}")
+    + PART_SEPARATOR
+    + gettext_noop("no cardiopulmonary contraindication")
+)
 
 T_NOT_FEASIBLE = gettext_noop("dosimetry not feasible")
 T_LUNG_V20 = gettext_noop("lung V20 {lung_v20_percent}% is above {lung_v20_max}%")

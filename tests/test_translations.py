@@ -6,12 +6,14 @@ new entries in locale/zh_Hans/LC_MESSAGES/django.po and commit the .po and the .
 """
 
 import ast
+import datetime
 import gettext
 import os
 import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -145,7 +147,149 @@ def test_criteria_and_reasons_read_in_chinese():
         assert evaluation.result("I6").reason == "ECOG 2 is above 1"
 
 
-def test_language_choice_is_remembered(client, coordinator_wuwei):
+# Snapshots between them giving every criterion its pass, fail and unknown reasons.
+REASON_SNAPSHOTS = (
+    rules.Snapshot(),
+    rules.Snapshot(
+        sex="F",
+        date_of_birth=datetime.date(1960, 1, 1),
+        screening_date=datetime.date(2026, 3, 1),
+        labs_date=datetime.date(2026, 2, 20),
+        pathology_confirmed="no",
+        ct="T2",
+        cn="N0",
+        cm="M1",
+        prior_esophageal_radiotherapy="yes",
+        prior_esophageal_surgery="yes",
+        alt=Decimal(200),
+        ast=Decimal(200),
+        total_bilirubin=Decimal(40),
+        creatinine=Decimal(200),
+        creatinine_clearance=Decimal(40),
+        wbc=Decimal(2),
+        anc=Decimal(1),
+        platelets=Decimal(50),
+        hemoglobin=Decimal(70),
+        ecog=3,
+        lvef_percent=Decimal(40),
+        fev1_litres=Decimal(1),
+        dosimetry_status="not_feasible",
+        lung_v20_percent=Decimal(30),
+        lung_mean_dose_gy=Decimal(25),
+        heart_v30_percent=Decimal(50),
+        spinal_cord_max_gy=Decimal(50),
+        **dict.fromkeys(
+            (
+                "cardiac_event_within_6_months",
+                "uncontrolled_arrhythmia",
+                "interstitial_lung_disease",
+                "fistula_or_perforation",
+                "deep_ulceration",
+                "perforation_risk_other",
+                "abdominal_lymph_node_metastasis",
+                "cardiac_implantable_device",
+                "metal_implant_in_treatment_region",
+                "pregnant_or_breastfeeding",
+                "active_connective_tissue_disease",
+                "prior_thoracic_radiotherapy_overlap",
+                "other_absolute_rt_contraindication",
+            ),
+            "yes",
+        ),
+    ),
+    rules.Snapshot(
+        sex="M",
+        date_of_birth=datetime.date(1960, 1, 1),
+        screening_date=datetime.date(2026, 3, 1),
+        labs_date=datetime.date(2026, 1, 1),
+        pathology_confirmed="yes",
+        ct="TX",
+        cn="NX",
+        cm="M0",
+        prior_esophageal_radiotherapy="no",
+        prior_esophageal_surgery="no",
+        ecog=1,
+        dosimetry_status="feasible",
+        **dict.fromkeys(("cardiac_event_within_6_months", "fistula_or_perforation"), "no"),
+    ),
+    rules.Snapshot(
+        date_of_birth=datetime.date(2010, 1, 1),
+        screening_date=datetime.date(2026, 3, 1),
+        labs_date=datetime.date(2026, 3, 2),
+        ct="T3",
+        cn="N1",
+        cm="M0",
+        lung_v20_percent=Decimal(20),
+    ),
+    rules.Snapshot(
+        date_of_birth=datetime.date(1980, 1, 1),
+        screening_date=datetime.date(2026, 3, 1),
+        labs_date=datetime.date(2026, 2, 27),
+        ct="T0",
+        alt=Decimal(30),
+        ast=Decimal(30),
+        total_bilirubin=Decimal(10),
+        creatinine=Decimal(200),
+        creatinine_clearance=Decimal(80),
+        wbc=Decimal(6),
+        anc=Decimal(3),
+        platelets=Decimal(200),
+        hemoglobin=Decimal(130),
+        ecog=0,
+        lung_v20_percent=Decimal(20),
+        lung_mean_dose_gy=Decimal(10),
+        heart_v30_percent=Decimal(20),
+        spinal_cord_max_gy=Decimal(30),
+        **dict.fromkeys(
+            (
+                "cardiac_event_within_6_months",
+                "uncontrolled_arrhythmia",
+                "interstitial_lung_disease",
+                "fistula_or_perforation",
+                "deep_ulceration",
+                "perforation_risk_other",
+                "abdominal_lymph_node_metastasis",
+                "cardiac_implantable_device",
+                "metal_implant_in_treatment_region",
+                "active_connective_tissue_disease",
+                "prior_thoracic_radiotherapy_overlap",
+                "other_absolute_rt_contraindication",
+            ),
+            "no",
+        ),
+    ),
+)
+# Latin script a Chinese clinician writes too: codes, units and lab abbreviations.
+LATIN_IN_CHINESE = re.compile(
+    r"ECOG|LVEF|FEV1|ALT|AST|WBC|ANC|ICD|MDT|RBE|Gy|U/L|umol/L|mL/min|g/L|x10\^9/L|\bL\b"
+    r"|\bc?(?:T(?:is|X|[0-4][ab]?)|N[X0-3]|M[01])+\b|\bc[TNM]\b|\bV[23]0\b"
+)
+
+
+def test_every_reason_reads_in_chinese():
+    """Each part of a multi-part reason is translated on its own, so each must be a msgid."""
+    templates = set()
+    leftovers = {}
+    with translation.override("zh-hans"):
+        for snapshot in REASON_SNAPSHOTS:
+            for result in rules.evaluate(snapshot).results:
+                templates.add(result.template)
+                latin = re.findall(r"[A-Za-z]{2,}", LATIN_IN_CHINESE.sub(" ", result.reason))
+                if latin:
+                    leftovers[result.template] = latin
+    assert len(templates) > 30
+    assert leftovers == {}
+
+
+@pytest.fixture
+def language_restored():
+    """A request leaves its language active in this thread (LocaleMiddleware never resets it);
+    put English back so that tests after this one are not run in Chinese."""
+    with translation.override("en"):
+        yield
+
+
+def test_language_choice_is_remembered(client, coordinator_wuwei, language_restored):
     client.force_login(coordinator_wuwei)
     assert "Dashboard" in client.get("/").content.decode()
 

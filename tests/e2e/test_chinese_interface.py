@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from screening import services
 from tests.e2e.conftest import screenshot, sign_in
-from tests.factories import UserFactory, create_referral
+from tests.factories import PASSWORD, UserFactory, create_referral
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -63,45 +63,66 @@ def test_main_screens_read_in_chinese(new_page):
         *(r.hospital_number for r in (waiting, incomplete, decided)),
     )
 
+    def reads_in_chinese(page, name: str) -> None:
+        assert untranslated(page, data) == [], page.url
+        screenshot(page, f"zh-{name}")
+
     page = new_page()
     sign_in(page, "coord-wuwei")
     switch_to_chinese(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("首页")
-    assert untranslated(page, data) == []
-    screenshot(page, "zh-1-dashboard")
+    reads_in_chinese(page, "1-dashboard")
 
     page.get_by_role("link", name="转诊列表").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
-    assert untranslated(page, data) == []
-    screenshot(page, "zh-2-referral-list")
+    expect(page.get_by_role("heading", level=1)).to_have_text("转诊列表")
+    reads_in_chinese(page, "2-referral-list")
 
-    page.goto(f"/referrals/{incomplete.screening_number}/")
+    page.get_by_role("link", name=incomplete.screening_number, exact=True).click()
     expect(page.locator("#todo-heading")).to_be_visible()
-    assert untranslated(page, data) == []
-    screenshot(page, "zh-3-referral")
+    reads_in_chinese(page, "3-referral")
 
-    page.get_by_role("link", name="新建转诊").click()
+    page.get_by_role("link", name="变更记录").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("变更记录")
+    reads_in_chinese(page, "3-referral-history")
+
+    page.get_by_role("link", name="新建转诊").first.click()
     page.wait_for_url("**/referrals/new/")
     page.locator("#id_hemoglobin").fill("12.4")
     expect(page.locator("#eligibility-panel")).to_contain_text("1 个字段有错误")
-    assert untranslated(page, data) == []
-    screenshot(page, "zh-4-form")
+    reads_in_chinese(page, "4-form")
 
-    # The choice is remembered: a new sign-in in the same browser stays in Chinese.
+    page.goto(f"/referrals/{decided.screening_number}/")
+    page.get_by_role("link", name="入组").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("办理入组")
+    reads_in_chinese(page, "4-enrol")
+
+    # The choice is remembered: signed out and in again, the browser stays in Chinese.
     page.get_by_role("button", name="退出登录").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("登录")
+    reads_in_chinese(page, "0-sign-in")
+    page.get_by_label("用户名").fill("coord-wuwei")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("首页")
 
     mdt = new_page()
     sign_in(mdt, "mdt-li")
     switch_to_chinese(mdt)
-    mdt.goto("/mdt/")
+    mdt.get_by_role("navigation").get_by_role("link", name="MDT 待审队列").click()
     expect(mdt.get_by_role("heading", level=1)).to_have_text("MDT 待审队列")
-    assert untranslated(mdt, data) == []
-    screenshot(mdt, "zh-5-mdt-queue")
+    reads_in_chinese(mdt, "5-mdt-queue")
+
+    mdt.get_by_role("link", name=f"作出决定 {waiting.screening_number}").click()
+    expect(mdt.get_by_role("heading", level=1)).to_contain_text("MDT 决定")
+    reads_in_chinese(mdt, "5-mdt-decision")
 
     manager = new_page()
     sign_in(manager, "data-manager")
     switch_to_chinese(manager)
-    manager.goto("/exports/")
-    assert untranslated(manager, data) == []
-    screenshot(manager, "zh-6-exports")
+    manager.get_by_role("navigation").get_by_role("link", name="数据导出").click()
+    expect(manager.get_by_role("heading", level=1)).to_have_text("数据导出")
+    reads_in_chinese(manager, "6-exports")
+
+    manager.get_by_role("navigation").get_by_role("link", name="CONSORT 流程图").click()
+    expect(manager.get_by_role("heading", level=1)).to_have_text("转诊 CONSORT 流程图")
+    reads_in_chinese(manager, "7-consort")
