@@ -32,7 +32,7 @@ from screening.models import (
 from tests.factories import UserFactory, create_referral, referral_data
 
 ROOT = Path(__file__).resolve().parent.parent
-ROWS = 200
+ROWS = 40
 
 
 def import_file(tmp_path, count=ROWS) -> Path:
