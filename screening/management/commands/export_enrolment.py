@@ -7,6 +7,5 @@ class Command(ExportCommand):
     sheet_title = "enrolment"
 
     def handle(self, *args, format, output, **options):
-        self.write(
-            exports.enrolment_rows(), exports.ENROLMENT_COLUMNS, format=format, output=output
-        )
+        rows = exports.enrolment_rows(self.referrals(**options))
+        self.write(rows, exports.ENROLMENT_COLUMNS, format=format, output=output)

@@ -16,6 +16,6 @@ class Command(ExportCommand):
         )
 
     def handle(self, *args, format, output, identified, **options):
-        rows = exports.screening_log_rows(identified=identified)
+        rows = exports.screening_log_rows(self.referrals(**options), identified=identified)
         columns = exports.screening_log_columns(identified=identified)
         self.write(rows, columns, format=format, output=output)

@@ -1,0 +1,100 @@
+"""export_screening_log and export_enrolment (issue 5): the browser's rows, from the shell."""
+
+import csv
+import datetime
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from openpyxl import load_workbook
+
+from screening import exports
+from tests.flows import create_referrals, eligible_rows, varied_trial
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def trial(coordinator_wuwei, mdt_member, data_manager):
+    return varied_trial(data_manager, mdt_member)
+
+
+def run(command, *args) -> str:
+    out = io.StringIO()
+    call_command(command, *args, stdout=out)
+    return out.getvalue()
+
+
+def test_identified_screening_log_json_has_the_protocol_keys_and_names(trial):
+    rows = json.loads(run("export_screening_log", "--format", "json", "--identified"))
+
+    assert list(rows[0]) == [
+        "screening_number",
+        "hospital_number",
+        "full_name",
+        *exports.SCREENING_LOG_COLUMNS[1:],
+    ]
+    enrolled = trial["enrolled"][0]
+    row = next(row for row in rows if row["screening_number"] == enrolled.screening_number)
+    assert row["full_name"] == enrolled.full_name
+    assert row["hospital_number"] == enrolled.hospital_number
+    assert row["study_number"] == "EC-001"
+    assert row["mdt_decision"] == "approve"
+    assert row["referral_date"] == enrolled.referral_date.isoformat()
+    assert len(rows) == 22
+
+
+def test_enrolment_json_has_the_enrolment_keys_in_study_number_order(trial):
+    rows = json.loads(run("export_enrolment", "--format", "json"))
+
+    assert [list(row) for row in rows] == [list(exports.ENROLMENT_COLUMNS)] * 2
+    assert [row["study_number"] for row in rows] == ["EC-001", "EC-002"]
+    assert {row["screening_number"] for row in rows} == {
+        referral.screening_number for referral in trial["enrolled"]
+    }
+
+
+def test_command_and_browser_share_the_rows(trial, client, data_manager):
+    client.force_login(data_manager)
+    downloaded = b"".join(client.get("/exports/screening-log.csv").streaming_content)
+
+    assert run("export_screening_log").encode() == downloaded
+
+
+def test_filters_select_the_site_and_referral_dates(coordinator_wuwei):
+    create_referrals(eligible_rows(2) + eligible_rows(1, start=5, site="lanzhou"))
+
+    lanzhou = json.loads(run("export_screening_log", "--format", "json", "--site", "lanzhou"))
+    early = ["--format", "json", "--referred-to", "2025-05-01"]
+    none = json.loads(run("export_screening_log", *early))
+
+    assert [row["site"] for row in lanzhou] == ["lanzhou"]
+    assert none == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--site", "beijing"], "unknown site 'beijing'"), (["--referred-from", "May"], "not a date")],
+)
+def test_bad_filters_stop_the_command(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("export_enrolment", *args, stdout=io.StringIO())
+
+
+def test_xlsx_file_holds_the_csv_rows(trial, tmp_path):
+    target = tmp_path / "log.xlsx"
+    call_command("export_screening_log", "--format", "xlsx", "--output", str(target))
+    csv_rows = list(csv.reader(io.StringIO(run("export_screening_log").lstrip("\ufeff"))))
+
+    sheet = load_workbook(target).active
+    xlsx_rows = [[cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+    assert xlsx_rows == csv_rows
+
+
+def cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    return str(value)

@@ -1,0 +1,124 @@
+"""Row builders and writers of screening/exports.py (issue 5)."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from screening import exports
+from screening.models import MdtDecision
+from screening.national_id import check_character
+from tests.flows import aged, approve, create_copies, create_referrals, eligible_rows, enrol
+
+COLUMNS = ("name", "number", "when")
+
+
+def parsed(lines) -> list[list[str]]:
+    text = "".join(lines)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+@pytest.mark.parametrize(
+    "text", ["=1+1", "+86 139", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1", '=HYPERLINK("x")']
+)
+def test_formula_looking_text_is_quoted_in_csv_and_xlsx(text):
+    rows = [{"name": text, "number": -5, "when": datetime.date(2026, 1, 2)}]
+
+    (header, row) = parsed(exports.csv_lines(rows, COLUMNS))
+    target = io.BytesIO()
+    exports.write_xlsx(rows, COLUMNS, target)
+
+    assert header == list(COLUMNS)
+    assert row == ["'" + text, "-5", "2026-01-02"]
+    cells = next(load_workbook(target).active.iter_rows(min_row=2, values_only=True))
+    # XML reads a lone carriage return back as a line feed.
+    assert cells[0] == "'" + text.replace("\r", "\n")
+    assert cells[1] == -5
+    assert cells[2] == datetime.datetime(2026, 1, 2)
+
+
+def test_plain_text_and_chinese_are_left_alone():
+    rows = [{"name": '王建国, Jr. "A"', "number": None, "when": None}]
+
+    assert parsed(exports.csv_lines(rows, COLUMNS))[1] == ['王建国, Jr. "A"', "", ""]
+
+
+def test_csv_is_produced_a_line_at_a_time():
+    rows = ({"name": str(n), "number": n, "when": None} for n in range(3))
+
+    lines = exports.csv_lines(rows, COLUMNS)
+    assert next(lines) == "\ufeffname,number,when\r\n"
+    assert next(lines) == "0,0,\r\n"
+
+
+def test_file_name_has_the_trial_code_and_date():
+    name = exports.export_filename("screening-log", "csv", on=datetime.date(2026, 11, 26))
+
+    assert name == "trialscreen-EC-screening-log-2026-11-26.csv"
+
+
+@pytest.mark.django_db
+def test_decision_date_is_the_trials_local_date(coordinator_wuwei, mdt_member):
+    (referral,) = create_referrals(eligible_rows(1))
+    approve(referral, mdt_member)
+    # 17:30 in UTC is already the next day in Wuwei and Lanzhou (UTC+8).
+    decided = datetime.datetime(2026, 3, 1, 17, 30, tzinfo=datetime.UTC)
+    MdtDecision.objects.update(decided_at=decided)
+
+    (row,) = exports.screening_log_rows()
+
+    assert row["mdt_decision_date"] == datetime.date(2026, 3, 2)
+
+
+@pytest.mark.django_db
+def test_identification_rows_link_numbers_to_patients(coordinator_wuwei, mdt_member):
+    identified = aged(62, number=1, sex="M")
+    first17 = "620602" + identified["date_of_birth"].replace("-", "") + "013"  # 13: odd, male
+    national_id = first17 + check_character(first17)
+    with_id, enrolled = create_referrals(
+        [{**identified, "national_id": national_id}, aged(62, number=2)]
+    )
+    approve(enrolled, mdt_member)
+    enrol(enrolled, coordinator_wuwei)
+
+    rows = list(exports.identification_rows())
+
+    assert [list(row) for row in rows] == [list(exports.IDENTIFICATION_COLUMNS)] * 2
+    assert rows[0]["screening_number"] == with_id.screening_number
+    assert rows[0]["study_number"] is None
+    assert rows[0]["national_id"] == national_id
+    assert rows[1]["study_number"] == "EC-001"
+    assert rows[1]["national_id"] is None
+    assert rows[1]["full_name"] == enrolled.full_name
+    assert rows[1]["hospital_number"] == enrolled.hospital_number
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "rows", [exports.screening_log_rows, exports.enrolment_rows, exports.identification_rows]
+)
+def test_row_builders_take_one_query_however_many_rows(
+    django_assert_num_queries, coordinator_wuwei, rows
+):
+    create_copies(eligible_rows(2), 5)
+    with django_assert_num_queries(1):
+        list(rows())
+    create_copies(eligible_rows(2), 150, start=100)
+    with django_assert_num_queries(1):
+        list(rows())
+
+
+@pytest.mark.django_db
+def test_referrals_filtered_by_site_and_inclusive_dates(coordinator_wuwei):
+    first, second = create_referrals(eligible_rows(2))
+    day = second.referral_date
+
+    same_day = exports.referrals_filtered(referred_from=day, referred_to=day)
+    lanzhou = exports.referrals_filtered(site="lanzhou")
+
+    assert second in same_day
+    assert (first in same_day) == (first.referral_date == day)
+    assert not lanzhou.exists()
