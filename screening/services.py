@@ -13,6 +13,7 @@ from screening import rules
 from screening.models import (
     Enrolment,
     Evaluation,
+    ExportLog,
     MdtDecision,
     ProtocolVersion,
     Referral,
@@ -348,3 +349,26 @@ def participant_decline(*, referral: Referral, user) -> Referral:
     if referral.status != Status.MDT_APPROVED:
         raise _not_approved_error(referral)
     return referral_withdraw(referral=referral, reason=DECLINED_CONSENT, user=user)
+
+
+@_attributed
+def export_log_create(
+    *,
+    user,
+    kind: str,
+    file_format: str,
+    row_count: int,
+    site=None,
+    referred_from=None,
+    referred_to=None,
+) -> ExportLog:
+    """Record that ``user`` downloaded an export; its audit event carries the same facts."""
+    return ExportLog.objects.create(
+        exported_by=user,
+        kind=kind,
+        file_format=file_format,
+        row_count=row_count,
+        site=site,
+        referred_from=referred_from,
+        referred_to=referred_to,
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from screening import views, views_mdt
+from screening import views, views_exports, views_mdt
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -37,4 +37,18 @@ urlpatterns = [
         views_mdt.referral_history,
         name="referral_history",
     ),
+    path("exports/", views_exports.exports_page, name="exports"),
+    # /exports/enrolment.csv, /exports/screening-log.xlsx ... named export_<kind>_<format>.
+    *(
+        path(
+            f"exports/{export.slug}.{file_format}",
+            views_exports.export_download,
+            {"kind": export.kind, "file_format": file_format},
+            name=f"export_{export.kind}_{file_format}",
+        )
+        for export in views_exports.EXPORTS.values()
+        for file_format in ("csv", "xlsx")
+    ),
+    path("reports/consort/", views_exports.consort_page, name="consort"),
+    path("reports/consort.svg", views_exports.consort_svg, name="consort_svg"),
 ]

@@ -1,0 +1,237 @@
+"""The CONSORT flow (issue 5): its numbers, their agreement with the screening log, the page."""
+
+import re
+from collections import Counter
+from xml.etree import ElementTree
+
+import pytest
+from django.urls import reverse
+
+from screening import consort, exports, rules
+from tests.flows import create_copies, create_referrals, eligible_rows, varied_trial
+
+pytestmark = pytest.mark.django_db
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture
+def trial(coordinator_wuwei, coordinator_lanzhou, mdt_member, data_manager):
+    return varied_trial(data_manager, mdt_member)
+
+
+def counts_from_screening_log(rows) -> consort.Flow:
+    """The flow as a data manager would tally it from the screening-log export."""
+    flow = consort.Flow()
+    for row in rows:
+        eligible = row["outcome"] == "potentially_eligible"
+        decision = row["mdt_decision"]
+        withdrawn = row["status"] == "withdrawn"
+        flow.referred += 1
+        flow.ineligible += row["outcome"] == "ineligible"
+        flow.incomplete += row["outcome"] == "incomplete"
+        flow.potentially_eligible += eligible
+        if row["outcome"] == "ineligible":
+            for code in rules.CODES:
+                flow.failed[code] += row[code] == "fail"
+        if not eligible:
+            continue
+        flow.awaiting_decision += decision is None and not withdrawn
+        flow.withdrawn_before_decision += decision is None and withdrawn
+        flow.rejected += decision == "reject"
+        if decision == "approve":
+            flow.approved += 1
+            flow.awaiting_enrolment += row["status"] == "mdt_approved"
+            flow.enrolled += row["status"] == "enrolled" and row["study_number"] is not None
+            # The log shows a withdrawal after approval; the reason is in the referral.
+            flow.declined_consent += withdrawn
+    return flow
+
+
+def comparable(flow: consort.Flow) -> dict:
+    """What the screening log can tell: everything but the rejection reasons, and declined
+    consent together with other withdrawals after approval."""
+    numbers = {name: getattr(flow, name) for name in consort.COUNTED_BOXES}
+    numbers["declined_consent"] += numbers.pop("withdrawn_after_approval")
+    return {**numbers, "failed": flow.failed}
+
+
+def test_counts_equal_the_screening_log_overall_and_by_site(trial):
+    report = consort.consort_report()
+
+    log = list(exports.screening_log_rows())
+    assert comparable(report.overall) == comparable(counts_from_screening_log(log))
+    for site, flow in report.by_site:
+        site_rows = [row for row in log if row["site"] == site.code]
+        assert comparable(flow) == comparable(counts_from_screening_log(site_rows))
+
+
+def test_every_box_holds_what_happened(trial):
+    flow = consort.consort_report().overall
+
+    assert (flow.referred, flow.ineligible, flow.incomplete, flow.potentially_eligible) == (
+        22,
+        6,
+        2,
+        14,
+    )
+    # A referral failing several criteria counts under each, and once among the ineligible.
+    assert {code: n for code, n in flow.failed.items() if n} == {
+        "I1": 2,
+        "I2": 3,
+        "I4": 1,
+        "I5": 1,
+        "I6": 1,
+        "E3": 1,
+        "E5": 1,
+    }
+    assert flow.awaiting_decision == 4  # one of them after its approval was superseded
+    assert flow.withdrawn_before_decision == 1
+    assert flow.rejected == 3
+    assert {code: n for code, n in flow.rejected_by_reason.items() if n} == {
+        "I2": 1,
+        "E2": 1,
+        "other": 1,
+    }
+    assert flow.approved == 6
+    assert (flow.enrolled, flow.declined_consent, flow.withdrawn_after_approval) == (2, 1, 1)
+    assert flow.awaiting_enrolment == 2
+    # The boxes at the end of the paths hold every referral exactly once.
+    ends = (
+        flow.ineligible,
+        flow.incomplete,
+        flow.awaiting_decision,
+        flow.withdrawn_before_decision,
+        flow.rejected,
+        flow.awaiting_enrolment,
+        flow.declined_consent,
+        flow.withdrawn_after_approval,
+        flow.enrolled,
+    )
+    assert sum(ends) == flow.referred
+
+
+def test_sites_add_up_to_the_overall_flow(trial):
+    report = consort.consort_report()
+
+    assert [site.code for site, _flow in report.by_site] == ["lanzhou", "wuwei"]
+    wuwei = report.flow_of(report.by_site[1][0])
+    lanzhou = report.flow_of(report.by_site[0][0])
+    assert wuwei.referred + lanzhou.referred == report.overall.referred
+    assert wuwei.referred == 11
+    assert report.target == 32
+
+
+def test_a_site_without_referrals_shows_zeros(coordinator_wuwei):
+    create_referrals(eligible_rows(2, site="wuwei"))
+
+    report = consort.consort_report()
+
+    lanzhou = next(flow for site, flow in report.by_site if site.code == "lanzhou")
+    assert lanzhou == consort.Flow()
+
+
+def test_counts_take_the_same_queries_for_few_and_many_referrals(
+    django_assert_num_queries, coordinator_wuwei
+):
+    create_referrals(eligible_rows(3))
+    with django_assert_num_queries(4):
+        consort.consort_report()
+    create_copies(eligible_rows(2, start=10), 60, start=10)
+    with django_assert_num_queries(4):
+        report = consort.consort_report()
+    assert report.overall.referred == 63
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("anonymous", 302),
+        ("coordinator_wuwei", 403),
+        ("coordinator_lanzhou", 403),
+        ("mdt", 200),
+        ("data_manager", 200),
+    ],
+)
+@pytest.mark.parametrize("url_name", ["consort", "consort_svg"])
+def test_who_may_see_the_flow(client, cast, role, status, url_name):
+    if cast[role]:
+        client.force_login(cast[role])
+
+    response = client.get(reverse(url_name))
+
+    assert response.status_code == status
+    if status == 302:
+        assert response["Location"].startswith(reverse("login"))
+
+
+def texts_of(svg_markup: str) -> list[str]:
+    root = ElementTree.fromstring(svg_markup)
+    return ["".join(text.itertext()) for text in root.iter(f"{SVG}text")]
+
+
+def test_page_draws_the_diagram_beside_the_table(client, data_manager, trial):
+    client.force_login(data_manager)
+
+    response = client.get(reverse("consort"))
+
+    page = response.content.decode()
+    svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    assert "style=" not in page
+    lines = texts_of(svg)
+    assert "Referred and assessed (n = 22)" in lines
+    assert "Excluded: ineligible (n = 6)" in lines
+    assert "I2 stage: 3" in lines
+    assert "Enrolled (n = 2)" in lines
+    assert "target: 32" in lines
+    # The table has a header per site and the numbers of each row, overall first.
+    assert re.search(r'<th scope="col"[^>]*>Wuwei Heavy Ion Center</th>', page)
+    row = re.search(r"Declined consent</th>(.*?)</tr>", page, re.S).group(1)
+    assert re.findall(r">(\d+)<", row) == ["1", "0", "1"]  # all, Lanzhou, Wuwei
+
+
+def test_svg_download_is_a_standalone_drawing_of_one_site(client, mdt_member, trial):
+    client.force_login(mdt_member)
+
+    response = client.get(reverse("consort_svg"), {"site": "lanzhou"})
+
+    assert response["Content-Type"] == "image/svg+xml; charset=utf-8"
+    assert re.fullmatch(
+        r'attachment; filename="trialscreen-EC-consort-lanzhou-\d{4}-\d\d-\d\d\.svg"',
+        response["Content-Disposition"],
+    )
+    root = ElementTree.fromstring(response.content)
+    assert root.tag == f"{SVG}svg"
+    assert root.find(f"{SVG}title").text == "Flow of referrals, Lanzhou Heavy Ion Center"
+    assert "Referred and assessed (n = 11)" in texts_of(response.content.decode())
+
+
+def test_unknown_site_is_not_found(client, data_manager):
+    client.force_login(data_manager)
+
+    assert client.get(reverse("consort"), {"site": "beijing"}).status_code == 404
+
+
+def test_page_runs_the_same_queries_for_few_and_many_referrals(
+    client, data_manager, django_assert_num_queries
+):
+    client.force_login(data_manager)
+    create_referrals(eligible_rows(2))
+    # Session, user, roles, and the report's four: counts, rejections, sites, protocol.
+    with django_assert_num_queries(7) as few:
+        client.get(reverse("consort"))
+    create_copies(eligible_rows(2, start=10), 50, start=10)
+    with django_assert_num_queries(len(few.captured_queries)):
+        client.get(reverse("consort"))
+
+
+def test_rejection_reasons_count_under_their_criterion(trial):
+    reasons = Counter(
+        decision.reason_code
+        for referral in trial["rejected"]
+        for decision in referral.decisions.filter(superseded_at__isnull=True)
+    )
+
+    flow = consort.consort_report().overall
+
+    assert {code: n for code, n in flow.rejected_by_reason.items() if n} == dict(reasons)

@@ -1,0 +1,328 @@
+"""The exports page and its downloads (issue 5): who may, what the files hold, what it costs."""
+
+import csv
+import datetime
+import io
+import re
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from screening import exports
+from screening.models import ExportLog, Referral
+from tests.flows import (
+    approve,
+    create_copies,
+    create_referrals,
+    eligible_rows,
+    enrol,
+    varied_trial,
+)
+
+pytestmark = pytest.mark.django_db
+
+DOWNLOADS = [
+    f"export_{kind}_{file_format}"
+    for kind in ("enrolment", "screening_log", "identification")
+    for file_format in ("csv", "xlsx")
+]
+FORMULA_NAME = '=HYPERLINK("http://example.com","点击")'
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def csv_rows(response) -> list[list[str]]:
+    content = body(response)
+    assert content.startswith(b"\xef\xbb\xbf"), "no UTF-8 BOM: Excel would garble Chinese"
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def xlsx_rows(response) -> list[list[str]]:
+    """The sheet's cells as the CSV writes them: dates as YYYY-MM-DD, gaps empty."""
+    sheet = load_workbook(io.BytesIO(body(response))).active
+    rows = []
+    for row in sheet.iter_rows(values_only=True):
+        cells = []
+        for value in row:
+            if isinstance(value, datetime.datetime):
+                value = value.date().isoformat()
+            cells.append("" if value is None else str(value))
+        rows.append(cells)
+    return rows
+
+
+@pytest.fixture
+def signed_in(client, data_manager):
+    client.force_login(data_manager)
+    return client
+
+
+@pytest.fixture
+def trial(coordinator_wuwei, mdt_member, data_manager):
+    data = varied_trial(data_manager, mdt_member)
+    (row,) = eligible_rows(1, start=300)
+    create_referrals([{**row, "full_name": FORMULA_NAME, "hospital_number": "+8613900000000"}])
+    return data
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("anonymous", 302),
+        ("coordinator_wuwei", 403),
+        ("coordinator_lanzhou", 403),
+        ("mdt", 403),
+        ("data_manager", 200),
+    ],
+)
+@pytest.mark.parametrize("url_name", ["exports", *DOWNLOADS])
+def test_only_data_managers_export(client, cast, role, status, url_name):
+    if cast[role]:
+        client.force_login(cast[role])
+
+    response = client.get(reverse(url_name))
+
+    assert response.status_code == status
+    if status == 302:
+        assert response["Location"].startswith(reverse("login"))
+    if status == 403:
+        assert not ExportLog.objects.exists()
+
+
+def test_screening_log_csv_has_one_row_per_referral_and_the_protocol_columns(signed_in, trial):
+    rows = csv_rows(signed_in.get(reverse("export_screening_log_csv")))
+
+    header, data = rows[0], rows[1:]
+    assert header == [
+        "screening_number",
+        "site",
+        "referral_date",
+        "screening_date",
+        "age",
+        "sex",
+        "histology",
+        "ct",
+        "cn",
+        "cm",
+        "stage_group",
+        "outcome",
+        "status",
+        "I1",
+        "I2",
+        "I3",
+        "I4",
+        "I5",
+        "I6",
+        "E1",
+        "E2",
+        "E3",
+        "E4",
+        "E5",
+        "E6",
+        "reasons",
+        "protocol_version",
+        "mdt_decision",
+        "mdt_decision_date",
+        "study_number",
+    ]
+    numbers = [row[0] for row in data]
+    assert numbers == sorted(Referral.objects.values_list("screening_number", flat=True))
+    # Pseudonymous: no name or hospital number anywhere in the file.
+    text = "\n".join(",".join(row) for row in rows)
+    for name, hospital_number in Referral.objects.values_list("full_name", "hospital_number"):
+        assert name not in text
+        assert hospital_number not in text
+    enrolled = {row[0]: row for row in data if row[-1]}
+    assert len(enrolled) == 2
+    assert all(re.fullmatch(r"EC-00[12]", row[-1]) for row in enrolled.values())
+
+
+def test_identification_csv_round_trips_chinese_names_and_escapes_formulas(signed_in, trial):
+    rows = csv_rows(signed_in.get(reverse("export_identification_csv")))
+
+    assert rows[0] == [
+        "screening_number",
+        "study_number",
+        "full_name",
+        "hospital_number",
+        "national_id",
+    ]
+    by_number = {row[0]: row for row in rows[1:]}
+    assert len(by_number) == Referral.objects.count()
+    for referral in Referral.objects.exclude(full_name=FORMULA_NAME):
+        assert by_number[referral.screening_number][2] == referral.full_name
+    assert any(re.search(r"[\u4e00-\u9fff]", row[2]) for row in rows[1:])
+    formula = next(row for row in rows[1:] if "HYPERLINK" in row[2])
+    assert formula[2] == "'" + FORMULA_NAME
+    assert formula[3] == "'+8613900000000"
+    enrolled = [row for row in rows[1:] if row[1]]
+    assert sorted(row[1] for row in enrolled) == ["EC-001", "EC-002"]
+
+
+@pytest.mark.parametrize("kind", ["enrolment", "screening_log", "identification"])
+def test_xlsx_holds_the_same_rows_as_the_csv(signed_in, trial, kind):
+    from_csv = csv_rows(signed_in.get(reverse(f"export_{kind}_csv")))
+    from_xlsx = xlsx_rows(signed_in.get(reverse(f"export_{kind}_xlsx")))
+
+    assert from_xlsx == from_csv
+    assert len(from_csv) > 2
+
+
+def test_xlsx_is_readable_with_real_dates_and_a_frozen_header(signed_in, trial):
+    response = signed_in.get(reverse("export_enrolment_xlsx"))
+
+    sheet = load_workbook(io.BytesIO(body(response))).active
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A1"].value == "study_number"
+    assert sheet["A1"].font.bold
+    consent = sheet.cell(row=2, column=exports.ENROLMENT_COLUMNS.index("consent_date") + 1)
+    assert consent.is_date
+    assert consent.number_format == "yyyy-mm-dd"
+    assert sheet.column_dimensions["A"].width >= 12
+
+
+def test_enrolment_list_is_in_study_number_order(signed_in, trial):
+    rows = csv_rows(signed_in.get(reverse("export_enrolment_csv")))
+
+    assert rows[0] == list(exports.ENROLMENT_COLUMNS)
+    assert [row[0] for row in rows[1:]] == ["EC-001", "EC-002"]
+    today = datetime.date.today().isoformat()
+    assert rows[1][exports.ENROLMENT_COLUMNS.index("mdt_approval_date")] <= today
+
+
+@pytest.mark.parametrize(
+    ("url_name", "extension", "content_type"),
+    [
+        ("export_screening_log_csv", "csv", "text/csv; charset=utf-8"),
+        (
+            "export_identification_xlsx",
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    ],
+)
+def test_file_names_carry_trial_code_and_date(signed_in, url_name, extension, content_type):
+    response = signed_in.get(reverse(url_name))
+
+    name = url_name.removeprefix("export_").rsplit("_", 1)[0].replace("_", "-")
+    today = datetime.date.today()
+    dates = {today, today - datetime.timedelta(days=1), today + datetime.timedelta(days=1)}
+    assert response["Content-Disposition"] in {
+        f'attachment; filename="trialscreen-EC-{name}-{day.isoformat()}.{extension}"'
+        for day in dates
+    }
+    assert response["Content-Type"] == content_type
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_identification_download_is_recorded_with_the_user(signed_in, data_manager, trial):
+    response = signed_in.get(
+        reverse("export_identification_csv"),
+        {"site": "lanzhou", "referred_from": "2025-05-01"},
+    )
+    body(response)
+
+    entry = ExportLog.objects.get()
+    assert (entry.kind, entry.file_format, entry.exported_by) == (
+        "identification",
+        "csv",
+        data_manager,
+    )
+    assert entry.site.code == "lanzhou"
+    assert entry.referred_from == datetime.date(2025, 5, 1)
+    assert entry.referred_to is None
+    assert entry.row_count == Referral.objects.filter(site__code="lanzhou").count()
+    event = entry.events.get()
+    assert event.pgh_label == "insert"
+    assert event.pgh_context.metadata["user"] == data_manager.pk
+
+
+def test_filters_select_site_and_referral_dates(signed_in, coordinator_wuwei):
+    old, recent = create_referrals(
+        [
+            {
+                **row,
+                "referral_date": "2025-06-01",
+                "screening_date": "2025-06-02",
+                "labs_date": "2025-06-01",
+            }
+            for row in eligible_rows(1)
+        ]
+        + eligible_rows(1, start=2)
+    )
+    create_referrals(eligible_rows(1, start=3, site="lanzhou"))
+
+    def numbers(**params):
+        rows = csv_rows(signed_in.get(reverse("export_screening_log_csv"), params))
+        return [row[0] for row in rows[1:]]
+
+    assert numbers(site="wuwei") == [old.screening_number, recent.screening_number]
+    assert numbers(site="wuwei", referred_to="2025-06-30") == [old.screening_number]
+    assert numbers(referred_from="2025-07-01", site="wuwei") == [recent.screening_number]
+    assert len(numbers()) == 3
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"referred_from": "2026-02-30"}, "Enter a valid date."),
+        ({"site": "beijing"}, "Select a valid choice."),
+        (
+            {"referred_from": "2026-03-01", "referred_to": "2026-02-01"},
+            "The date range starts after it ends.",
+        ),
+    ],
+)
+def test_bad_filters_are_refused_with_a_message(signed_in, params, message):
+    response = signed_in.get(reverse("export_enrolment_xlsx"), params)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not ExportLog.objects.exists()
+
+
+# Queries of one download: session, user, roles, row count, the export log's insert (with its
+# audit context) and the rows, whose cursor fetches in chunks without new queries.
+@pytest.mark.parametrize("count", [10, 200])
+@pytest.mark.parametrize("url_name", DOWNLOADS)
+def test_downloads_take_the_same_queries_for_10_and_200_rows(
+    signed_in, coordinator_wuwei, mdt_member, django_assert_num_queries, url_name, count
+):
+    referrals = create_copies(eligible_rows(3), count)
+    # Some decided and enrolled, so the joins to decisions and enrolments have rows.
+    for referral in referrals[:3]:
+        approve(referral, mdt_member)
+        enrol(referral, coordinator_wuwei)
+
+    with django_assert_num_queries(6):
+        response = signed_in.get(reverse(url_name))
+        content = body(response)
+
+    assert response.status_code == 200
+    if url_name.endswith("csv") and "enrolment" not in url_name:
+        assert content.count(b"\r\n") == count + 1
+
+
+def test_page_offers_each_download_with_the_filter_and_counts_rows(signed_in, trial):
+    response = signed_in.get(reverse("exports"), {"site": "wuwei"})
+
+    page = response.content.decode()
+    for url_name in DOWNLOADS:
+        assert f'formaction="{reverse(url_name)}"' in page
+    assert 'name="referred_from"' in page
+    assert '<option value="wuwei" selected>' in page
+    wuwei = Referral.objects.filter(site__code="wuwei").count()
+    assert re.search(rf'<td class="text-end">{wuwei}</td>', page)
+    assert "style=" not in page
+
+
+def test_page_lists_the_latest_downloads(signed_in, data_manager):
+    signed_in.get(reverse("export_identification_xlsx"))
+
+    page = signed_in.get(reverse("exports")).content.decode()
+
+    assert "Identification list (XLSX)" in page
+    assert data_manager.username in page
