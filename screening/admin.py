@@ -1,0 +1,305 @@
+"""The Django admin for data managers: protocol amendments, and the trial's data read-only.
+
+Clinical data changes only through the services (views, commands), which evaluate, enforce the
+workflow and lock rows; the admin must not offer a side door, so every model but
+``ProtocolVersion`` is view-only here, and a protocol version is never changed once adopted:
+an amendment is a new version.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from screening import amendments
+from screening.models import (
+    Enrolment,
+    Evaluation,
+    ExportLog,
+    MdtDecision,
+    ProtocolVersion,
+    Referral,
+    Site,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Listed and shown to those with the view permission; never added, changed or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    list_display = ("screening_number", "site", "referral_date", "status", "outcome")
+    list_filter = ("site", "status", "outcome", "referral_date")
+    list_select_related = ("site",)
+    search_fields = ("screening_number", "hospital_number", "full_name")
+    date_hierarchy = "referral_date"
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(ReadOnlyAdmin):
+    list_display = ("referral", "protocol_version", "outcome", "created_at", "created_by")
+    list_filter = ("outcome", "protocol_version")
+    list_select_related = ("referral", "protocol_version", "created_by")
+    search_fields = ("referral__screening_number",)
+
+
+@admin.register(MdtDecision)
+class MdtDecisionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "referral",
+        "decision",
+        "reason_code",
+        "decided_by",
+        "decided_at",
+        "superseded_at",
+    )
+    list_filter = ("decision", "reason_code")
+    list_select_related = ("referral", "decided_by")
+    search_fields = ("referral__screening_number",)
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(ReadOnlyAdmin):
+    list_display = ("study_number", "referral", "consent_date", "enrolled_at", "enrolled_by")
+    list_select_related = ("referral", "enrolled_by")
+    search_fields = ("study_number", "referral__screening_number")
+
+
+@admin.register(Site)
+class SiteAdmin(ReadOnlyAdmin):
+    list_display = ("code", "name")
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(ReadOnlyAdmin):
+    list_display = (
+        "exported_at",
+        "exported_by",
+        "kind",
+        "file_format",
+        "site",
+        "referred_from",
+        "referred_to",
+        "row_count",
+    )
+    list_filter = ("kind", "file_format")
+    list_select_related = ("exported_by", "site")
+
+
+class ProtocolAmendmentForm(forms.ModelForm):
+    """A new protocol version; checks what the database constraints cannot word kindly."""
+
+    class Meta:
+        model = ProtocolVersion
+        fields = amendments.AMENDABLE_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        age_min, age_max = cleaned.get("age_min"), cleaned.get("age_max")
+        if age_min is not None and age_max is not None and age_min > age_max:
+            self.add_error("age_max", _("The maximum age is below the minimum age."))
+        start, end = cleaned.get("accrual_start"), cleaned.get("accrual_end")
+        if start and end and start >= end:
+            self.add_error("accrual_end", _("Accrual must close after it opens."))
+        return cleaned
+
+    def clean_study_number_format(self):
+        text = self.cleaned_data["study_number_format"]
+        try:
+            first, second, largest = (text.format(n) for n in (1, 2, 9999))
+        except (IndexError, KeyError, ValueError):
+            raise forms.ValidationError(
+                _("Use one number placeholder, e.g. EC-{:03d}."), code="format"
+            ) from None
+        if first == second:
+            raise forms.ValidationError(
+                _("The format must put the number in the study number, e.g. EC-{:03d}."),
+                code="constant",
+            )
+        if len(largest) > Enrolment._meta.get_field("study_number").max_length:
+            raise forms.ValidationError(_("Study numbers would be too long."), code="length")
+        return text
+
+    def clean_effective_date(self):
+        effective = self.cleaned_data["effective_date"]
+        current = ProtocolVersion.current()
+        if effective < current.effective_date:
+            raise forms.ValidationError(
+                _(
+                    "Version %(version)s took effect on %(date)s; an amendment cannot take "
+                    "effect before it."
+                )
+                % {"version": current.version, "date": current.effective_date.isoformat()}
+            )
+        return effective
+
+    def clean_enrolment_target(self):
+        target = self.cleaned_data["enrolment_target"]
+        enrolled = Enrolment.objects.count()
+        if target < enrolled:
+            raise forms.ValidationError(
+                _("%(count)s participants are already enrolled; the target cannot be lower.")
+                % {"count": enrolled}
+            )
+        return target
+
+
+@admin.register(ProtocolVersion)
+class ProtocolVersionAdmin(admin.ModelAdmin):
+    """Amend the protocol by adding a version, prefilled from the one in force."""
+
+    form = ProtocolAmendmentForm
+    list_display = (
+        "version",
+        "effective_date",
+        "enrolment_target",
+        "age_min",
+        "age_max",
+        "created_by",
+        "created_at",
+        "outcome_changes_link",
+    )
+    list_select_related = ("created_by",)
+    fieldsets = (
+        (
+            _("Amendment"),
+            {
+                "description": _(
+                    "Saving adopts this as the next version and re-evaluates every referral "
+                    "that is not enrolled or withdrawn. Earlier evaluations keep their version."
+                ),
+                "fields": ("effective_date", "note"),
+            },
+        ),
+        (
+            _("Enrolment"),
+            {
+                "fields": (
+                    "enrolment_target",
+                    ("accrual_start", "accrual_end"),
+                    "study_number_format",
+                )
+            },
+        ),
+        (_("I1 age"), {"fields": (("age_min", "age_max"),)}),
+        (
+            _("I4 and I5 blood panel"),
+            {
+                "fields": (
+                    "labs_max_age_days",
+                    ("alt_max", "ast_max", "total_bilirubin_max"),
+                    ("creatinine_max", "creatinine_clearance_min"),
+                    ("wbc_min", "anc_min", "platelets_min", "hemoglobin_min"),
+                )
+            },
+        ),
+        (_("I6 cardiopulmonary function"), {"fields": (("ecog_max", "lvef_min", "fev1_min"),)}),
+        (
+            _("E2 dose constraints"),
+            {
+                "fields": (
+                    ("lung_v20_max", "lung_mean_dose_max"),
+                    ("heart_v30_max", "spinal_cord_max"),
+                )
+            },
+        ),
+    )
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.fieldsets
+        # A version in force is shown whole, with who adopted it and when.
+        return (
+            (None, {"fields": ("version", "created_by", "created_at")}),
+            *self.fieldsets,
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("version", "created_by", "created_at", *amendments.AMENDABLE_FIELDS)
+
+    def get_changeform_initial_data(self, request):
+        current = ProtocolVersion.current()
+        initial = {name: getattr(current, name) for name in amendments.AMENDABLE_FIELDS}
+        initial["note"] = ""
+        initial["effective_date"] = max(current.effective_date, timezone.localdate())
+        return initial
+
+    @admin.display(description=_("outcome changes"))
+    def outcome_changes_link(self, obj):
+        if obj.version == 1:
+            return "–"
+        url = reverse("admin:screening_protocolversion_outcome_changes", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("show"))
+
+    def save_model(self, request, obj, form, change):
+        # The service numbers, saves and re-evaluates; the admin's own save would do none of it.
+        protocol, _changes = amendments.protocol_amend(user=request.user, **form.cleaned_data)
+        obj.pk, obj.version = protocol.pk, protocol.version
+        obj.created_at, obj.created_by = protocol.created_at, protocol.created_by
+
+    def response_add(self, request, obj, post_url_continue=None):
+        changes = amendments.protocol_outcome_changes(protocol=obj)
+        self.message_user(
+            request,
+            ngettext(
+                "Protocol version %(version)s adopted: %(count)s referral changed outcome.",
+                "Protocol version %(version)s adopted: %(count)s referrals changed outcome.",
+                len(changes),
+            )
+            % {"version": obj.version, "count": len(changes)},
+            messages.SUCCESS,
+        )
+        url = reverse("admin:screening_protocolversion_outcome_changes", args=[obj.pk])
+        return HttpResponseRedirect(url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/outcome-changes/",
+                self.admin_site.admin_view(self.outcome_changes_view),
+                name="screening_protocolversion_outcome_changes",
+            ),
+            *super().get_urls(),
+        ]
+
+    def outcome_changes_view(self, request, object_id):
+        """Whose outcome changed when a version was adopted: screening number, old, new."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        protocol = get_object_or_404(ProtocolVersion, pk=object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Outcome changes on adopting version %(version)s")
+            % {"version": protocol.version},
+            "protocol": protocol,
+            "changes": amendments.protocol_outcome_changes(protocol=protocol),
+        }
+        return TemplateResponse(
+            request, "admin/screening/protocolversion/outcome_changes.html", context
+        )

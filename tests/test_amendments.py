@@ -1,0 +1,262 @@
+"""Protocol amendments (issue 5): a new version re-evaluates open referrals and says whose
+outcome changed; in the admin, prefilled from the version in force, which stays unchanged."""
+
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from screening import amendments, services
+from screening.models import ProtocolVersion, Referral
+from tests.flows import aged, approve, create_referrals, enrol
+
+pytestmark = pytest.mark.django_db
+
+Outcome = Referral.Outcome
+
+
+def amendment(**changes) -> dict:
+    """The version in force as an amendment's fields, with ``changes``."""
+    current = ProtocolVersion.current()
+    fields = {name: getattr(current, name) for name in amendments.AMENDABLE_FIELDS}
+    return {**fields, "note": "Amendment 1", **changes}
+
+
+@pytest.fixture
+def ages(coordinator_wuwei, mdt_member):
+    """Referrals by name: the age limit decides some, other criteria others."""
+    names_and_rows = {
+        "69": aged(69, number=1),
+        "72": aged(72, number=2),
+        "74": aged(74, number=3),
+        "76": aged(76, number=4),
+        "72 metastatic": aged(72, number=5, cm="M1"),
+        "72 withdrawn": aged(72, number=6),
+        "62 approved": aged(62, number=7),
+        "62 enrolled": aged(62, number=8),
+    }
+    referrals = dict(
+        zip(
+            names_and_rows,
+            create_referrals(list(names_and_rows.values()), user=coordinator_wuwei),
+            strict=True,
+        )
+    )
+    services.referral_withdraw(referral=referrals["72 withdrawn"], reason="moved", user=None)
+    approve(referrals["62 approved"], mdt_member)
+    approve(referrals["62 enrolled"], mdt_member)
+    enrol(referrals["62 enrolled"], coordinator_wuwei)
+    return referrals
+
+
+def outcomes(referrals) -> dict:
+    fresh = Referral.objects.in_bulk([r.pk for r in referrals.values()])
+    return {name: fresh[r.pk].outcome for name, r in referrals.items()}
+
+
+def test_raising_the_age_limit_changes_exactly_the_patients_it_lets_in(ages, data_manager):
+    before = outcomes(ages)
+
+    protocol, changes = amendments.protocol_amend(user=data_manager, **amendment(age_max=75))
+
+    after = outcomes(ages)
+    changed = {name for name in ages if before[name] != after[name]}
+    assert changed == {"72", "74"}
+    assert after["72"] == after["74"] == Outcome.POTENTIALLY_ELIGIBLE
+    assert changes == [
+        amendments.OutcomeChange(
+            ages[name].screening_number, "wuwei", Outcome.INELIGIBLE, Outcome.POTENTIALLY_ELIGIBLE
+        )
+        for name in ("72", "74")
+    ]
+    assert protocol.version == 2
+    assert protocol.created_by == data_manager
+
+
+def test_let_in_patients_join_the_mdt_queue_and_decisions_stand(ages, data_manager):
+    amendments.protocol_amend(user=data_manager, **amendment(age_max=75))
+
+    statuses = dict(Referral.objects.values_list("screening_number", "status"))
+    assert statuses[ages["72"].screening_number] == Referral.Status.MDT_REVIEW
+    assert statuses[ages["76"].screening_number] == Referral.Status.SCREEN_FAILED
+    # The approval saw the same data and outcome: it stands.
+    approved = ages["62 approved"]
+    assert statuses[approved.screening_number] == Referral.Status.MDT_APPROVED
+    assert approved.decisions.get().superseded_at is None
+
+
+def test_open_referrals_get_a_new_evaluation_and_old_ones_keep_their_version(ages, data_manager):
+    first = {name: r.evaluation_id for name, r in ages.items()}
+
+    protocol, _changes = amendments.protocol_amend(user=data_manager, **amendment(age_max=75))
+
+    for name, referral in ages.items():
+        referral.refresh_from_db()
+        closed = name in ("72 withdrawn", "62 enrolled")
+        assert (referral.evaluation_id == first[name]) == closed, name
+        assert referral.evaluation.protocol_version.version == (1 if closed else 2), name
+        assert referral.evaluations.filter(protocol_version__version=1).count() == 1
+
+
+def test_lowering_the_age_limit_supersedes_an_approval_it_contradicts(ages, data_manager):
+    _protocol, changes = amendments.protocol_amend(user=data_manager, **amendment(age_max=60))
+
+    approved = Referral.objects.get(pk=ages["62 approved"].pk)
+    assert approved.status == Referral.Status.SCREEN_FAILED
+    assert approved.decisions.get().superseded_at is not None
+    # The enrolled participant is not re-evaluated, so not reported.
+    assert [change.screening_number for change in changes] == [
+        ages["69"].screening_number,
+        approved.screening_number,
+    ]
+
+
+def test_later_edits_under_the_new_version_are_not_part_of_its_changes(
+    ages, data_manager, coordinator_wuwei
+):
+    protocol, changes = amendments.protocol_amend(user=data_manager, **amendment(age_max=75))
+    referral = Referral.objects.get(pk=ages["69"].pk)
+    services.referral_update(referral=referral, data={"cm": "M1"}, user=coordinator_wuwei)
+    create_referrals([aged(74, number=20)])
+
+    assert amendments.protocol_outcome_changes(protocol=protocol) == changes
+
+
+def test_versions_are_numbered_in_turn(ages, data_manager):
+    amendments.protocol_amend(user=data_manager, **amendment(age_max=75))
+    third, changes = amendments.protocol_amend(user=data_manager, **amendment(age_max=75))
+
+    assert third.version == 3
+    assert ProtocolVersion.current() == third
+    assert changes == []
+
+
+def test_target_below_the_enrolled_count_is_refused(ages, data_manager):
+    with pytest.raises(services.WorkflowError, match="1 already enrolled"):
+        amendments.protocol_amend(user=data_manager, **amendment(enrolment_target=0))
+    assert ProtocolVersion.objects.count() == 1
+
+
+def test_the_amendment_is_audited_with_its_author(ages, data_manager):
+    protocol, _changes = amendments.protocol_amend(user=data_manager, **amendment(age_max=75))
+
+    event = protocol.events.get()
+    assert event.pgh_context.metadata["user"] == data_manager.pk
+
+
+# The admin ---------------------------------------------------------------------------------
+
+
+def posted(fields: dict) -> dict:
+    return {
+        name: value.isoformat() if isinstance(value, datetime.date) else str(value)
+        for name, value in fields.items()
+    }
+
+
+@pytest.fixture
+def admin_client(client, data_manager):
+    client.force_login(data_manager)
+    return client
+
+
+ADD_URL = reverse("admin:screening_protocolversion_add")
+
+
+def test_add_form_is_prefilled_from_the_version_in_force(admin_client):
+    ProtocolVersion.objects.filter(version=1).update(age_max=71, enrolment_target=30)
+
+    page = admin_client.get(ADD_URL).content.decode()
+
+    assert re.search(r'name="age_max" value="71"', page)
+    assert re.search(r'name="enrolment_target" value="30"', page)
+    assert 'name="version"' not in page
+    assert "re-evaluates every referral" in page
+
+
+def test_saving_in_the_admin_shows_whose_outcome_changed(ages, admin_client):
+    response = admin_client.post(
+        ADD_URL,
+        posted(amendment(age_max=75, effective_date=timezone.localdate())),
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == reverse(
+        "admin:screening_protocolversion_outcome_changes",
+        args=[ProtocolVersion.current().pk],
+    )
+    assert "Protocol version 2 adopted: 2 referrals changed outcome." in page
+    listed = re.findall(r"<th scope=\"row\"><a [^>]*>(S-\d+)</a></th>", page)
+    assert listed == [ages["72"].screening_number, ages["74"].screening_number]
+    assert page.count("Potentially eligible") == 2
+    assert ProtocolVersion.current().age_max == 75
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"study_number_format": "EC"}, "study_number_format", "put the number"),
+        ({"study_number_format": "EC-{:03d}-{}"}, "study_number_format", "one number"),
+        ({"age_min": 40, "age_max": 30}, "age_max", "below the minimum"),
+        ({"effective_date": datetime.date(2025, 1, 1)}, "effective_date", "took effect"),
+        ({"accrual_end": datetime.date(2025, 1, 1)}, "accrual_end", "close after"),
+    ],
+)
+def test_admin_explains_what_is_wrong(admin_client, changes, field, message):
+    response = admin_client.post(ADD_URL, posted(amendment(**changes)))
+
+    assert response.status_code == 200
+    assert message in " ".join(response.context["adminform"].form.errors[field])
+    assert ProtocolVersion.objects.count() == 1
+
+
+def test_a_version_in_force_cannot_be_changed_or_deleted(admin_client):
+    version = ProtocolVersion.current()
+    change_url = reverse("admin:screening_protocolversion_change", args=[version.pk])
+
+    page = admin_client.get(change_url)
+    posted_change = admin_client.post(change_url, posted(amendment(age_max=99)))
+    deleted = admin_client.post(
+        reverse("admin:screening_protocolversion_delete", args=[version.pk]), {"post": "yes"}
+    )
+
+    assert page.status_code == 200
+    assert 'type="submit"' not in page.content.decode().split('id="content-main"')[1]
+    assert posted_change.status_code == 403
+    assert deleted.status_code == 403
+    assert ProtocolVersion.objects.get().age_max == 70
+
+
+@pytest.mark.parametrize(
+    "model", ["referral", "evaluation", "mdtdecision", "enrolment", "exportlog", "site"]
+)
+def test_trial_data_is_listed_read_only(ages, admin_client, model):
+    changelist = admin_client.get(reverse(f"admin:screening_{model}_changelist"))
+    add = admin_client.get(reverse(f"admin:screening_{model}_add"))
+
+    assert changelist.status_code == 200
+    assert add.status_code == 403
+
+
+def test_referral_cannot_be_edited_through_the_admin(ages, admin_client):
+    referral = ages["69"]
+    url = reverse("admin:screening_referral_change", args=[referral.pk])
+
+    response = admin_client.post(url, {"full_name": "Changed", "status": "enrolled"})
+
+    assert response.status_code == 403
+    referral.refresh_from_db()
+    assert referral.full_name != "Changed"
+
+
+@pytest.mark.parametrize("role", ["coordinator_wuwei", "mdt"])
+def test_other_roles_do_not_reach_the_admin(client, cast, role):
+    client.force_login(cast[role])
+
+    response = client.get(ADD_URL)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
