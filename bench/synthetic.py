@@ -12,7 +12,7 @@ from decimal import Decimal
 from screening.national_id import check_character
 
 # Bump when the synthetic data changes, so that databases seeded before are seeded again.
-SEED_VERSION = 2
+SEED_VERSION = 3
 ACCRUAL_START = datetime.date(2025, 5, 1)
 SITES = (("wuwei", 6), ("lanzhou", 4))  # code, weight: Wuwei refers more
 SURNAMES = (

@@ -69,7 +69,7 @@ def _time_page(server, path: str, cookie: str, options, sample: dict) -> None:
     sample["requests"].append(requests)
     sample["medians"].append(statistics.median(latencies))
     sample["p95s"].append(percentile(latencies, 0.95))
-    sample["rates"].append(_throughput(server, path, cookie, requests))
+    sample["rates"].append(_throughput(server, path, cookie, max(WORKERS, requests // 2)))
 
 
 def _timed_get(server, path: str, cookie: str, sample: dict) -> float:
