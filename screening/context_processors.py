@@ -4,5 +4,12 @@ from screening import access
 
 
 def navigation(request):
-    """Whether to offer "New referral" (the role query is cached for the request)."""
-    return {"may_create_referral": access.may_create_referral(request.user)}
+    """Which sections the signed-in user may open (the role query is cached for the request)."""
+    user = request.user
+    reads_reports = access.is_mdt_member(user) or access.is_data_manager(user)
+    return {
+        "may_create_referral": access.may_create_referral(user),
+        "nav_mdt_queue": reads_reports,
+        "nav_exports": access.is_data_manager(user),
+        "nav_consort": reads_reports,
+    }
