@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -76,6 +77,39 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_FETCH = 500
 # Spreadsheet column widths (characters) where the header's length is not a good guide.
 COLUMN_WIDTHS = {"reasons": 80, "full_name": 16, "national_id": 22, "hospital_number": 18}
+# The header row of a browser download in the reader's language. Each key is its own English
+# "translation", so English files, the commands and the JSON keep the section 7 keys.
+COLUMN_HEADERS = {
+    "screening_number": pgettext_lazy("export column", "screening_number"),
+    "site": pgettext_lazy("export column", "site"),
+    "referral_date": pgettext_lazy("export column", "referral_date"),
+    "screening_date": pgettext_lazy("export column", "screening_date"),
+    "age": pgettext_lazy("export column", "age"),
+    "sex": pgettext_lazy("export column", "sex"),
+    "histology": pgettext_lazy("export column", "histology"),
+    "ct": pgettext_lazy("export column", "ct"),
+    "cn": pgettext_lazy("export column", "cn"),
+    "cm": pgettext_lazy("export column", "cm"),
+    "stage_group": pgettext_lazy("export column", "stage_group"),
+    "outcome": pgettext_lazy("export column", "outcome"),
+    "status": pgettext_lazy("export column", "status"),
+    "reasons": pgettext_lazy("export column", "reasons"),
+    "protocol_version": pgettext_lazy("export column", "protocol_version"),
+    "mdt_decision": pgettext_lazy("export column", "mdt_decision"),
+    "mdt_decision_date": pgettext_lazy("export column", "mdt_decision_date"),
+    "study_number": pgettext_lazy("export column", "study_number"),
+    "hospital_number": pgettext_lazy("export column", "hospital_number"),
+    "full_name": pgettext_lazy("export column", "full_name"),
+    "consent_date": pgettext_lazy("export column", "consent_date"),
+    "enrolment_date": pgettext_lazy("export column", "enrolment_date"),
+    "mdt_approval_date": pgettext_lazy("export column", "mdt_approval_date"),
+    "national_id": pgettext_lazy("export column", "national_id"),
+}
+
+
+def column_headers(columns) -> list[str]:
+    """The header row in the active language; criterion codes (I1 ... E6) stay as they are."""
+    return [str(COLUMN_HEADERS.get(column, column)) for column in columns]
 
 
 def screening_log_columns(*, identified: bool = False) -> tuple[str, ...]:
@@ -248,8 +282,11 @@ def _cell_text(value) -> str:
     return text
 
 
-def csv_lines(rows, columns):
-    """Yield CSV text a line at a time: a BOM and the header first (Excel reads UTF-8 then)."""
+def csv_lines(rows, columns, *, headers=None):
+    """Yield CSV text a line at a time: a BOM and the header first (Excel reads UTF-8 then).
+
+    The header row is ``headers`` when given (see ``column_headers``), else the keys.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -260,7 +297,7 @@ def csv_lines(rows, columns):
         buffer.truncate()
         return text
 
-    yield "\ufeff" + line(columns)
+    yield "\ufeff" + line(headers or columns)
     for row in rows:
         yield line([_cell_text(row[column]) for column in columns])
 
@@ -285,10 +322,11 @@ def _xlsx_value(value):
     return value
 
 
-def write_xlsx(rows, columns, target, *, title: str = "export") -> None:
+def write_xlsx(rows, columns, target, *, title: str = "export", headers=None) -> None:
     """Write an XLSX workbook in openpyxl's write-only mode (memory stays flat).
 
-    Dates are real dates, the header row is frozen and columns have readable widths.
+    Dates are real dates, the header row is frozen and columns have readable widths. The
+    header row is ``headers`` when given, else the keys.
     """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
@@ -297,8 +335,8 @@ def write_xlsx(rows, columns, target, *, title: str = "export") -> None:
         width = COLUMN_WIDTHS.get(column, max(12, min(40, len(column) + 4)))
         sheet.column_dimensions[get_column_letter(index)].width = width
     header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=column)
+    for label in headers or columns:
+        cell = WriteOnlyCell(sheet, value=label)
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)

@@ -191,16 +191,19 @@ def export_download(request, kind: str, file_format: str):
     )
     rows = export.rows(referrals)
     filename = exports.export_filename(export.slug, file_format)
+    # In the user's language now: the file is written after this view has returned.
+    headers = exports.column_headers(export.columns)
     if file_format == "csv":
         response = StreamingHttpResponse(
-            exports.csv_lines(rows, export.columns), content_type="text/csv; charset=utf-8"
+            exports.csv_lines(rows, export.columns, headers=headers),
+            content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
     # openpyxl's write-only mode keeps rows on disk until it zips them; so does this file,
     # which FileResponse streams out and closes (deleting it) when the response is done.
     workbook = tempfile.TemporaryFile()  # noqa: SIM115
-    exports.write_xlsx(rows, export.columns, workbook, title=export.slug)
+    exports.write_xlsx(rows, export.columns, workbook, title=export.slug, headers=headers)
     workbook.seek(0)
     return FileResponse(
         workbook, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE

@@ -6,8 +6,10 @@ new entries in locale/zh_Hans/LC_MESSAGES/django.po and commit the .po and the .
 """
 
 import ast
+import csv
 import datetime
 import gettext
+import io
 import os
 import re
 import shutil
@@ -17,10 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.urls import reverse
 from django.utils import translation
+from openpyxl import load_workbook
 
 from screening import rules
 from screening.units import translate
+from tests.factories import create_referral
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
@@ -300,3 +306,29 @@ def test_language_choice_is_remembered(client, coordinator_wuwei, language_resto
     page = client.get("/").content.decode()
     assert '<html lang="zh-hans">' in page
     assert "首页" in page and "Dashboard" not in page
+
+
+def read_csv(response) -> list[list[str]]:
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_downloads_have_chinese_headers_for_a_reader_in_chinese(
+    client, data_manager, language_restored
+):
+    create_referral()
+    client.force_login(data_manager)
+    english = client.get(reverse("export_screening_log_csv"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = client.get(reverse("export_screening_log_csv"))
+    workbook = client.get(reverse("export_enrolment_xlsx"))
+
+    english_rows = read_csv(english)
+    chinese_rows = read_csv(chinese)
+    assert english_rows[0][:4] == ["screening_number", "site", "referral_date", "screening_date"]
+    assert chinese_rows[0][:4] == ["筛选编号", "中心", "转诊日期", "筛选日期"]
+    assert chinese_rows[0][13:25] == list(rules.CODES)
+    assert len(chinese_rows[0]) == len(english_rows[0])
+    assert chinese_rows[1][0] == english_rows[1][0]  # the values themselves stay codes
+    sheet = load_workbook(io.BytesIO(b"".join(workbook.streaming_content))).active
+    assert [cell.value for cell in sheet[1]][:3] == ["研究编号", "筛选编号", "中心"]

@@ -4,6 +4,8 @@ The visible text of each page is read from the browser; what remains once names,
 units and abbreviations clinicians write in Latin letters are set aside must be Chinese.
 """
 
+import csv
+import io
 import re
 
 import pytest
@@ -122,6 +124,12 @@ def test_main_screens_read_in_chinese(new_page):
     manager.get_by_role("navigation").get_by_role("link", name="数据导出").click()
     expect(manager.get_by_role("heading", level=1)).to_have_text("数据导出")
     reads_in_chinese(manager, "6-exports")
+    with manager.expect_download() as started:
+        manager.get_by_role("button", name="筛选日志, CSV").click()
+    log = started.value.path().read_text(encoding="utf-8-sig")
+    header = next(csv.reader(io.StringIO(log)))
+    assert header[:4] == ["筛选编号", "中心", "转诊日期", "筛选日期"]
+    assert "研究编号" in header
 
     manager.get_by_role("navigation").get_by_role("link", name="CONSORT 流程图").click()
     expect(manager.get_by_role("heading", level=1)).to_have_text("转诊 CONSORT 流程图")
