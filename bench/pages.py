@@ -14,6 +14,7 @@ from screening.models import Enrolment, Referral
 HEALTHZ = "healthz"
 EXPORT_PATH = "/exports/screening-log.csv"
 _PAGE_NUMBER = re.compile(r"[?&;]page=(\d+)")
+BEYOND_LAST_PAGE = 10**9
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,25 @@ def sample_referral() -> str:
     return Referral.objects.order_by("pk").values_list("screening_number", flat=True).first()
 
 
-def last_page(first_page_html: str) -> int:
-    """The highest page number the list's first page links to."""
-    return max((int(number) for number in _PAGE_NUMBER.findall(first_page_html)), default=1)
+def _linked_pages(html: str) -> set[int]:
+    return {int(number) for number in _PAGE_NUMBER.findall(html)}
+
+
+def last_page(get, page: Page) -> int:
+    """The number of the list's last page.
+
+    The list links only to the pages next to the current one, so the last page is found by
+    asking for a page far beyond it: the paginator answers with the last page, which links
+    to the one before it.
+    """
+    first = page.path.split("?", 1)[0]
+    if not _linked_pages(get(page, first)):
+        return 1
+    # Links that keep the query string (sorting, language) repeat the number asked for.
+    beyond = _linked_pages(get(page, f"{first}?page={BEYOND_LAST_PAGE}")) - {BEYOND_LAST_PAGE}
+    if not beyond:
+        raise RuntimeError(f"{first}?page={BEYOND_LAST_PAGE} does not show the last page")
+    return max(beyond) + 1
 
 
 def paths(get) -> dict[str, str]:
@@ -70,9 +87,7 @@ def paths(get) -> dict[str, str]:
     found = {}
     for page in PAGES:
         if "{last}" in page.path:
-            first = page.path.split("?", 1)[0]
-            page_html = get(page, first)
-            found[page.name] = page.path.format(last=last_page(page_html))
+            found[page.name] = page.path.format(last=last_page(get, page))
         else:
             found[page.name] = page.path.format(referral=referral)
     return found
