@@ -306,7 +306,7 @@ def test_junk_in_the_referral_list_filters(client, coordinator_wuwei, screening_
 
     response = client.get(reverse("referral_list"), query)
 
-    assert response.status_code == 200
+    assert response.status_code in (200, 400)  # 400: a NUL character in the address
 
 
 @fuzz
@@ -329,7 +329,7 @@ def test_junk_in_the_export_filters(client, data_manager, screening_referral, qu
 def test_junk_site_of_the_consort_report(client, mdt_member, site, name):
     signed_in(client, mdt_member)
 
-    assert client.get(reverse(name), {"site": site}).status_code in (200, 404)
+    assert client.get(reverse(name), {"site": site}).status_code in (200, 400, 404)
 
 
 @fuzz
