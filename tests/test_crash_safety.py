@@ -10,7 +10,6 @@ import sys
 from importlib import import_module
 from pathlib import Path
 from unittest import mock
-from urllib.parse import quote
 
 import pytest
 from django.apps import apps
@@ -78,9 +77,11 @@ def test_a_failure_after_the_referrals_were_inserted_leaves_nothing(tmp_path):
 
 # The import run by a separate process that stops, transaction open, once its referrals are in.
 STALLED_IMPORT = """
-import sys, time
+import json, sys, time
 from unittest import mock
 import django
+from django.conf import settings
+settings.DATABASES["default"].update(json.loads(sys.argv[2]))
 django.setup()
 from django.core.management import call_command
 from screening import services
@@ -94,12 +95,10 @@ with mock.patch.object(services, "_evaluation_build", side_effect=stall):
 """
 
 
-def database_url() -> str:
-    settings = connection.settings_dict
-    password = f":{quote(settings['PASSWORD'], safe='')}" if settings["PASSWORD"] else ""
-    host = quote(settings["HOST"] or "localhost", safe="")
-    port = f":{settings['PORT']}" if settings["PORT"] else ""
-    return f"postgres://{settings['USER']}{password}@{host}{port}/{settings['NAME']}"
+def test_database() -> str:
+    """The connection settings of the test database, for another process."""
+    keys = ("NAME", "USER", "PASSWORD", "HOST", "PORT")
+    return json.dumps({key: connection.settings_dict[key] for key in keys})
 
 
 @pytest.fixture
@@ -113,9 +112,9 @@ def seeded(transactional_db):
 def test_a_worker_killed_mid_import_leaves_nothing(seeded, tmp_path):
     path = import_file(tmp_path)
     worker = subprocess.Popen(
-        [sys.executable, "-c", STALLED_IMPORT, str(path)],
+        [sys.executable, "-c", STALLED_IMPORT, str(path), test_database()],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url(), "SECRET_KEY": "test"},
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "trialscreen.settings", "SECRET_KEY": "test"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
