@@ -26,22 +26,31 @@ IMPORT_TIME_BOX = 120  # seconds for all repetitions of the import
 
 
 def rules_speed(repeat: int) -> dict:
-    """``rules.evaluate`` per second on one core over snapshots the seeding stored."""
+    """``rules.evaluate`` per second of one core over snapshots the seeding stored.
+
+    Pinned to one CPU and timed in the thread's CPU time, so other work on a shared machine
+    does not count against the rules; the wall-clock rate is kept beside it.
+    """
     stored = Evaluation.objects.order_by("pk").values_list("snapshot", flat=True)[:RULES_SAMPLE]
     snapshots = [rules.Snapshot.from_json(snapshot) for snapshot in stored]
     limits = ProtocolVersion.current().limits()
     allowed = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(allowed)})
     try:
-        rates = []
+        cpu_rates, wall_rates = [], []
         for _ in range(repeat):
-            started = time.perf_counter()
+            cpu_started, wall_started = time.thread_time(), time.perf_counter()
             for snapshot in snapshots:
                 rules.evaluate(snapshot, limits)
-            rates.append(len(snapshots) / (time.perf_counter() - started))
+            cpu_rates.append(len(snapshots) / (time.thread_time() - cpu_started))
+            wall_rates.append(len(snapshots) / (time.perf_counter() - wall_started))
     finally:
         os.sched_setaffinity(0, allowed)
-    return {"snapshots": len(snapshots), "per_second": summary(rates)}
+    return {
+        "snapshots": len(snapshots),
+        "per_second": summary(cpu_rates),
+        "per_wall_second": summary(wall_rates),
+    }
 
 
 def _write_import_file(path: Path, count: int) -> list[str]:
@@ -127,6 +136,8 @@ def import_speed(url: str, repeat: int, rows: int = IMPORT_ROWS) -> dict:
             command_seconds, copy_seconds = [], []
             path = directory / "import.csv"
             columns = _write_import_file(path, count)
+        else:  # even the probe is slow: as many repetitions as fit
+            repeat = min(repeat, max(1, int(IMPORT_TIME_BOX // command_seconds[0])))
         while len(command_seconds) < repeat:
             command_seconds.append(_import(url, path))
             copy_seconds.append(_copy_rows(path, columns))
