@@ -133,7 +133,7 @@ def main(argv=None) -> None:
                 server.reset_peak_rss()
                 began = time.perf_counter()
                 status, size = server.get(
-                    pages.EXPORT_PATH, cookie=cookies[pages.EXPORT.role], sink=True
+                    pages.EXPORT_PATH, cookie=cookies[pages.EXPORT.role], drain=True
                 )
                 seconds = time.perf_counter() - began
                 if status != 200:

@@ -50,6 +50,8 @@ class Gunicorn:
                 f"{HOST}:{self.port}",
                 "--workers",
                 str(WORKERS),
+                # The default socket path is shared with any other gunicorn of this user.
+                "--no-control-socket",
             ],
             cwd=BASE_DIR,
             env={**os.environ, "DATABASE_URL": database_url, "DEBUG": "false"},
@@ -88,9 +90,9 @@ class Gunicorn:
                     peaks.append(int(line.split()[1]) * 1024)
         return max(peaks)
 
-    def get(self, path: str, *, cookie: str = "", sink=None) -> tuple[int, bytes | int]:
-        """GET ``path``; returns the status and the body, or the body's length when ``sink``
-        is true (the body is read to the end in chunks and dropped, as a download is)."""
+    def get(self, path: str, *, cookie: str = "", drain: bool = False) -> tuple[int, bytes | int]:
+        """GET ``path``; returns the status and the body, or with ``drain`` the body's length
+        (read to the end in chunks and dropped, as a download is saved)."""
         connection = http.client.HTTPConnection(HOST, self.port, timeout=300)
         try:
             headers = {"Host": HOST, "X-Forwarded-Proto": "https"}
@@ -98,7 +100,7 @@ class Gunicorn:
                 headers["Cookie"] = cookie
             connection.request("GET", path, headers=headers)
             response = connection.getresponse()
-            if not sink:
+            if not drain:
                 return response.status, response.read()
             size = 0
             while chunk := response.read(READ_CHUNK):
