@@ -133,13 +133,17 @@ class ReferralForm(forms.ModelForm):
             if not self.cleaned_data.get(name):
                 self.cleaned_data[name] = Referral._meta.get_field(name).default
 
+    def _unit_message(self, error: units.UnitError) -> str:
+        """The unit module's message, naming the analyte by its label in the user's language."""
+        return units.render(error.template, {**error.params, "key": self.fields[error.key].label})
+
     def _clean_labs(self):
         for key in units.LAB_KEYS:
             unit_field = f"{key}_unit"
             try:
                 unit = units.canonical_unit(key, self.cleaned_data.get(unit_field))
             except units.UnitError as error:
-                self.add_error(unit_field, error.message)
+                self.add_error(unit_field, self._unit_message(error))
                 continue
             value = self.cleaned_data.get(key)
             self.cleaned_data[unit_field] = unit if value is not None else ""
@@ -148,7 +152,7 @@ class ReferralForm(forms.ModelForm):
             try:
                 self.cleaned_data[key] = units.to_si(key, value, unit)
             except units.UnitError as error:
-                self.add_error(key, error.message)
+                self.add_error(key, self._unit_message(error))
 
     def _clean_dates(self):
         data = self.cleaned_data

@@ -33,19 +33,19 @@ INVALID = [
         "implausible value for the unit",
         {"hemoglobin": "130", "hemoglobin_unit": "g/dL"},
         "hemoglobin",
-        "hemoglobin 130 g/dL is 1300 g/L, outside the plausible range 20-250 g/L: check the unit",
+        "Hemoglobin 130 g/dL is 1300 g/L, outside the plausible range 20-250 g/L: check the unit",
     ),
     (
         "implausible value in SI",
         {"alt": "9000"},
         "alt",
-        "alt 9000 U/L is outside the plausible range 0-5000 U/L: check the unit",
+        "ALT 9000 U/L is outside the plausible range 0-5000 U/L: check the unit",
     ),
     (
         "unsupported unit",
         {"creatinine_unit": "mmol/L"},
         "creatinine_unit",
-        "unsupported unit 'mmol/L' for creatinine; accepted: umol/L, µmol/L, mg/dL",
+        "unsupported unit 'mmol/L' for Creatinine; accepted: umol/L, µmol/L, mg/dL",
     ),
     (
         "bad national ID check character",

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from screening import rules
+from screening.imports import validate_rows
 from screening.models import Evaluation, ProtocolVersion, Referral
 from tests.factories import UserFactory, days_ago, referral_data
 
@@ -259,3 +260,16 @@ def test_referral_after_the_accrual_window_closed_is_rejected(tmp_path, capsys):
         "row 1: referral_date: Referral date is after the accrual window closed (2025-12-31)"
         in errors
     )
+
+
+def test_validating_a_row_costs_three_queries_whatever_the_constraints(
+    django_assert_num_queries,
+):
+    rows = [referral_data(number=n) for n in range(1, 11)]
+    protocol = ProtocolVersion.current()
+
+    # Per row: the site by code, the patient's open referrals, the site foreign key check.
+    with django_assert_num_queries(30):
+        cleaned, errors = validate_rows(rows, protocol=protocol)
+
+    assert len(cleaned) == 10 and not errors
