@@ -1,11 +1,13 @@
 """Settings fail loudly and production settings pass Django's deployment checks (issue 6)."""
 
+import datetime
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.utils import formats, translation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,3 +51,12 @@ def test_pages_carry_security_headers(client):
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_dates_read_yyyy_mm_dd_in_every_language(language):
+    with translation.override(language):
+        assert formats.date_format(datetime.date(2026, 2, 3)) == "2026-02-03"
+        assert formats.date_format(datetime.datetime(2026, 2, 3, 9, 5), "DATETIME_FORMAT") == (
+            "2026-02-03 09:05"
+        )

@@ -150,10 +150,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
-DATE_FORMAT = "Y-m-d"
-DATETIME_FORMAT = "Y-m-d H:i"
-SHORT_DATE_FORMAT = "Y-m-d"
-SHORT_DATETIME_FORMAT = "Y-m-d H:i"
+# Locale formats override DATE_FORMAT; these modules keep YYYY-MM-DD in both languages.
+FORMAT_MODULE_PATH = "trialscreen.formats"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60  # the language choice outlives the session
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,0 +1,1 @@
+from trialscreen.formats.en.formats import *  # noqa: F403
