@@ -570,18 +570,6 @@ def test_a_junk_csv_import_is_refused_with_a_message(tmp_path, capsys, content, 
     assert Referral.objects.count() == 0
 
 
-@pytest.fixture
-def constraints_left_to_the_database(monkeypatch):
-    """Skip the model's re-check of its check constraints while validating rows.
-
-    ``ReferralForm`` (a ModelForm) re-checks each of Referral's 46 check constraints with a
-    query of its own: about a quarter of a second a row, most of an hour for 10,000 rows.
-    The form's validators apply the same rules and the database still enforces them.
-    """
-    monkeypatch.setattr(Referral, "validate_constraints", lambda self, exclude=None: None)
-
-
-@pytest.mark.usefixtures("constraints_left_to_the_database")
 def test_an_import_of_10000_rows_whose_last_is_bad_imports_nothing(tmp_path, capsys):
     rows = [referral_data(number=n) for n in range(1, 10_001)]
     rows[-1]["date_of_birth"] = "0000-00-00"
