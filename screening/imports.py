@@ -34,7 +34,12 @@ def read_rows(path: Path) -> list[dict]:
         raise ImportFileError(_("%(file)s is not UTF-8 text.") % {"file": path.name}) from error
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return list(csv.DictReader(io.StringIO(text)))
+        try:
+            return list(csv.DictReader(io.StringIO(text)))
+        except csv.Error as error:
+            raise ImportFileError(
+                _("%(file)s is not readable CSV: %(error)s") % {"file": path.name, "error": error}
+            ) from error
     if suffix == ".json":
         return _json_rows(text, path.name)
     raise ImportFileError(
@@ -45,7 +50,7 @@ def read_rows(path: Path) -> list[dict]:
 def _json_rows(text: str, name: str) -> list[dict]:
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise ImportFileError(
             _("%(file)s is not valid JSON: %(error)s") % {"file": name, "error": error}
         ) from error
@@ -82,7 +87,16 @@ def validate_rows(
             continue
         for key in row.keys() - set(REFERRAL_KEYS):
             errors.append(RowError(number, key, _("unknown field")))
-        data = {key: _form_value(value) for key, value in row.items() if key in REFERRAL_KEYS}
+        for key, value in row.items():
+            if isinstance(value, dict | list):
+                errors.append(
+                    RowError(number, key, _("must be a single value, not a list or object"))
+                )
+        data = {
+            key: _form_value(value)
+            for key, value in row.items()
+            if key in REFERRAL_KEYS and not isinstance(value, dict | list)
+        }
         form = ReferralForm(data=data, protocol=protocol, sites=sites)
         if not form.is_valid():
             for field, messages in form.errors.items():

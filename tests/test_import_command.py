@@ -273,3 +273,24 @@ def test_validating_a_row_costs_three_queries_whatever_the_constraints(
         cleaned, errors = validate_rows(rows, protocol=protocol)
 
     assert len(cleaned) == 10 and not errors
+
+
+def test_a_list_or_object_where_a_value_belongs_is_rejected(tmp_path, capsys):
+    errors = import_errors(write_json(tmp_path, [referral_data(hospital_number={"a": 1})]), capsys)
+
+    assert "row 1: hospital_number: must be a single value, not a list or object" in errors
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("deep.json", "[" * 100_000, "not valid JSON"),
+        ("huge.csv", "site,full_name\nwuwei," + "x" * 200_000 + "\n", "not readable CSV"),
+    ],
+)
+def test_pathological_files_are_refused_with_a_message(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(CommandError, match=message):
+        call_command("import_referrals", str(path))
