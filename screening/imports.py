@@ -87,19 +87,19 @@ def validate_rows(
             continue
         for key in row.keys() - set(REFERRAL_KEYS):
             errors.append(RowError(number, key, _("unknown field")))
-        for key, value in row.items():
-            if isinstance(value, dict | list):
-                errors.append(
-                    RowError(number, key, _("must be a single value, not a list or object"))
-                )
+        structured = {key for key, value in row.items() if isinstance(value, dict | list)}
+        for key in structured:
+            errors.append(RowError(number, key, _("must be a single value, not a list or object")))
         data = {
             key: _form_value(value)
             for key, value in row.items()
-            if key in REFERRAL_KEYS and not isinstance(value, dict | list)
+            if key in REFERRAL_KEYS and key not in structured
         }
         form = ReferralForm(data=data, protocol=protocol, sites=sites)
         if not form.is_valid():
             for field, messages in form.errors.items():
+                if field in structured:
+                    continue  # already reported, better than "This field is required"
                 for message in messages:
                     errors.append(RowError(number, field if field != "__all__" else "-", message))
             continue
