@@ -8,7 +8,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from screening import units
-from screening.models import Referral, Site, TriState
+from screening.models import TRI_STATE_FIELDS, Referral, Site, TriState
 from screening.national_id import national_id_problems
 
 # PROTOCOL section 3 keys in clinical order; the HTML field names and import columns.
@@ -62,9 +62,6 @@ SECTIONS = (
     (_("Dosimetry"), DOSIMETRY_FIELDS),
 )
 REFERRAL_KEYS = tuple(name for _title, names in SECTIONS for name in names)
-TRI_STATE_FIELDS = tuple(
-    field.name for field in Referral._meta.fields if field.choices == TriState.choices
-)
 # Choice columns that may be left out; a missing answer takes the model's default.
 DEFAULTED_FIELDS = (*TRI_STATE_FIELDS, "histology", "dosimetry_status")
 

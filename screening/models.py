@@ -276,6 +276,27 @@ class Outcome(models.TextChoices):
     POTENTIALLY_ELIGIBLE = rules.Outcome.POTENTIALLY_ELIGIBLE, _("Potentially eligible")
 
 
+# Yes / no / unknown answers of PROTOCOL section 3, in clinical order.
+TRI_STATE_FIELDS = (
+    "pathology_confirmed",
+    "prior_esophageal_radiotherapy",
+    "prior_esophageal_surgery",
+    "cardiac_event_within_6_months",
+    "uncontrolled_arrhythmia",
+    "interstitial_lung_disease",
+    "fistula_or_perforation",
+    "deep_ulceration",
+    "perforation_risk_other",
+    "abdominal_lymph_node_metastasis",
+    "cardiac_implantable_device",
+    "metal_implant_in_treatment_region",
+    "pregnant_or_breastfeeding",
+    "active_connective_tissue_disease",
+    "prior_thoracic_radiotherapy_overlap",
+    "other_absolute_rt_contraindication",
+)
+
+
 @audited
 class Referral(models.Model):
     """A patient referred for screening, with every key of PROTOCOL section 3."""
@@ -476,27 +497,7 @@ class Referral(models.Model):
             _in_choices("dosimetry_status", Dosimetry.choices),
             _in_choices("status", Status.choices),
             _in_choices("outcome", Outcome.choices),
-            *(
-                _in_choices(name, TriState.choices)
-                for name in (
-                    "pathology_confirmed",
-                    "prior_esophageal_radiotherapy",
-                    "prior_esophageal_surgery",
-                    "cardiac_event_within_6_months",
-                    "uncontrolled_arrhythmia",
-                    "interstitial_lung_disease",
-                    "fistula_or_perforation",
-                    "deep_ulceration",
-                    "perforation_risk_other",
-                    "abdominal_lymph_node_metastasis",
-                    "cardiac_implantable_device",
-                    "metal_implant_in_treatment_region",
-                    "pregnant_or_breastfeeding",
-                    "active_connective_tissue_disease",
-                    "prior_thoracic_radiotherapy_overlap",
-                    "other_absolute_rt_contraindication",
-                )
-            ),
+            *(_in_choices(name, TriState.choices) for name in TRI_STATE_FIELDS),
             *(_in_range(key, low, high) for key, (low, high) in units.PLAUSIBLE_RANGE.items()),
             _in_range("ecog", 0, 5),
             _in_range("lvef_percent", 0, 100),
