@@ -2,14 +2,14 @@
 target, drawn as server-side SVG, and the median days from referral to MDT decision."""
 
 import datetime
-import statistics
 from dataclasses import dataclass
 
-from django.db.models import Count, DateField, Min
+from django.db import connection
+from django.db.models import Count, DateField
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from screening.models import Enrolment, MdtDecision, ProtocolVersion
+from screening.models import Enrolment, ProtocolVersion
 
 # Drawing area of the chart in SVG user units; the SVG scales to the width of its container.
 WIDTH, HEIGHT = 720, 280
@@ -131,12 +131,22 @@ def accrual_chart(protocol: ProtocolVersion, today: datetime.date | None = None)
 def median_days_to_decision() -> float | None:
     """Median days from referral to the MDT's first decision on it; None before any decision.
 
-    One query; a decision later superseded still counts, as the first time the MDT decided.
+    One query, aggregated in the database; a decision later superseded still counts, as the
+    first time the MDT decided. Days are counted in the trial's time zone.
     """
-    first_decisions = (
-        MdtDecision.objects.values("referral")
-        .annotate(first=Min("decided_at"))
-        .values_list("referral__referral_date", "first")
-    )
-    days = [(timezone.localdate(first) - referred).days for referred, first in first_decisions]
-    return statistics.median(days) if days else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT percentile_cont(0.5) WITHIN GROUP (
+                ORDER BY (first.decided_at AT TIME ZONE %s)::date - referral.referral_date
+            )
+            FROM (
+                SELECT referral_id, min(decided_at) AS decided_at
+                FROM screening_mdtdecision GROUP BY referral_id
+            ) AS first
+            JOIN screening_referral AS referral ON referral.id = first.referral_id
+            """,
+            [timezone.get_current_timezone_name()],
+        )
+        (median,) = cursor.fetchone()
+    return median
