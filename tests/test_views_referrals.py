@@ -5,7 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -763,3 +764,22 @@ def test_list_queries_do_not_grow_with_rows(client, cast, who, django_assert_num
     with django_assert_num_queries(LIST_QUERIES[who]):
         response = client.get(url, {"q": "S-", "sort": "oldest"})
     assert "1000 referrals" in response.content.decode()
+
+
+def test_referral_page_queries_do_not_grow_with_its_history(
+    client, coordinator_wuwei, data_manager
+):
+    referral = create_referral(user=coordinator_wuwei)
+    client.force_login(data_manager)
+    url = reverse("referral_detail", args=[referral.screening_number])
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(url).status_code == 200
+
+    for alt in (40, 50, 60, 70, 80):
+        services.referral_update(referral=referral, data={"alt": alt}, user=coordinator_wuwei)
+    with CaptureQueriesContext(connection) as later:
+        response = client.get(url)
+
+    assert "ALT" in response.content.decode()
+    assert referral.evaluations.count() == 6
+    assert len(later.captured_queries) == len(first.captured_queries)
