@@ -748,9 +748,9 @@ def test_list_counts_per_status_and_paginates(client, data_manager):
     assert second.count('<tr>\n  <th scope="row"><a href="/referrals/S-') == 8
 
 
-# Session, user, roles, the user's sites, then the page's own: row count, rows, status counts,
-# the site filter's choices.
-LIST_QUERIES = {"coordinator_wuwei": 8, "mdt": 7, "data_manager": 7}
+# Session, user, roles, the user's sites, then the page's own: row count, the page's ids, its
+# rows, status counts, the site filter's choices.
+LIST_QUERIES = {"coordinator_wuwei": 9, "mdt": 8, "data_manager": 8}
 
 
 @pytest.mark.parametrize("who", LIST_QUERIES)
