@@ -165,10 +165,24 @@ def test_queue_query_count_does_not_grow_with_rows(
 ):
     _referrals_in_review(count)
     client.force_login(mdt_member)
-    # session, user, roles, referrals with site and evaluation
-    with django_assert_num_queries(4):
+    # session, user, roles, the count, a page of referrals with site and evaluation
+    with django_assert_num_queries(5):
         response = client.get(reverse("mdt_queue"))
-    assert response.content.decode().count('<th scope="row">') == count
+    html = response.content.decode()
+    assert html.count('<th scope="row">') == min(count, 50)
+    assert f"{count} referrals await the MDT." in html
+
+
+def test_queue_pages_fifty_at_a_time_oldest_first(client, mdt_member):
+    _referrals_in_review(60)
+    client.force_login(mdt_member)
+
+    first = client.get(reverse("mdt_queue")).content.decode()
+    second = client.get(reverse("mdt_queue"), {"page": 2}).content.decode()
+
+    assert "Page 1 of 2" in first
+    assert second.count('<th scope="row">') == 10
+    assert "Page 2 of 2" in second
 
 
 # --- the decision ---
