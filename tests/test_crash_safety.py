@@ -95,7 +95,7 @@ with mock.patch.object(services, "_evaluation_build", side_effect=stall):
 """
 
 
-def test_database() -> str:
+def database_settings_json() -> str:
     """The connection settings of the test database, for another process."""
     keys = ("NAME", "USER", "PASSWORD", "HOST", "PORT")
     return json.dumps({key: connection.settings_dict[key] for key in keys})
@@ -112,7 +112,7 @@ def seeded(transactional_db):
 def test_a_worker_killed_mid_import_leaves_nothing(seeded, tmp_path):
     path = import_file(tmp_path)
     worker = subprocess.Popen(
-        [sys.executable, "-c", STALLED_IMPORT, str(path), test_database()],
+        [sys.executable, "-c", STALLED_IMPORT, str(path), database_settings_json()],
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "trialscreen.settings", "SECRET_KEY": "test"},
         stdout=subprocess.PIPE,
