@@ -25,6 +25,7 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from screening import rules
+from screening.models import TRI_STATE_FIELDS
 from screening.units import translate
 from tests.factories import create_referral
 
@@ -143,6 +144,11 @@ def test_compiled_catalogue_matches_the_po(entries):
     assert stale == [], "django.mo is older than django.po: run make messages"
 
 
+# The cardiopulmonary and exclusion answers: every yes/no question but pathology and prior
+# treatment.
+SAFETY_ANSWERS = TRI_STATE_FIELDS[TRI_STATE_FIELDS.index("cardiac_event_within_6_months") :]
+
+
 def test_criteria_and_reasons_read_in_chinese():
     evaluation = rules.evaluate(rules.Snapshot(ecog=2))
     with translation.override("zh-hans"):
@@ -184,24 +190,7 @@ REASON_SNAPSHOTS = (
         lung_mean_dose_gy=Decimal(25),
         heart_v30_percent=Decimal(50),
         spinal_cord_max_gy=Decimal(50),
-        **dict.fromkeys(
-            (
-                "cardiac_event_within_6_months",
-                "uncontrolled_arrhythmia",
-                "interstitial_lung_disease",
-                "fistula_or_perforation",
-                "deep_ulceration",
-                "perforation_risk_other",
-                "abdominal_lymph_node_metastasis",
-                "cardiac_implantable_device",
-                "metal_implant_in_treatment_region",
-                "pregnant_or_breastfeeding",
-                "active_connective_tissue_disease",
-                "prior_thoracic_radiotherapy_overlap",
-                "other_absolute_rt_contraindication",
-            ),
-            "yes",
-        ),
+        **dict.fromkeys(SAFETY_ANSWERS, "yes"),
     ),
     rules.Snapshot(
         sex="M",
@@ -246,23 +235,7 @@ REASON_SNAPSHOTS = (
         lung_mean_dose_gy=Decimal(10),
         heart_v30_percent=Decimal(20),
         spinal_cord_max_gy=Decimal(30),
-        **dict.fromkeys(
-            (
-                "cardiac_event_within_6_months",
-                "uncontrolled_arrhythmia",
-                "interstitial_lung_disease",
-                "fistula_or_perforation",
-                "deep_ulceration",
-                "perforation_risk_other",
-                "abdominal_lymph_node_metastasis",
-                "cardiac_implantable_device",
-                "metal_implant_in_treatment_region",
-                "active_connective_tissue_disease",
-                "prior_thoracic_radiotherapy_overlap",
-                "other_absolute_rt_contraindication",
-            ),
-            "no",
-        ),
+        **dict.fromkeys(set(SAFETY_ANSWERS) - {"pregnant_or_breastfeeding"}, "no"),
     ),
 )
 # Latin script a Chinese clinician writes too: codes, units and lab abbreviations.
