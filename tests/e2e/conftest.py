@@ -8,16 +8,13 @@ path. Without it the journeys are skipped with the command that installs it, exc
 import os
 import re
 import shutil
-from importlib import import_module
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.db import connections
 from django.test import override_settings
 from playwright.sync_api import sync_playwright
 
-from screening.models import Site
 from tests.factories import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -35,15 +32,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(autouse=True)
-def seeded(transactional_db):
-    """The sites, protocol version and role groups that migration 0002 seeds.
-
-    The live server needs committed data, so each journey empties every table when it ends and
-    the next one seeds again. (``serialized_rollback`` cannot restore them: it would rewrite
-    the append-only audit rows.)
-    """
-    if not Site.objects.exists():
-        import_module("screening.migrations.0002_seed_sites_protocol_roles").seed(apps, None)
+def journey_data(seeded):
+    """The live server reads committed data, so every journey starts from migration 0002's
+    sites, protocol version and role groups (see ``seeded``)."""
 
 
 @pytest.fixture(scope="session")
