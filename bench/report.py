@@ -112,6 +112,17 @@ def _figure_rows(results: dict) -> list[tuple]:
             "-",
         )
     )
+    counting = results["consort_counting"]
+    rows.append(
+        (
+            "CONSORT counts, nothing kept (first view after a write)",
+            _seconds(counting["median"]) + _noisy(counting),
+            "-",
+            "-",
+            "-",
+            "-",
+        )
+    )
     return rows
 
 

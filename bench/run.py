@@ -117,6 +117,8 @@ def main(argv=None) -> None:
     results["rules"] = measure.rules_speed(options.repeat)
     print("measuring import_referrals against COPY", file=sys.stderr)
     results["import"] = measure.import_speed(bench_url, options.repeat, options.import_rows)
+    print("counting the CONSORT boxes with nothing kept", file=sys.stderr)
+    results["consort_counting"] = measure.consort_counting(options.repeat)
     print("starting gunicorn; timing pages and the export", file=sys.stderr)
     cookies = _session_cookies(seed.users())
     with Gunicorn(bench_url) as server:

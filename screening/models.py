@@ -10,9 +10,11 @@ from decimal import Decimal
 
 import pghistory
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
+from django.db.models.fields.json import KT
 from django.utils.translation import gettext_lazy as _
 
 from screening import rules, units
@@ -20,13 +22,15 @@ from screening import rules, units
 SNAPSHOT_FIELDS = dataclasses.fields(rules.Snapshot)
 
 
-def audited(model):
+def audited(model=None, *, exclude=()):
     """Record every insert, update and delete of ``model`` in an append-only event table.
 
-    Database triggers do the recording, so bulk updates and raw SQL are caught too.
+    Database triggers do the recording, so bulk updates and raw SQL are caught too. Columns in
+    ``exclude`` (ones the database derives from recorded columns) are left out of the events.
     """
     trackers = (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
-    return pghistory.track(*trackers, append_only=True)(model)
+    track = pghistory.track(*trackers, append_only=True, exclude=list(exclude) or None)
+    return track if model is None else track(model)
 
 
 class TriState(models.TextChoices):
@@ -578,13 +582,24 @@ class Referral(models.Model):
         )
 
 
-@audited
+def _results_in_code_order() -> Func:
+    """``ARRAY[results #>> '{I1,result}', ...]``: the twelve results in ``rules.CODES`` order."""
+    return Func(
+        *(KT(f"results__{code}__result") for code in rules.CODES),
+        template="ARRAY[%(expressions)s]",
+        output_field=ArrayField(models.CharField(max_length=7)),
+    )
+
+
+@audited(exclude=["criterion_results"])
 class Evaluation(models.Model):
     """The twelve results for one referral under one protocol version.
 
     ``snapshot`` is the exact input the rules saw, so an evaluation can be replayed for audit;
     ``results`` maps each criterion code to its result, reason template and parameters, the
-    values used and what was missing.
+    values used and what was missing. ``criterion_results`` repeats the twelve results as a
+    plain array that PostgreSQL keeps in step with ``results``, so reports count failures per
+    criterion and exports read them without decoding the JSON of every row.
     """
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="evaluations")
@@ -593,6 +608,12 @@ class Evaluation(models.Model):
     )
     outcome = models.CharField(_("outcome"), max_length=25, choices=Referral.Outcome.choices)
     results = models.JSONField(_("results"))
+    criterion_results = models.GeneratedField(
+        verbose_name=_("results in criterion order"),
+        expression=_results_in_code_order(),
+        output_field=ArrayField(models.CharField(max_length=7), size=len(rules.CODES)),
+        db_persist=True,
+    )
     snapshot = models.JSONField(_("snapshot"))
     created_at = models.DateTimeField(_("evaluated at"), auto_now_add=True)
     created_by = models.ForeignKey(

@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 import pytest
 from django.urls import reverse
 
-from screening import consort, exports, rules
+from screening import consort, exports, rules, services
 from tests.flows import create_copies, create_referrals, eligible_rows, varied_trial
 
 pytestmark = pytest.mark.django_db
@@ -134,11 +134,12 @@ def test_a_site_without_referrals_shows_zeros(coordinator_wuwei):
 def test_counts_take_the_same_queries_for_few_and_many_referrals(
     django_assert_num_queries, coordinator_wuwei
 ):
+    # The snapshot, the counts (two), the sites and the enrolment target.
     create_referrals(eligible_rows(3))
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         consort.consort_report()
     create_copies(eligible_rows(2, start=10), 60, start=10)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         report = consort.consort_report()
     assert report.overall.referred == 63
 
@@ -217,8 +218,9 @@ def test_page_runs_the_same_queries_for_few_and_many_referrals(
 ):
     client.force_login(data_manager)
     create_referrals(eligible_rows(2))
-    # Session, user, roles, and the report's four: counts, rejections, sites, protocol.
-    with django_assert_num_queries(7) as few:
+    # Session, user, roles, and the report's five: snapshot, counts, rejections, sites,
+    # protocol.
+    with django_assert_num_queries(8) as few:
         client.get(reverse("consort"))
     create_copies(eligible_rows(2, start=10), 50, start=10)
     with django_assert_num_queries(len(few.captured_queries)):
@@ -235,3 +237,18 @@ def test_rejection_reasons_count_under_their_criterion(trial):
     flow = consort.consort_report().overall
 
     assert {code: n for code, n in flow.rejected_by_reason.items() if n} == dict(reasons)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counts_are_kept_only_while_the_database_is_unchanged(seeded, django_assert_num_queries):
+    create_referrals(eligible_rows(3))
+    assert consort.consort_report().overall.referred == 3
+
+    # Nothing written since: the kept counts, with the sites and the target read afresh.
+    with django_assert_num_queries(3):
+        assert consort.consort_report().overall.referred == 3
+
+    (withdrawn,) = create_referrals(eligible_rows(1, start=10))
+    assert consort.consort_report().overall.referred == 4
+    services.referral_withdraw(referral=withdrawn, user=None, reason="Moved away.")
+    assert consort.consort_report().overall.withdrawn_before_decision == 1
