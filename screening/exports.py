@@ -6,11 +6,14 @@ referrals. The command-line exports and the browser downloads share both.
 
 import csv
 import datetime
+import functools
 import io
+import itertools
 import json
+import operator
 from decimal import Decimal
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import FilteredRelation, Func, OuterRef, Q, Subquery, TextField
 from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 from openpyxl import Workbook
@@ -75,6 +78,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Rows per fetch of the server-side cursor: 100,000-row screening log peaked at 88 MB RSS
 # with 500 and 125 MB with 2000, in the same time.
 ROWS_PER_FETCH = 500
+# Rendered reasons kept during one export: rows share them, and 10,000 stay well inside memory.
+REASONS_KEPT = 10_000
+# The criterion columns of a referral that has no evaluation.
+NO_RESULTS = (None,) * len(rules.CODES)
 # Spreadsheet column widths (characters) where the header's length is not a good guide.
 COLUMN_WIDTHS = {"reasons": 80, "full_name": 16, "national_id": 22, "hospital_number": 18}
 # The header row of a browser download in the reader's language. Each key is its own English
@@ -142,74 +149,143 @@ def referrals_filtered(
     return referrals
 
 
-def _current_decision(field: str) -> Subquery:
-    decisions = MdtDecision.objects.filter(referral=OuterRef("pk"), superseded_at__isnull=True)
-    return Subquery(decisions.values(field)[:1])
-
-
 def _local_date(moment: datetime.datetime | None) -> datetime.date | None:
     """The date in the trial's time zone (settings.TIME_ZONE), not the server's."""
     return None if moment is None else timezone.localdate(moment)
 
 
-def reasons_text(results: dict) -> str:
-    """The reasons of every criterion that does not pass, e.g. "I2: cT2 cN0 is early stage"."""
-    parts = []
-    for code in rules.CODES:
-        result = results.get(code)
-        if result and result["result"] != rules.Result.PASS:
-            reason = rules.render_reason(result["template"], result["params"])
-            parts.append(f"{code}: {reason}")
-    return "; ".join(parts)
+class _NotPassing(Func):
+    """``[[code, template, params], ...]`` of the criteria that do not pass, as JSON text (NULL
+    when all pass): PostgreSQL walks each row's results once, so Python decodes only this."""
+
+    template = (
+        "(SELECT jsonb_agg(jsonb_build_array(c.key, c.value -> 'template', c.value -> 'params'))"
+        f"::text FROM jsonb_each(%(expressions)s) AS c WHERE c.value ->> 'result' <> "
+        f"'{rules.Result.PASS.value}')"
+    )
+    output_field = TextField()
+
+
+def _reasons_renderer():
+    """A function from ``_NotPassing`` text to "I2: cT2 cN0 is early stage; E4: ...", in the
+    active language and in criterion order. Many rows share their reasons, so up to
+    ``REASONS_KEPT`` rendered texts are kept for the length of one export."""
+    position = {code: index for index, code in enumerate(rules.CODES)}
+    rendered = {}
+
+    def reasons(not_passing: str | None) -> str:
+        if not_passing is None:
+            return ""
+        text = rendered.get(not_passing)
+        if text is None:
+            failing = sorted(json.loads(not_passing), key=lambda item: position[item[0]])
+            text = "; ".join(
+                f"{code}: {rules.render_reason(template, params)}"
+                for code, template, params in failing
+            )
+            if len(rendered) < REASONS_KEPT:
+                rendered[not_passing] = text
+        return text
+
+    return reasons
+
+
+SCREENING_LOG_VALUES = (
+    "screening_number",
+    "site__code",
+    "referral_date",
+    "screening_date",
+    "date_of_birth",
+    "sex",
+    "histology",
+    "ct",
+    "cn",
+    "cm",
+    "outcome",
+    "status",
+    "evaluation__criterion_results",
+    "not_passing",
+    "evaluation__protocol_version__version",
+    "current_decision__decision",
+    "current_decision__decided_at",
+    "enrolment__study_number",
+    "hospital_number",
+    "full_name",
+)
 
 
 def screening_log_queryset(referrals=None):
-    """Referrals with everything a screening-log row needs, in one query."""
+    """Plain values of everything a screening-log row needs (``SCREENING_LOG_VALUES``), in
+    screening-number order, in one query."""
     referrals = Referral.objects.all() if referrals is None else referrals
     return (
-        referrals.select_related("site", "evaluation", "evaluation__protocol_version", "enrolment")
-        .defer("evaluation__snapshot")
-        .annotate(
-            mdt_decision=_current_decision("decision"),
-            mdt_decided_at=_current_decision("decided_at"),
+        referrals.annotate(
+            # At most one current decision per referral (a database constraint): no extra rows.
+            current_decision=FilteredRelation(
+                "decisions", condition=Q(decisions__superseded_at__isnull=True)
+            ),
+            not_passing=_NotPassing("evaluation__results"),
         )
         .order_by("screening_number")
+        .values_list(*SCREENING_LOG_VALUES)
     )
 
 
 def screening_log_rows(referrals=None, *, identified: bool = False):
     """Yield one dict per referral with the screening-log columns; constant query count."""
-    for referral in screening_log_queryset(referrals).iterator(chunk_size=ROWS_PER_FETCH):
-        evaluation = referral.evaluation
-        results = evaluation.results if evaluation else {}
+    reasons = _reasons_renderer()
+    stage_group = functools.cache(staging.stage_group)  # a few hundred combinations at most
+    for (
+        screening_number,
+        site,
+        referral_date,
+        screening_date,
+        date_of_birth,
+        sex,
+        histology,
+        ct,
+        cn,
+        cm,
+        outcome,
+        status,
+        criterion_results,
+        not_passing,
+        protocol_version,
+        decision,
+        decided_at,
+        study_number,
+        hospital_number,
+        full_name,
+    ) in screening_log_queryset(referrals).iterator(chunk_size=ROWS_PER_FETCH):
+        ct, cn, cm = ct or None, cn or None, cm or None
         row = {
-            "screening_number": referral.screening_number,
-            "site": referral.site.code,
-            "referral_date": referral.referral_date,
-            "screening_date": referral.screening_date,
-            "age": referral.age(),
-            "sex": referral.sex,
-            "histology": referral.histology,
-            "ct": referral.ct or None,
-            "cn": referral.cn or None,
-            "cm": referral.cm or None,
-            "stage_group": staging.stage_group(
-                referral.histology, referral.ct or None, referral.cn or None, referral.cm or None
+            "screening_number": screening_number,
+            "site": site,
+            "referral_date": referral_date,
+            "screening_date": screening_date,
+            "age": (
+                rules.age_at(date_of_birth, screening_date)
+                if date_of_birth and screening_date
+                else None
             ),
-            "outcome": referral.outcome,
-            "status": referral.status,
-            **{code: results[code]["result"] if code in results else None for code in rules.CODES},
-            "reasons": reasons_text(results),
-            "protocol_version": evaluation.protocol_version.version if evaluation else None,
-            "mdt_decision": referral.mdt_decision,
-            "mdt_decision_date": _local_date(referral.mdt_decided_at),
-            "study_number": (
-                referral.enrolment.study_number if hasattr(referral, "enrolment") else None
-            ),
+            "sex": sex,
+            "histology": histology,
+            "ct": ct,
+            "cn": cn,
+            "cm": cm,
+            "stage_group": stage_group(histology, ct, cn, cm),
+            "outcome": outcome,
+            "status": status,
+            **dict(zip(rules.CODES, criterion_results or NO_RESULTS, strict=True)),
+            "reasons": reasons(not_passing),
+            "protocol_version": protocol_version,
+            "mdt_decision": decision,
+            "mdt_decision_date": _local_date(decided_at),
+            "study_number": study_number,
         }
         if identified:
-            row["hospital_number"] = referral.hospital_number
-            row["full_name"] = referral.full_name
+            row["hospital_number"] = hospital_number
+            row["full_name"] = full_name
         yield row
 
 
@@ -270,36 +346,37 @@ def identification_rows(referrals=None):
         }
 
 
-def _cell_text(value) -> str:
-    """A cell as text; a string that a spreadsheet would run as a formula is quoted."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
+def _csv_cells(values) -> list:
+    """Cells for the CSV writer, which writes None as an empty cell and a date as YYYY-MM-DD;
+    a string that a spreadsheet would run as a formula is quoted."""
+    return [
+        "'" + value if value.__class__ is str and value.startswith(FORMULA_PREFIXES) else value
+        for value in values
+    ]
 
 
-def csv_lines(rows, columns, *, headers=None):
-    """Yield CSV text a line at a time: a BOM and the header first (Excel reads UTF-8 then).
+def csv_chunks(rows, columns, *, headers=None, rows_per_chunk: int = ROWS_PER_FETCH):
+    """Yield CSV text: a BOM and the header first (Excel reads UTF-8 then), then the rows
+    ``rows_per_chunk`` at a time, so a download is one write per chunk rather than per row.
 
     The header row is ``headers`` when given (see ``column_headers``), else the keys.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
-    def line(values):
-        writer.writerow(values)
-        text = buffer.getvalue()
+    def text():
+        written = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
-        return text
+        return written
 
-    yield "\ufeff" + line(headers or columns)
-    for row in rows:
-        yield line([_cell_text(row[column]) for column in columns])
+    writer.writerow(headers or columns)
+    yield "\ufeff" + text()
+    cells = operator.itemgetter(*columns)
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, rows_per_chunk)):
+        writer.writerows(_csv_cells(cells(row)) for row in chunk)
+        yield text()
 
 
 def _json_value(value):

@@ -195,7 +195,7 @@ def export_download(request, kind: str, file_format: str):
     headers = exports.column_headers(export.columns)
     if file_format == "csv":
         response = StreamingHttpResponse(
-            exports.csv_lines(rows, export.columns, headers=headers),
+            exports.csv_chunks(rows, export.columns, headers=headers),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = content_disposition_header(True, filename)

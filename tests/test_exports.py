@@ -27,7 +27,7 @@ def parsed(lines) -> list[list[str]]:
 def test_formula_looking_text_is_quoted_in_csv_and_xlsx(text):
     rows = [{"name": text, "number": -5, "when": datetime.date(2026, 1, 2)}]
 
-    (header, row) = parsed(exports.csv_lines(rows, COLUMNS))
+    (header, row) = parsed(exports.csv_chunks(rows, COLUMNS))
     target = io.BytesIO()
     exports.write_xlsx(rows, COLUMNS, target)
 
@@ -43,15 +43,16 @@ def test_formula_looking_text_is_quoted_in_csv_and_xlsx(text):
 def test_plain_text_and_chinese_are_left_alone():
     rows = [{"name": '王建国, Jr. "A"', "number": None, "when": None}]
 
-    assert parsed(exports.csv_lines(rows, COLUMNS))[1] == ['王建国, Jr. "A"', "", ""]
+    assert parsed(exports.csv_chunks(rows, COLUMNS))[1] == ['王建国, Jr. "A"', "", ""]
 
 
-def test_csv_is_produced_a_line_at_a_time():
-    rows = ({"name": str(n), "number": n, "when": None} for n in range(3))
+def test_csv_is_streamed_header_first_then_rows_a_chunk_at_a_time():
+    rows = ({"name": str(n), "number": n, "when": None} for n in range(5))
 
-    lines = exports.csv_lines(rows, COLUMNS)
-    assert next(lines) == "\ufeffname,number,when\r\n"
-    assert next(lines) == "0,0,\r\n"
+    chunks = exports.csv_chunks(rows, COLUMNS, rows_per_chunk=2)
+
+    assert next(chunks) == "\ufeffname,number,when\r\n"
+    assert list(chunks) == ["0,0,\r\n1,1,\r\n", "2,2,\r\n3,3,\r\n", "4,4,\r\n"]
 
 
 def test_file_name_has_the_trial_code_and_date():

@@ -53,7 +53,7 @@ class ExportCommand(BaseCommand):
     @staticmethod
     def _write_text(rows, columns, format, write):
         if format == "csv":
-            for line in exports.csv_lines(rows, columns):
-                write(line)
+            for chunk in exports.csv_chunks(rows, columns):
+                write(chunk)
         else:
             write(exports.json_text(rows, columns) + "\n")
