@@ -11,10 +11,13 @@ import io
 import itertools
 import json
 import operator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import FilteredRelation, Func, OuterRef, Q, Subquery, TextField
-from django.utils import timezone
+from django.db.models.functions import TruncDate
+from django.utils import timezone, translation
 from django.utils.translation import pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -74,7 +77,7 @@ IDENTIFICATION_COLUMNS = (
 )
 # A cell starting with one of these is run as a formula by spreadsheets (tab and carriage
 # return too, as OWASP's CSV-injection advice notes), so it is quoted.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = frozenset("=+-@\t\r")
 # Rows per fetch of the server-side cursor: 100,000-row screening log peaked at 88 MB RSS
 # with 500 and 125 MB with 2000, in the same time.
 ROWS_PER_FETCH = 500
@@ -207,7 +210,7 @@ SCREENING_LOG_VALUES = (
     "not_passing",
     "evaluation__protocol_version__version",
     "current_decision__decision",
-    "current_decision__decided_at",
+    "mdt_decision_date",
     "enrolment__study_number",
     "hospital_number",
     "full_name",
@@ -225,40 +228,45 @@ def screening_log_queryset(referrals=None):
                 "decisions", condition=Q(decisions__superseded_at__isnull=True)
             ),
             not_passing=_NotPassing("evaluation__results"),
+            # The date in the trial's time zone (settings.TIME_ZONE), not the server's.
+            mdt_decision_date=TruncDate("current_decision__decided_at"),
         )
         .order_by("screening_number")
         .values_list(*SCREENING_LOG_VALUES)
     )
 
 
-def screening_log_rows(referrals=None, *, identified: bool = False):
-    """Yield one dict per referral with the screening-log columns; constant query count."""
+def _screening_log_row(*, identified: bool):
+    """A function from one ``screening_log_queryset`` tuple to its screening-log row. It makes
+    no query, so it can run in another thread (see ``_built_ahead``)."""
     reasons = _reasons_renderer()
     stage_group = functools.cache(staging.stage_group)  # a few hundred combinations at most
-    for (
-        screening_number,
-        site,
-        referral_date,
-        screening_date,
-        date_of_birth,
-        sex,
-        histology,
-        ct,
-        cn,
-        cm,
-        outcome,
-        status,
-        criterion_results,
-        not_passing,
-        protocol_version,
-        decision,
-        decided_at,
-        study_number,
-        hospital_number,
-        full_name,
-    ) in screening_log_queryset(referrals).iterator(chunk_size=ROWS_PER_FETCH):
+
+    def row(values: tuple) -> dict:
+        (
+            screening_number,
+            site,
+            referral_date,
+            screening_date,
+            date_of_birth,
+            sex,
+            histology,
+            ct,
+            cn,
+            cm,
+            outcome,
+            status,
+            criterion_results,
+            not_passing,
+            protocol_version,
+            decision,
+            mdt_decision_date,
+            study_number,
+            hospital_number,
+            full_name,
+        ) = values
         ct, cn, cm = ct or None, cn or None, cm or None
-        row = {
+        built = {
             "screening_number": screening_number,
             "site": site,
             "referral_date": referral_date,
@@ -280,13 +288,43 @@ def screening_log_rows(referrals=None, *, identified: bool = False):
             "reasons": reasons(not_passing),
             "protocol_version": protocol_version,
             "mdt_decision": decision,
-            "mdt_decision_date": _local_date(decided_at),
+            "mdt_decision_date": mdt_decision_date,
             "study_number": study_number,
         }
         if identified:
-            row["hospital_number"] = hospital_number
-            row["full_name"] = full_name
-        yield row
+            built["hospital_number"] = hospital_number
+            built["full_name"] = full_name
+        return built
+
+    return row
+
+
+class QueryRows:
+    """Export rows made from a query's tuples by ``build``, a function that makes no query.
+
+    Iterating gives the rows. ``csv_chunks`` instead reads the tuples in its own thread and
+    builds and writes the rows in a second one, so PostgreSQL computes rows while Python
+    formats them, on two CPUs.
+    """
+
+    def __init__(self, queryset, build):
+        self.queryset = queryset
+        self.build = build
+
+    def values(self):
+        """The query's tuples, fetched ``ROWS_PER_FETCH`` at a time."""
+        # In a transaction the cursor hands rows over as PostgreSQL computes them; outside one
+        # Django declares it WITH HOLD, and PostgreSQL computes every row before the first.
+        with transaction.atomic(savepoint=False):
+            yield from self.queryset.iterator(chunk_size=ROWS_PER_FETCH)
+
+    def __iter__(self):
+        return map(self.build, self.values())
+
+
+def screening_log_rows(referrals=None, *, identified: bool = False) -> QueryRows:
+    """One dict per referral with the screening-log columns; constant query count."""
+    return QueryRows(screening_log_queryset(referrals), _screening_log_row(identified=identified))
 
 
 def enrolment_queryset(referrals=None):
@@ -350,17 +388,45 @@ def _csv_cells(values) -> list:
     """Cells for the CSV writer, which writes None as an empty cell and a date as YYYY-MM-DD;
     a string that a spreadsheet would run as a formula is quoted."""
     return [
-        "'" + value if value.__class__ is str and value.startswith(FORMULA_PREFIXES) else value
+        "'" + value if value.__class__ is str and value and value[0] in FORMULA_STARTS else value
         for value in values
     ]
+
+
+def _chunks(items, size: int):
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def _one_behind(function, chunks):
+    """Yield ``function(chunk)`` for each of ``chunks``, computed in a second thread while this
+    one reads the next chunk (the output of one chunk is ready as the next is read)."""
+    with ThreadPoolExecutor(max_workers=1) as second_thread:
+        pending = None
+        for chunk in chunks:
+            done, pending = pending, second_thread.submit(function, chunk)
+            if done is not None:
+                yield done.result()
+        if pending is not None:
+            yield pending.result()
 
 
 def csv_chunks(rows, columns, *, headers=None, rows_per_chunk: int = ROWS_PER_FETCH):
     """Yield CSV text: a BOM and the header first (Excel reads UTF-8 then), then the rows
     ``rows_per_chunk`` at a time, so a download is one write per chunk rather than per row.
 
-    The header row is ``headers`` when given (see ``column_headers``), else the keys.
+    ``rows`` are read in this thread and written in a second one; ``QueryRows`` are built
+    there too, in this thread's language. The header row is ``headers`` when given (see
+    ``column_headers``), else the keys.
     """
+    if isinstance(rows, QueryRows):
+        source, build = rows.values(), rows.build
+    else:
+        source, build = rows, None
+    language = translation.get_language()
+    # itemgetter of one key returns the value, not a tuple of one.
+    cells = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -370,13 +436,16 @@ def csv_chunks(rows, columns, *, headers=None, rows_per_chunk: int = ROWS_PER_FE
         buffer.truncate()
         return written
 
+    def write(chunk):
+        with translation.override(language):
+            built = chunk if build is None else map(build, chunk)
+            writer.writerows(_csv_cells(cells(row)) for row in built)
+        return text()
+
     writer.writerow(headers or columns)
     yield "\ufeff" + text()
-    cells = operator.itemgetter(*columns)
-    rows = iter(rows)
-    while chunk := list(itertools.islice(rows, rows_per_chunk)):
-        writer.writerows(_csv_cells(cells(row)) for row in chunk)
-        yield text()
+    # Closing this generator early frees ``source`` and so ends its read's transaction.
+    yield from _one_behind(write, _chunks(source, rows_per_chunk))
 
 
 def _json_value(value):
@@ -394,7 +463,7 @@ def json_text(rows, columns) -> str:
 
 
 def _xlsx_value(value):
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and value and value[0] in FORMULA_STARTS:
         return "'" + value
     return value
 

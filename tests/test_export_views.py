@@ -6,7 +6,9 @@ import io
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 
 from screening import exports
@@ -138,6 +140,19 @@ def test_screening_log_csv_has_one_row_per_referral_and_the_protocol_columns(sig
     enrolled = {row[0]: row for row in data if row[-1]}
     assert len(enrolled) == 2
     assert all(re.fullmatch(r"EC-00[12]", row[-1]) for row in enrolled.values())
+
+
+def test_a_chinese_download_gives_its_reasons_in_chinese(signed_in, trial):
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+
+    header, *data = csv_rows(signed_in.get(reverse("export_screening_log_csv")))
+
+    column = exports.SCREENING_LOG_COLUMNS.index("reasons")
+    assert header[column] == str(exports.COLUMN_HEADERS["reasons"]) != "reasons"
+    with translation.override("zh-hans"):
+        expected = [row["reasons"] for row in exports.screening_log_rows()]
+    assert [row[column] for row in data] == expected
+    assert any(re.search(r"[\u4e00-\u9fff]", reasons) for reasons in expected)
 
 
 def test_identification_csv_round_trips_chinese_names_and_escapes_formulas(signed_in, trial):

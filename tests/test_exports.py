@@ -5,6 +5,7 @@ import datetime
 import io
 
 import pytest
+from django.db import connection
 from openpyxl import load_workbook
 
 from screening import exports
@@ -53,6 +54,20 @@ def test_csv_is_streamed_header_first_then_rows_a_chunk_at_a_time():
 
     assert next(chunks) == "\ufeffname,number,when\r\n"
     assert list(chunks) == ["0,0,\r\n1,1,\r\n", "2,2,\r\n3,3,\r\n", "4,4,\r\n"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_download_stopped_early_ends_its_read(seeded):
+    create_copies(eligible_rows(2), 10)
+    chunks = exports.csv_chunks(
+        exports.screening_log_rows(), exports.SCREENING_LOG_COLUMNS, rows_per_chunk=2
+    )
+
+    next(chunks), next(chunks)  # the header, then the first rows
+    assert connection.in_atomic_block
+    chunks.close()
+
+    assert not connection.in_atomic_block
 
 
 def test_file_name_has_the_trial_code_and_date():
