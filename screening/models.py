@@ -653,6 +653,10 @@ class MdtDecision(models.Model):
 
     class Meta:
         ordering = ["-decided_at", "-id"]
+        # Each referral's first decision, read in order for the dashboard's median wait.
+        indexes = [
+            models.Index(fields=["referral", "decided_at"], name="mdtdecision_referral_time")
+        ]
         constraints = [
             _in_choices("decision", Decision.choices),
             models.UniqueConstraint(
