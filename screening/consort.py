@@ -18,6 +18,7 @@ patients did not go on, and those referrals never reached the MDT. The same refe
 decisions and statuses make the screening log, so both agree (tests/test_consort.py).
 """
 
+import hashlib
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -138,17 +139,22 @@ def _box_conditions() -> dict[str, Q]:
 
 
 def _snapshot_seen() -> str | None:
-    """What a query at this moment can see: the database and its snapshot ("xmin:xmax:ids in
-    progress"), or None when this transaction has written, as its own changes are visible to
-    it alone. Two moments with the same text see the same committed data."""
+    """What a query at this moment can see: the server (since its start), the database and
+    its snapshot ("xmin:xmax:ids in progress"), hashed; or None when this transaction has
+    written, as its own changes are visible to it alone. Two moments with the same text see
+    the same committed data. (A server restored from a backup or started again reuses
+    transaction ids, hence its start time.)"""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT current_database(), pg_current_snapshot()::text, "
-            "pg_current_xact_id_if_assigned() IS NULL"
+            "SELECT pg_postmaster_start_time()::text, current_database(), "
+            "pg_current_snapshot()::text, pg_current_xact_id_if_assigned() IS NULL"
         )
-        database, snapshot, unwritten = cursor.fetchone()
+        started, database, snapshot, unwritten = cursor.fetchone()
+    if not unwritten:
+        return None
     server = connection.settings_dict
-    return f"{server['HOST']}:{server['PORT']}/{database}@{snapshot}" if unwritten else None
+    seen = f"{server['HOST']}:{server['PORT']} {started}/{database}@{snapshot}"
+    return hashlib.sha256(seen.encode()).hexdigest()
 
 
 def count_boxes() -> tuple[dict, dict]:

@@ -4,6 +4,7 @@ The row builders take a queryset and yield plain dicts; the writers know nothing
 referrals. The command-line exports and the browser downloads share both.
 """
 
+import contextlib
 import csv
 import datetime
 import functools
@@ -315,7 +316,9 @@ class QueryRows:
         """The query's tuples, fetched ``ROWS_PER_FETCH`` at a time."""
         # In a transaction the cursor hands rows over as PostgreSQL computes them; outside one
         # Django declares it WITH HOLD, and PostgreSQL computes every row before the first.
-        with transaction.atomic(savepoint=False):
+        # Inside the caller's transaction none is opened: one left early would doom it.
+        in_transaction = transaction.get_connection(self.queryset.db).in_atomic_block
+        with contextlib.nullcontext() if in_transaction else transaction.atomic():
             yield from self.queryset.iterator(chunk_size=ROWS_PER_FETCH)
 
     def __iter__(self):
@@ -388,7 +391,7 @@ def _csv_cells(values) -> list:
     """Cells for the CSV writer, which writes None as an empty cell and a date as YYYY-MM-DD;
     a string that a spreadsheet would run as a formula is quoted."""
     return [
-        "'" + value if value.__class__ is str and value and value[0] in FORMULA_STARTS else value
+        "'" + value if isinstance(value, str) and value and value[0] in FORMULA_STARTS else value
         for value in values
     ]
 
@@ -444,8 +447,13 @@ def csv_chunks(rows, columns, *, headers=None, rows_per_chunk: int = ROWS_PER_FE
 
     writer.writerow(headers or columns)
     yield "\ufeff" + text()
-    # Closing this generator early frees ``source`` and so ends its read's transaction.
-    yield from _one_behind(write, _chunks(source, rows_per_chunk))
+    try:
+        yield from _one_behind(write, _chunks(source, rows_per_chunk))
+    finally:
+        # Ends the read's transaction now when the download stops early or a row fails (the
+        # error's traceback would keep ``source`` alive until the garbage collector ran).
+        if build is not None:
+            source.close()
 
 
 def _json_value(value):

@@ -9,7 +9,7 @@ from django.db import connection
 from openpyxl import load_workbook
 
 from screening import exports
-from screening.models import MdtDecision
+from screening.models import MdtDecision, Referral
 from screening.national_id import check_character
 from tests.flows import aged, approve, create_copies, create_referrals, eligible_rows, enrol
 
@@ -68,6 +68,33 @@ def test_a_download_stopped_early_ends_its_read(seeded):
     chunks.close()
 
     assert not connection.in_atomic_block
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_that_fails_to_build_ends_the_read(seeded):
+    create_copies(eligible_rows(2), 10)
+
+    def broken(values):
+        raise KeyError("a reason template without its parameter")
+
+    rows = exports.QueryRows(exports.screening_log_queryset(), broken)
+    with pytest.raises(KeyError):
+        list(exports.csv_chunks(rows, exports.SCREENING_LOG_COLUMNS, rows_per_chunk=2))
+
+    assert not connection.in_atomic_block
+
+
+@pytest.mark.django_db
+def test_a_download_stopped_early_inside_a_transaction_leaves_it_usable(coordinator_wuwei):
+    create_copies(eligible_rows(2), 10)
+    chunks = exports.csv_chunks(
+        exports.screening_log_rows(), exports.SCREENING_LOG_COLUMNS, rows_per_chunk=2
+    )
+
+    next(chunks), next(chunks)
+    chunks.close()
+
+    assert Referral.objects.count() == 10
 
 
 def test_file_name_has_the_trial_code_and_date():
