@@ -239,7 +239,7 @@ def screening_log_queryset(referrals=None):
 
 def _screening_log_row(*, identified: bool):
     """A function from one ``screening_log_queryset`` tuple to its screening-log row. It makes
-    no query, so it can run in another thread (see ``_built_ahead``)."""
+    no query, so it can run in another thread (see ``QueryRows``)."""
     reasons = _reasons_renderer()
     stage_group = functools.cache(staging.stage_group)  # a few hundred combinations at most
 
