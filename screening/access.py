@@ -1,13 +1,16 @@
-"""Who may see and change what (issue 3; STYLE.md lesson 6).
+"""Who may see and do what (STYLE.md lesson 6): every view's first line asks this module.
 
 Coordinators work on the referrals of their own sites and nothing else: another site's referral
 answers 404, so its existence does not leak. MDT members and data managers see every site.
-Clinical data is changed only by a coordinator of the referral's site or a data manager; anyone
-else who may see the referral gets 403 when they try.
+Clinical data is changed, and participants enrolled, only by a coordinator of the referral's
+site or a data manager; MDT members alone decide. Anyone else who may see the referral gets
+403 when they try.
 
-Roles and site ids are read once per request and kept on the user object, so a view, its
-templates and the navigation share two queries at most.
+Roles are Django groups (``Role``). Roles and site ids are read once per request and kept on the
+user object, so a view, its templates and the navigation share two queries at most.
 """
+
+import functools
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -18,7 +21,9 @@ from screening.models import Referral, Role, Site, user_roles
 
 VIEW = "view"
 EDIT = "edit"  # change clinical data or withdraw the referral
-ACTIONS = (VIEW, EDIT)
+DECIDE = "decide"  # record the MDT's decision
+ENROL = "enrol"  # enrol the approved participant, or record that consent was declined
+ACTIONS = (VIEW, EDIT, DECIDE, ENROL)
 
 
 def roles_of(user) -> set[str]:
@@ -51,43 +56,51 @@ def is_data_manager(user) -> bool:
     return Role.ADMIN in roles_of(user)
 
 
+def _coordinated_site_ids(user) -> frozenset[int]:
+    """The sites whose referrals a coordinator works on; none for anyone else."""
+    return _site_ids_of(user) if is_coordinator(user) else frozenset()
+
+
 def referrals_for_user(user) -> QuerySet[Referral]:
     """Every referral the user may see: all for MDT and data managers, else their sites'."""
     if sees_every_site(user):
         return Referral.objects.all()
-    if is_coordinator(user):
-        return Referral.objects.filter(site_id__in=_site_ids_of(user))
-    return Referral.objects.none()
+    return Referral.objects.filter(site_id__in=_coordinated_site_ids(user))
 
 
 def sites_for_user(user) -> QuerySet[Site]:
     """The sites whose referrals the user may see (the site filter of the list)."""
     if sees_every_site(user):
         return Site.objects.all()
-    if is_coordinator(user):
-        return Site.objects.filter(id__in=_site_ids_of(user))
-    return Site.objects.none()
+    return Site.objects.filter(id__in=_coordinated_site_ids(user))
 
 
 def editable_sites(user) -> QuerySet[Site]:
     """The sites at which the user may create and edit referrals (none for MDT members)."""
     if is_data_manager(user):
         return Site.objects.all()
-    if is_coordinator(user):
-        return Site.objects.filter(id__in=_site_ids_of(user))
-    return Site.objects.none()
+    return Site.objects.filter(id__in=_coordinated_site_ids(user))
 
 
 def may_create_referral(user) -> bool:
-    return is_data_manager(user) or (is_coordinator(user) and bool(_site_ids_of(user)))
+    return is_data_manager(user) or bool(_coordinated_site_ids(user))
 
 
 def may_edit_referral(user, referral: Referral) -> bool:
-    """Whether the user may change this referral's clinical data or withdraw it (its role and
-    site; whether the referral is still open is the workflow's business)."""
-    if is_data_manager(user):
+    """Whether the user may change this referral's clinical data, withdraw or enrol it (its
+    role and site; whether the referral is still open is the workflow's business)."""
+    return is_data_manager(user) or referral.site_id in _coordinated_site_ids(user)
+
+
+def may(user, action: str, referral: Referral) -> bool:
+    """Whether a user who may see ``referral`` may also perform ``action`` on it."""
+    if action == VIEW:
         return True
-    return is_coordinator(user) and referral.site_id in _site_ids_of(user)
+    if action == DECIDE:
+        return is_mdt_member(user)
+    if action in (EDIT, ENROL):
+        return may_edit_referral(user, referral)
+    raise ValueError(f"unknown action {action!r}")
 
 
 def require_referral_creator(user) -> None:
@@ -98,7 +111,7 @@ def require_referral_creator(user) -> None:
 
 def referral_for_user(user, screening_number: str, *, action: str = VIEW) -> Referral:
     """The referral, or Http404 when the user may not see it, or PermissionDenied when the
-    user may see it but not perform ``action`` (``VIEW`` or ``EDIT``).
+    user may see it but not perform ``action`` (one of ``ACTIONS``).
 
     One query for the referral with its site and current evaluation, plus the cached role and
     site look-ups.
@@ -109,11 +122,25 @@ def referral_for_user(user, screening_number: str, *, action: str = VIEW) -> Ref
         Referral.objects.select_related("site", "evaluation__protocol_version"),
         screening_number=screening_number,
     )
-    may_see = sees_every_site(user) or (
-        is_coordinator(user) and referral.site_id in _site_ids_of(user)
-    )
-    if not may_see:
+    if not (sees_every_site(user) or referral.site_id in _coordinated_site_ids(user)):
         raise Http404
-    if action == EDIT and not may_edit_referral(user, referral):
+    if not may(user, action, referral):
         raise PermissionDenied
     return referral
+
+
+def roles_required(*roles: str, staff: bool = False):
+    """Decorate a view that is not about one referral: users with one of ``roles`` (or staff
+    users, with ``staff``) get in, every other signed-in user 403."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def guarded(request, *args, **kwargs):
+            user = request.user
+            if not (roles_of(user) & set(roles) or (staff and user.is_staff)):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorator

@@ -6,7 +6,6 @@ workflow and lock rows; the admin must not offer a side door, so every model but
 an amendment is a new version.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -18,16 +17,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from screening import amendments
-from screening.models import (
-    Enrolment,
-    Evaluation,
-    ExportLog,
-    MdtDecision,
-    ProtocolVersion,
-    Referral,
-    Site,
-)
+from screening import amendments, models
+from screening.forms.amendments import ProtocolAmendmentForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -43,7 +34,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Referral)
+@admin.register(models.Referral)
 class ReferralAdmin(ReadOnlyAdmin):
     list_display = ("screening_number", "site", "referral_date", "status", "outcome")
     list_filter = ("site", "status", "outcome", "referral_date")
@@ -52,7 +43,7 @@ class ReferralAdmin(ReadOnlyAdmin):
     date_hierarchy = "referral_date"
 
 
-@admin.register(Evaluation)
+@admin.register(models.Evaluation)
 class EvaluationAdmin(ReadOnlyAdmin):
     list_display = ("referral", "protocol_version", "outcome", "created_at", "created_by")
     list_filter = ("outcome", "protocol_version")
@@ -60,7 +51,7 @@ class EvaluationAdmin(ReadOnlyAdmin):
     search_fields = ("referral__screening_number",)
 
 
-@admin.register(MdtDecision)
+@admin.register(models.MdtDecision)
 class MdtDecisionAdmin(ReadOnlyAdmin):
     list_display = (
         "referral",
@@ -75,19 +66,19 @@ class MdtDecisionAdmin(ReadOnlyAdmin):
     search_fields = ("referral__screening_number",)
 
 
-@admin.register(Enrolment)
+@admin.register(models.Enrolment)
 class EnrolmentAdmin(ReadOnlyAdmin):
     list_display = ("study_number", "referral", "consent_date", "enrolled_at", "enrolled_by")
     list_select_related = ("referral", "enrolled_by")
     search_fields = ("study_number", "referral__screening_number")
 
 
-@admin.register(Site)
+@admin.register(models.Site)
 class SiteAdmin(ReadOnlyAdmin):
     list_display = ("code", "name")
 
 
-@admin.register(ExportLog)
+@admin.register(models.ExportLog)
 class ExportLogAdmin(ReadOnlyAdmin):
     list_display = (
         "exported_at",
@@ -103,65 +94,7 @@ class ExportLogAdmin(ReadOnlyAdmin):
     list_select_related = ("exported_by", "site")
 
 
-class ProtocolAmendmentForm(forms.ModelForm):
-    """A new protocol version; checks what the database constraints cannot word kindly."""
-
-    class Meta:
-        model = ProtocolVersion
-        fields = amendments.AMENDABLE_FIELDS
-
-    def clean(self):
-        cleaned = super().clean()
-        age_min, age_max = cleaned.get("age_min"), cleaned.get("age_max")
-        if age_min is not None and age_max is not None and age_min > age_max:
-            self.add_error("age_max", _("The maximum age is below the minimum age."))
-        start, end = cleaned.get("accrual_start"), cleaned.get("accrual_end")
-        if start and end and start >= end:
-            self.add_error("accrual_end", _("Accrual must close after it opens."))
-        return cleaned
-
-    def clean_study_number_format(self):
-        text = self.cleaned_data["study_number_format"]
-        try:
-            first, second, largest = (text.format(n) for n in (1, 2, 9999))
-        except (IndexError, KeyError, ValueError):
-            raise forms.ValidationError(
-                _("Use one number placeholder, e.g. EC-{:03d}."), code="format"
-            ) from None
-        if first == second:
-            raise forms.ValidationError(
-                _("The format must put the number in the study number, e.g. EC-{:03d}."),
-                code="constant",
-            )
-        if len(largest) > Enrolment._meta.get_field("study_number").max_length:
-            raise forms.ValidationError(_("Study numbers would be too long."), code="length")
-        return text
-
-    def clean_effective_date(self):
-        effective = self.cleaned_data["effective_date"]
-        current = ProtocolVersion.current()
-        if effective < current.effective_date:
-            raise forms.ValidationError(
-                _(
-                    "Version %(version)s took effect on %(date)s; an amendment cannot take "
-                    "effect before it."
-                )
-                % {"version": current.version, "date": current.effective_date.isoformat()}
-            )
-        return effective
-
-    def clean_enrolment_target(self):
-        target = self.cleaned_data["enrolment_target"]
-        enrolled = Enrolment.objects.count()
-        if target < enrolled:
-            raise forms.ValidationError(
-                _("%(count)s participants are already enrolled; the target cannot be lower.")
-                % {"count": enrolled}
-            )
-        return target
-
-
-@admin.register(ProtocolVersion)
+@admin.register(models.ProtocolVersion)
 class ProtocolVersionAdmin(admin.ModelAdmin):
     """Amend the protocol by adding a version, prefilled from the one in force."""
 
@@ -243,7 +176,7 @@ class ProtocolVersionAdmin(admin.ModelAdmin):
         return ("version", "created_by", "created_at", *amendments.AMENDABLE_FIELDS)
 
     def get_changeform_initial_data(self, request):
-        current = ProtocolVersion.current()
+        current = models.ProtocolVersion.current()
         initial = {name: getattr(current, name) for name in amendments.AMENDABLE_FIELDS}
         initial["note"] = ""
         initial["effective_date"] = max(current.effective_date, timezone.localdate())
@@ -291,7 +224,7 @@ class ProtocolVersionAdmin(admin.ModelAdmin):
         """Whose outcome changed when a version was adopted: screening number, old, new."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        protocol = get_object_or_404(ProtocolVersion, pk=object_id)
+        protocol = get_object_or_404(models.ProtocolVersion, pk=object_id)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

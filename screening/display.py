@@ -1,5 +1,6 @@
 """Turning evaluations and referrals into what the pages show: criterion rows, the to-do list,
-the outcome in words, clinical data with units and the status history.
+the live panel, what the MDT reads of a candidate, clinical data with units and the status
+history.
 
 Stored evaluations (``Evaluation.results``) and live ones (``rules.Evaluation.to_json()``) have
 the same JSON shape, so the referral page and the live panel share these helpers.
@@ -14,8 +15,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from screening import rules, staging, units
-from screening.forms import SECTIONS
-from screening.models import Referral
+from screening.forms.referrals import SECTIONS
+from screening.models import MEASUREMENT_UNITS, ProtocolVersion, Referral
 
 OUTCOME_SENTENCES = {
     rules.Outcome.POTENTIALLY_ELIGIBLE: _(
@@ -26,16 +27,6 @@ OUTCOME_SENTENCES = {
         "Incomplete: no criterion fails, but data is missing. Complete the to-do list below."
     ),
     rules.Outcome.INELIGIBLE: _("Ineligible: at least one criterion fails."),
-}
-
-# Units of the numbers the rules read that are not lab values (labs carry units.SI_UNIT).
-VALUE_UNITS = {
-    "lvef_percent": "%",
-    "fev1_litres": "L",
-    "lung_v20_percent": "%",
-    "lung_mean_dose_gy": "Gy(RBE)",
-    "heart_v30_percent": "%",
-    "spinal_cord_max_gy": "Gy(RBE)",
 }
 
 # Readable answers of the choice columns, e.g. "yes" -> "Yes", "T3" -> "cT3".
@@ -73,8 +64,8 @@ def value_display(key: str, value) -> str:
         return gettext("not given")
     if key in units.LAB_KEYS:
         return f"{units.format_number(Decimal(str(value)))} {units.SI_UNIT[key]}"
-    if key in VALUE_UNITS:
-        return f"{units.format_number(Decimal(str(value)))} {VALUE_UNITS[key]}"
+    if key in MEASUREMENT_UNITS:
+        return f"{units.format_number(Decimal(str(value)))} {MEASUREMENT_UNITS[key]}"
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(CHOICE_LABELS.get(key, {}).get(value, value))
@@ -115,10 +106,85 @@ def todo_items(results: dict) -> list[TodoItem]:
     ]
 
 
-def stage_group_text(histology, ct, cn, cm) -> str:
-    """The AJCC 8th clinical stage group, or "not assignable" in the user's language."""
-    group = staging.stage_group(histology, ct or None, cn or None, cm or None)
+def stage_group_text(group: str) -> str:
+    """A stage group of ``staging.stage_group``, "not assignable" in the user's language."""
     return gettext("not assignable") if group == staging.NOT_ASSIGNABLE else group
+
+
+def mdt_to_confirm(results: dict) -> list[dict]:
+    """What the MDT still has to confirm: E2 while dosimetry is not assessed (PROTOCOL s. 4)."""
+    deferred = results[rules.DEFERRABLE]
+    if deferred["result"] != rules.UNKNOWN:
+        return []
+    criterion = rules.CRITERIA[rules.CODES.index(rules.DEFERRABLE)]
+    reason = rules.render_reason(deferred["template"], deferred["params"])
+    return [{"code": criterion.code, "text": gettext(criterion.text), "reason": reason}]
+
+
+def candidate(referral: Referral) -> dict:
+    """What the MDT reads about a candidate, from the row and its current evaluation."""
+    return {
+        "referral": referral,
+        "age": referral.age(),
+        "ctnm": f"c{referral.ct}{referral.cn}{referral.cm}",
+        "stage_group": referral.stage_group(),
+        "to_confirm": mdt_to_confirm(referral.evaluation.results),
+    }
+
+
+def _panel(snapshot: rules.Snapshot, protocol: ProtocolVersion, *, invalid=(), unfilled=()) -> dict:
+    """The live panel's context: the twelve criteria judged on ``snapshot``, nothing saved.
+
+    ``invalid`` and ``unfilled`` are (field name, label) pairs: values refused by the form, and
+    required fields still empty (the referral cannot be saved without them).
+    """
+    evaluation = rules.evaluate(snapshot, protocol.limits()).to_json()
+    results = {result["code"]: result for result in evaluation["results"]}
+    return {
+        "outcome": evaluation["outcome"],
+        "outcome_label": Referral.Outcome(evaluation["outcome"]).label,
+        "outcome_sentence": OUTCOME_SENTENCES[evaluation["outcome"]],
+        "criteria": criterion_rows(results),
+        "todo": todo_items(results),
+        "invalid_fields": list(invalid),
+        "unfilled_fields": list(unfilled),
+        "stage_group": stage_group_text(
+            staging.stage_group(snapshot.histology, snapshot.ct, snapshot.cn, snapshot.cm)
+        ),
+    }
+
+
+def live_panel(form) -> dict:
+    """The panel for a bound ``ReferralForm`` after validation: whatever is valid is judged.
+
+    A field with an error counts as not given, so the criteria it feeds show as unknown while
+    the rest are judged on what the user typed.
+    """
+    valid = {
+        name: value
+        for name, value in form.cleaned_data.items()
+        if name not in form.errors
+        # An analyte whose unit was refused was never converted to SI: leave it out.
+        and f"{name}_unit" not in form.errors
+    }
+    invalid, unfilled = [], []
+    for name, errors in form.errors.as_data().items():
+        if name in form.fields:
+            empty = all(error.code == "required" for error in errors)
+            (unfilled if empty else invalid).append((name, str(form.fields[name].label)))
+    snapshot = Referral(**valid).snapshot()
+    return _panel(snapshot, form.protocol, invalid=invalid, unfilled=unfilled)
+
+
+def blank_form_panel(form) -> dict:
+    """The panel for an unbound ``ReferralForm``: its instance judged, with the required fields
+    that have no initial value listed as still to fill."""
+    unfilled = [
+        (name, str(field.label))
+        for name, field in form.fields.items()
+        if field.required and form.get_initial_for_field(field, name) in (None, "")
+    ]
+    return _panel(form.instance.snapshot(), form.protocol, unfilled=unfilled)
 
 
 def lab_display(referral: Referral, key: str) -> str:
@@ -135,7 +201,7 @@ def lab_display(referral: Referral, key: str) -> str:
 
 def clinical_sections(referral: Referral) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every section 3 value of the referral under its section title, as (label, text)."""
-    sections = []
+    shown = []
     for title, names in SECTIONS:
         rows = []
         for name in names:
@@ -153,8 +219,8 @@ def clinical_sections(referral: Referral) -> list[tuple[str, list[tuple[str, str
             else:
                 text = value_display(name, getattr(referral, name))
             rows.append((str(field.verbose_name), text))
-        sections.append((str(title), rows))
-    return sections
+        shown.append((str(title), rows))
+    return shown
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
-from screening.forms import REFERRAL_KEYS, ReferralForm
+from screening.forms.referrals import REFERRAL_KEYS, ReferralForm
 
 
 class ImportFileError(Exception):

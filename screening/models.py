@@ -17,7 +17,7 @@ from django.db.models import F, Func, Q
 from django.db.models.fields.json import KT
 from django.utils.translation import gettext_lazy as _
 
-from screening import rules, units
+from screening import rules, staging, units
 
 SNAPSHOT_FIELDS = dataclasses.fields(rules.Snapshot)
 
@@ -47,6 +47,43 @@ def _tri_state(verbose_name):
 
 def _between(low, high):
     return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+# The numbers of PROTOCOL section 3 that are not lab values: inclusive range and the unit they
+# are shown in. Field validators and check constraints are both built from this one table.
+MEASUREMENTS = {
+    "ecog": (0, 5, ""),
+    "lvef_percent": (0, 100, "%"),
+    "fev1_litres": (0, 8, "L"),
+    "lung_v20_percent": (0, 100, "%"),
+    "lung_mean_dose_gy": (0, 200, "Gy(RBE)"),
+    "heart_v30_percent": (0, 100, "%"),
+    "spinal_cord_max_gy": (0, 200, "Gy(RBE)"),
+}
+MEASUREMENT_UNITS = {name: unit for name, (_low, _high, unit) in MEASUREMENTS.items() if unit}
+
+
+def _measurement(name, verbose_name, *, max_digits=5):
+    """An optional number of ``MEASUREMENTS`` with two decimals, validated to its range."""
+    low, high, _unit = MEASUREMENTS[name]
+    return models.DecimalField(
+        verbose_name,
+        max_digits=max_digits,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=_between(low, high),
+    )
+
+
+def _lab_value(verbose_name):
+    """A lab value in SI units (``units.SI_UNIT``)."""
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=5, null=True, blank=True)
+
+
+def _lab_unit(verbose_name):
+    """The unit a lab value was entered in; blank when no value was given."""
+    return models.CharField(verbose_name, max_length=10, blank=True)
 
 
 def _in_choices(field_name, choices, *, allow_blank=False):
@@ -280,14 +317,8 @@ class Outcome(models.TextChoices):
     POTENTIALLY_ELIGIBLE = rules.Outcome.POTENTIALLY_ELIGIBLE, _("Potentially eligible")
 
 
-# Yes / no / unknown answers of PROTOCOL section 3, in clinical order.
-TRI_STATE_FIELDS = (
-    "pathology_confirmed",
-    "prior_esophageal_radiotherapy",
-    "prior_esophageal_surgery",
-    "cardiac_event_within_6_months",
-    "uncontrolled_arrhythmia",
-    "interstitial_lung_disease",
+# The yes / no / unknown answers of the exclusion checks (E3-E6), in clinical order.
+EXCLUSION_ANSWERS = (
     "fistula_or_perforation",
     "deep_ulceration",
     "perforation_risk_other",
@@ -298,6 +329,16 @@ TRI_STATE_FIELDS = (
     "active_connective_tissue_disease",
     "prior_thoracic_radiotherapy_overlap",
     "other_absolute_rt_contraindication",
+)
+# Every yes / no / unknown answer of PROTOCOL section 3, in clinical order.
+TRI_STATE_FIELDS = (
+    "pathology_confirmed",
+    "prior_esophageal_radiotherapy",
+    "prior_esophageal_surgery",
+    "cardiac_event_within_6_months",
+    "uncontrolled_arrhythmia",
+    "interstitial_lung_disease",
+    *EXCLUSION_ANSWERS,
 )
 
 
@@ -348,56 +389,33 @@ class Referral(models.Model):
     prior_esophageal_surgery = _tri_state(_("prior radical surgery for esophageal cancer"))
 
     labs_date = models.DateField(_("blood panel date"), null=True, blank=True)
-    alt = models.DecimalField(_("ALT"), max_digits=12, decimal_places=5, null=True, blank=True)
-    alt_unit = models.CharField(_("ALT unit"), max_length=10, blank=True)
-    ast = models.DecimalField(_("AST"), max_digits=12, decimal_places=5, null=True, blank=True)
-    ast_unit = models.CharField(_("AST unit"), max_length=10, blank=True)
-    total_bilirubin = models.DecimalField(
-        _("total bilirubin"), max_digits=12, decimal_places=5, null=True, blank=True
-    )
-    total_bilirubin_unit = models.CharField(_("total bilirubin unit"), max_length=10, blank=True)
-    creatinine = models.DecimalField(
-        _("creatinine"), max_digits=12, decimal_places=5, null=True, blank=True
-    )
-    creatinine_unit = models.CharField(_("creatinine unit"), max_length=10, blank=True)
-    creatinine_clearance = models.DecimalField(
-        _("creatinine clearance"), max_digits=12, decimal_places=5, null=True, blank=True
-    )
-    creatinine_clearance_unit = models.CharField(
-        _("creatinine clearance unit"), max_length=10, blank=True
-    )
-    wbc = models.DecimalField(_("WBC"), max_digits=12, decimal_places=5, null=True, blank=True)
-    wbc_unit = models.CharField(_("WBC unit"), max_length=10, blank=True)
-    anc = models.DecimalField(_("ANC"), max_digits=12, decimal_places=5, null=True, blank=True)
-    anc_unit = models.CharField(_("ANC unit"), max_length=10, blank=True)
-    platelets = models.DecimalField(
-        _("platelets"), max_digits=12, decimal_places=5, null=True, blank=True
-    )
-    platelets_unit = models.CharField(_("platelets unit"), max_length=10, blank=True)
-    hemoglobin = models.DecimalField(
-        _("hemoglobin"), max_digits=12, decimal_places=5, null=True, blank=True
-    )
-    hemoglobin_unit = models.CharField(_("hemoglobin unit"), max_length=10, blank=True)
+    alt = _lab_value(_("ALT"))
+    alt_unit = _lab_unit(_("ALT unit"))
+    ast = _lab_value(_("AST"))
+    ast_unit = _lab_unit(_("AST unit"))
+    total_bilirubin = _lab_value(_("total bilirubin"))
+    total_bilirubin_unit = _lab_unit(_("total bilirubin unit"))
+    creatinine = _lab_value(_("creatinine"))
+    creatinine_unit = _lab_unit(_("creatinine unit"))
+    creatinine_clearance = _lab_value(_("creatinine clearance"))
+    creatinine_clearance_unit = _lab_unit(_("creatinine clearance unit"))
+    wbc = _lab_value(_("WBC"))
+    wbc_unit = _lab_unit(_("WBC unit"))
+    anc = _lab_value(_("ANC"))
+    anc_unit = _lab_unit(_("ANC unit"))
+    platelets = _lab_value(_("platelets"))
+    platelets_unit = _lab_unit(_("platelets unit"))
+    hemoglobin = _lab_value(_("hemoglobin"))
+    hemoglobin_unit = _lab_unit(_("hemoglobin unit"))
 
     ecog = models.PositiveSmallIntegerField(
-        _("ECOG performance status"), null=True, blank=True, validators=_between(0, 5)
-    )
-    lvef_percent = models.DecimalField(
-        _("LVEF (%)"),
-        max_digits=5,
-        decimal_places=2,
+        _("ECOG performance status"),
         null=True,
         blank=True,
-        validators=_between(0, 100),
+        validators=_between(*MEASUREMENTS["ecog"][:2]),
     )
-    fev1_litres = models.DecimalField(
-        _("FEV1 (L)"),
-        max_digits=4,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=_between(0, 8),
-    )
+    lvef_percent = _measurement("lvef_percent", _("LVEF (%)"))
+    fev1_litres = _measurement("fev1_litres", _("FEV1 (L)"), max_digits=4)
     cardiac_event_within_6_months = _tri_state(
         _("MI, unstable angina or heart-failure admission within 6 months")
     )
@@ -407,38 +425,10 @@ class Referral(models.Model):
     dosimetry_status = models.CharField(
         _("dosimetry"), max_length=12, choices=Dosimetry.choices, default=Dosimetry.NOT_ASSESSED
     )
-    lung_v20_percent = models.DecimalField(
-        _("lung V20 (%)"),
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=_between(0, 100),
-    )
-    lung_mean_dose_gy = models.DecimalField(
-        _("mean lung dose (Gy(RBE))"),
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=_between(0, 200),
-    )
-    heart_v30_percent = models.DecimalField(
-        _("heart V30 (%)"),
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=_between(0, 100),
-    )
-    spinal_cord_max_gy = models.DecimalField(
-        _("spinal cord max dose (Gy(RBE))"),
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=_between(0, 200),
-    )
+    lung_v20_percent = _measurement("lung_v20_percent", _("lung V20 (%)"))
+    lung_mean_dose_gy = _measurement("lung_mean_dose_gy", _("mean lung dose (Gy(RBE))"))
+    heart_v30_percent = _measurement("heart_v30_percent", _("heart V30 (%)"))
+    spinal_cord_max_gy = _measurement("spinal_cord_max_gy", _("spinal cord max dose (Gy(RBE))"))
 
     fistula_or_perforation = _tri_state(_("existing fistula, sinus tract or perforation"))
     deep_ulceration = _tri_state(_("deep or penetrating ulceration (niche sign)"))
@@ -503,13 +493,7 @@ class Referral(models.Model):
             _in_choices("outcome", Outcome.choices),
             *(_in_choices(name, TriState.choices) for name in TRI_STATE_FIELDS),
             *(_in_range(key, low, high) for key, (low, high) in units.PLAUSIBLE_RANGE.items()),
-            _in_range("ecog", 0, 5),
-            _in_range("lvef_percent", 0, 100),
-            _in_range("fev1_litres", 0, 8),
-            _in_range("lung_v20_percent", 0, 100),
-            _in_range("lung_mean_dose_gy", 0, 200),
-            _in_range("heart_v30_percent", 0, 100),
-            _in_range("spinal_cord_max_gy", 0, 200),
+            *(_in_range(name, low, high) for name, (low, high, _unit) in MEASUREMENTS.items()),
             models.CheckConstraint(
                 condition=Q(date_of_birth__gt=datetime.date(1900, 1, 1)),
                 name="screening_referral_date_of_birth_after_1900",
@@ -530,11 +514,6 @@ class Referral(models.Model):
                 condition=Q(national_id="") | Q(national_id__regex=r"^[0-9]{17}[0-9X]$"),
                 name="screening_referral_national_id_format",
             ),
-        ]
-        permissions = [
-            ("export_trial_data", "Can export screening logs and enrolment lists"),
-            ("decide_referral", "Can record MDT decisions"),
-            ("enrol_participant", "Can enrol approved participants"),
         ]
         indexes = [
             models.Index(fields=["status", "referral_date"], name="referral_status_date_idx"),
@@ -572,6 +551,18 @@ class Referral(models.Model):
         if self.date_of_birth is None or self.screening_date is None:
             return None
         return rules.age_at(self.date_of_birth, self.screening_date)
+
+    def stage_group(self) -> str:
+        """The AJCC 8th clinical stage group, or ``staging.NOT_ASSIGNABLE``."""
+        return staging.stage_group(
+            self.histology, self.ct or None, self.cn or None, self.cm or None
+        )
+
+    def current_decision(self) -> "MdtDecision | None":
+        """The MDT decision not superseded, with who decided it (one query)."""
+        return (
+            self.decisions.filter(superseded_at__isnull=True).select_related("decided_by").first()
+        )
 
     def snapshot(self) -> rules.Snapshot:
         """The clinical data as the rules see it (no query)."""

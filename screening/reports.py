@@ -1,16 +1,20 @@
-"""Dashboard figures of issue 4 item 7: accrual against the protocol's straight line to the
-target, drawn as server-side SVG, and the median days from referral to MDT decision."""
+"""Dashboard figures: referrals by site and status, enrolment against the target, accrual
+against the protocol's straight line (server-side SVG), and median days to the MDT decision."""
 
 import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, DateField
+from django.db.models import Count, DateField, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from screening.models import Enrolment, ProtocolVersion
+from screening.models import Enrolment, ProtocolVersion, Referral
 
+Status = Referral.Status
+
+# Rows of the dashboard's "what awaits you" lists.
+ACTION_ROWS = 10
 # Drawing area of the chart in SVG user units; the SVG scales to the width of its container.
 WIDTH, HEIGHT = 720, 280
 LEFT, RIGHT, TOP, BOTTOM = 44, 16, 12, 32
@@ -150,3 +154,66 @@ def median_days_to_decision() -> float | None:
         )
         (median,) = cursor.fetchone()
     return median
+
+
+def status_counts(referrals: QuerySet[Referral]) -> dict[str, int]:
+    """Referrals per status code, every status present (one query)."""
+    counts = dict(referrals.order_by().values_list("status").annotate(n=Count("id")))
+    return {status: counts.get(status, 0) for status in Status.values}
+
+
+def dashboard(
+    *, referrals: QuerySet[Referral], sites, with_incomplete: bool, with_mdt_queue: bool
+) -> dict:
+    """Everything the dashboard shows of ``referrals`` (the ones its reader may see) at
+    ``sites``: counts by site and status, enrolment against the target, the accrual chart, the
+    median days to decision and, when asked for, the incomplete referrals and the MDT queue.
+
+    A constant number of queries whatever the number of referrals.
+    """
+    by_site_status = {}
+    for site_id, status, count in (
+        referrals.order_by().values_list("site_id", "status").annotate(n=Count("id"))
+    ):
+        by_site_status[site_id, status] = count
+    sites = list(sites)
+    site_rows = [
+        {
+            "site": site,
+            "counts": [by_site_status.get((site.id, status), 0) for status in Status.values],
+            "total": sum(n for (site_id, _s), n in by_site_status.items() if site_id == site.id),
+        }
+        for site in sites
+    ]
+    totals = {
+        status: sum(by_site_status.get((site.id, status), 0) for site in sites)
+        for status in Status.values
+    }
+    protocol = ProtocolVersion.current()
+    enrolled = Enrolment.objects.count()
+    incomplete = None
+    if with_incomplete:
+        waiting = referrals.filter(status=Status.SCREENING).select_related("site")
+        incomplete = {
+            "count": totals[Status.SCREENING],
+            "referrals": list(waiting.order_by("referral_date", "id")[:ACTION_ROWS]),
+        }
+    return {
+        "statuses": Status.choices,
+        "status_totals": [
+            {"status": status, "label": label, "count": totals[status]}
+            for status, label in Status.choices
+        ],
+        "total": sum(totals.values()),
+        "site_rows": site_rows,
+        "enrolment": {
+            "enrolled": enrolled,
+            "target": protocol.enrolment_target,
+            "percent": min(100, round(100 * enrolled / protocol.enrolment_target)),
+        },
+        "protocol": protocol,
+        "incomplete": incomplete,
+        "mdt_queue": {"count": totals[Status.MDT_REVIEW]} if with_mdt_queue else None,
+        "accrual": accrual_chart(protocol),
+        "median_days_to_decision": median_days_to_decision(),
+    }

@@ -101,6 +101,24 @@ def _status_after(referral: Referral, outcome: str) -> str:
     return STATUS_FOR_OUTCOME[outcome]
 
 
+def ensure_editable(referral: Referral) -> None:
+    """Raise WorkflowError when the referral is closed and its data can no longer change."""
+    if referral.is_closed:
+        raise WorkflowError(
+            _("%(number)s is %(status)s; its data can no longer change.")
+            % {"number": referral.screening_number, "status": referral.get_status_display()}
+        )
+
+
+def ensure_withdrawable(referral: Referral) -> None:
+    """Raise WorkflowError when the referral is closed and cannot be withdrawn."""
+    if referral.is_closed:
+        raise WorkflowError(
+            _("%(number)s is %(status)s and cannot be withdrawn.")
+            % {"number": referral.screening_number, "status": referral.get_status_display()}
+        )
+
+
 @_attributed
 @transaction.atomic
 def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
@@ -174,11 +192,7 @@ def referral_evaluate(*, referral: Referral, user=None, protocol=None) -> Evalua
 def referral_update(*, referral: Referral, data: dict, user=None) -> Referral:
     """Assign edited clinical data to a referral and re-evaluate it."""
     _lock(referral)
-    if referral.is_closed:
-        raise WorkflowError(
-            _("%(number)s is closed (%(status)s); its data can no longer change.")
-            % {"number": referral.screening_number, "status": referral.get_status_display()}
-        )
+    ensure_editable(referral)
     changed = [name for name, value in data.items() if getattr(referral, name) != value]
     for name in changed:
         setattr(referral, name, data[name])
@@ -192,21 +206,11 @@ def referral_update(*, referral: Referral, data: dict, user=None) -> Referral:
 def referral_withdraw(*, referral: Referral, reason: str, user=None) -> Referral:
     """Withdraw a referral that is not yet enrolled; irreversible."""
     _lock(referral)
-    if referral.is_closed:
-        raise WorkflowError(
-            _("%(number)s is %(status)s and cannot be withdrawn.")
-            % {"number": referral.screening_number, "status": referral.get_status_display()}
-        )
+    ensure_withdrawable(referral)
     referral.status = Status.WITHDRAWN
     referral.withdrawal_reason = reason
     referral.save(update_fields=["status", "withdrawal_reason", "updated_at"])
     return referral
-
-
-def _current_decision(referral: Referral) -> MdtDecision | None:
-    return (
-        referral.decisions.filter(superseded_at__isnull=True).select_related("decided_by").first()
-    )
 
 
 def _local_minute(moment) -> str:
@@ -214,7 +218,7 @@ def _local_minute(moment) -> str:
 
 
 def _not_in_review_error(referral: Referral) -> WorkflowError:
-    decision = _current_decision(referral)
+    decision = referral.current_decision()
     if decision is None:
         return WorkflowError(
             _("%(number)s is not awaiting an MDT decision (status: %(status)s).")
@@ -312,7 +316,7 @@ def participant_enrol(*, referral: Referral, user, consent_date) -> Enrolment:
     _lock(referral)
     if referral.status != Status.MDT_APPROVED:
         raise _not_approved_error(referral)
-    approved_on = timezone.localdate(_current_decision(referral).decided_at)
+    approved_on = timezone.localdate(referral.current_decision().decided_at)
     if consent_date < approved_on:
         raise WorkflowError(
             _("The consent date is before the MDT approval (%(date)s).")

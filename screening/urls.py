@@ -1,54 +1,47 @@
+"""The map of the product: coordinators' referrals, the MDT's queue and decisions, enrolment,
+data managers' downloads and the reports."""
+
 from django.urls import path
 
-from screening import views, views_exports, views_mdt
+from screening.views import enrolment, exports, health, mdt, referrals, reports
+
+
+def _referral(suffix: str, view, name: str):
+    """A page about one referral: ``referrals/<screening_number>/<suffix>``."""
+    return path(f"referrals/<str:screening_number>/{suffix}", view, name=name)
+
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("healthz", views.healthz, name="healthz"),
-    path("referrals/", views.referral_list, name="referral_list"),
-    path("referrals/new/", views.referral_create, name="referral_create"),
+    path("", reports.dashboard, name="dashboard"),
+    path("healthz", health.healthz, name="healthz"),
+    # Referrals, entered and kept up to date by coordinators.
+    path("referrals/", referrals.referral_list, name="referral_list"),
+    path("referrals/new/", referrals.referral_create, name="referral_create"),
     # Before the <screening_number> routes, which would otherwise take "evaluate" as a number.
-    path("referrals/evaluate/", views.referral_evaluate, name="referral_evaluate"),
-    path("referrals/<str:screening_number>/", views.referral_detail, name="referral_detail"),
-    path("referrals/<str:screening_number>/edit/", views.referral_edit, name="referral_edit"),
-    path(
-        "referrals/<str:screening_number>/withdraw/",
-        views.referral_withdraw,
-        name="referral_withdraw",
-    ),
-    path("mdt/", views_mdt.mdt_queue, name="mdt_queue"),
-    path(
-        "referrals/<str:screening_number>/decision/",
-        views_mdt.referral_decision,
-        name="referral_decision",
-    ),
-    path(
-        "referrals/<str:screening_number>/enrol/",
-        views_mdt.referral_enrol,
-        name="referral_enrol",
-    ),
-    path(
-        "referrals/<str:screening_number>/decline/",
-        views_mdt.referral_decline,
-        name="referral_decline",
-    ),
-    path(
-        "referrals/<str:screening_number>/history/",
-        views_mdt.referral_history,
-        name="referral_history",
-    ),
-    path("exports/", views_exports.exports_page, name="exports"),
-    # /exports/enrolment.csv, /exports/screening-log.xlsx ... named export_<kind>_<format>.
+    path("referrals/evaluate/", referrals.referral_evaluate, name="referral_evaluate"),
+    _referral("", referrals.referral_detail, "referral_detail"),
+    _referral("edit/", referrals.referral_edit, "referral_edit"),
+    _referral("withdraw/", referrals.referral_withdraw, "referral_withdraw"),
+    _referral("history/", referrals.referral_history, "referral_history"),
+    # The MDT's review.
+    path("mdt/", mdt.mdt_queue, name="mdt_queue"),
+    _referral("decision/", mdt.referral_decision, "referral_decision"),
+    # Consent and enrolment of approved candidates.
+    _referral("enrol/", enrolment.referral_enrol, "referral_enrol"),
+    _referral("decline/", enrolment.referral_decline, "referral_decline"),
+    # Data managers' downloads: /exports/enrolment.csv, /exports/screening-log.xlsx ...
+    path("exports/", exports.exports_page, name="exports"),
     *(
         path(
             f"exports/{export.slug}.{file_format}",
-            views_exports.export_download,
+            exports.export_download,
             {"kind": export.kind, "file_format": file_format},
             name=f"export_{export.kind}_{file_format}",
         )
-        for export in views_exports.EXPORTS.values()
+        for export in exports.EXPORTS.values()
         for file_format in ("csv", "xlsx")
     ),
-    path("reports/consort/", views_exports.consort_page, name="consort"),
-    path("reports/consort.svg", views_exports.consort_svg, name="consort_svg"),
+    # Reports.
+    path("reports/consort/", reports.consort_page, name="consort"),
+    path("reports/consort.svg", reports.consort_svg, name="consort_svg"),
 ]

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from screening import services
-from screening.forms import REFERRAL_KEYS
+from screening.forms.referrals import REFERRAL_KEYS
 from screening.models import Enrolment, Evaluation, MdtDecision, Referral, ReferralEvent
 from tests.factories import create_referral, form_data, referral_data
 

@@ -11,8 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from screening import services, units
-from screening.forms import TRI_STATE_FIELDS
-from screening.models import Evaluation, Referral
+from screening.models import TRI_STATE_FIELDS, Evaluation, Referral
 from tests.bulk import bulk_referrals
 from tests.factories import PASSWORD, create_referral, form_data
 from tests.pages import field_wrapper, find, find_all, input_value, text

@@ -129,7 +129,7 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=30)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "trialscreen.accounts.locked_out"
+AXES_LOCKOUT_CALLABLE = "screening.views.accounts.locked_out"
 AXES_CLIENT_IP_CALLABLE = "trialscreen.security.client_ip"
 AXES_USERNAME_CALLABLE = "trialscreen.security.axes_username"
 # Proxies whose X-Forwarded-For is believed (nginx on the same host; docs/deploy.md).

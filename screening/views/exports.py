@@ -1,89 +1,30 @@
-"""Data managers' downloads and the CONSORT flow report (issue 5).
+"""Data managers' downloads.
 
 Downloads stream: CSV row by row, XLSX through a temporary file, so a server's memory does not
 grow with the screening log. Every download is recorded (``ExportLog``) before it starts.
 """
 
-import functools
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django import forms
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import (
     FileResponse,
-    Http404,
-    HttpResponse,
     HttpResponseBadRequest,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from screening import access, consort, exports, services
-from screening.models import ExportLog, Referral, Role, Site
+from screening import access, exports, services
+from screening.forms.exports import ExportFilterForm
+from screening.models import ExportLog, Referral, Role
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _roles_required(*roles: str):
-    """Let signed-in users with one of ``roles`` in; 403 for other roles, sign-in for nobody."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def guarded(request, *args, **kwargs):
-            if not access.roles_of(request.user) & set(roles):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return login_required(guarded)
-
-    return decorator
-
-
-class ExportFilterForm(forms.Form):
-    """Which referrals an export holds: one site or all, and a referral-date range."""
-
-    site = forms.ModelChoiceField(
-        Site.objects.order_by("code"),
-        to_field_name="code",
-        required=False,
-        empty_label=_("All sites"),
-        label=_("Site"),
-    )
-    referred_from = forms.DateField(
-        required=False,
-        label=_("Referred from"),
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    referred_to = forms.DateField(
-        required=False,
-        label=_("Referred to"),
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("referred_from"), cleaned.get("referred_to")
-        if start and end and start > end:
-            raise forms.ValidationError(_("The date range starts after it ends."))
-        return cleaned
-
-    def referrals(self):
-        """The referrals the valid form selects."""
-        site = self.cleaned_data["site"]
-        return exports.referrals_filtered(
-            site=site.code if site else None,
-            referred_from=self.cleaned_data["referred_from"],
-            referred_to=self.cleaned_data["referred_to"],
-        )
 
 
 @dataclass(frozen=True)
@@ -146,7 +87,7 @@ EXPORTS = {
 
 
 @require_GET
-@_roles_required(Role.ADMIN)
+@access.roles_required(Role.ADMIN)
 def exports_page(request):
     """The downloads, with the filter they share and the latest downloads of anyone."""
     form = ExportFilterForm(request.GET or None)
@@ -173,7 +114,7 @@ def exports_page(request):
 
 @require_GET
 @never_cache
-@_roles_required(Role.ADMIN)
+@access.roles_required(Role.ADMIN)
 def export_download(request, kind: str, file_format: str):
     """One export as CSV (streamed) or XLSX, for the referrals the query parameters select."""
     export = EXPORTS[kind]
@@ -208,45 +149,3 @@ def export_download(request, kind: str, file_format: str):
     return FileResponse(
         workbook, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE
     )
-
-
-def _site_of(report: consort.Report, code: str | None) -> Site | None:
-    """The site a ``?site=`` code names (404 for an unknown one), None for all sites."""
-    if not code:
-        return None
-    for site, _flow in report.by_site:
-        if site.code == code:
-            return site
-    raise Http404(_("No such site."))
-
-
-@require_GET
-@_roles_required(Role.ADMIN, Role.MDT)
-def consort_page(request):
-    """The flow diagram of all sites or one, beside the table of every number by site."""
-    report = consort.consort_report()
-    site = _site_of(report, request.GET.get("site"))
-    context = {
-        "report": report,
-        "site": site,
-        "diagram": consort.diagram(report, site),
-        "rows": consort.table_rows(report),
-    }
-    return render(request, "reports/consort.html", context)
-
-
-@require_GET
-@_roles_required(Role.ADMIN, Role.MDT)
-def consort_svg(request):
-    """The diagram as an SVG file, to put in a report to the sponsor or ethics committee."""
-    report = consort.consort_report()
-    site = _site_of(report, request.GET.get("site"))
-    svg = render_to_string(
-        "reports/consort_diagram.svg", {"diagram": consort.diagram(report, site)}, request
-    )
-    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
-    name = f"consort-{site.code}" if site else "consort"
-    response["Content-Disposition"] = content_disposition_header(
-        True, exports.export_filename(name, "svg")
-    )
-    return response

@@ -1,14 +1,18 @@
-"""The referral form: the one set of validators behind the browser and the import command."""
+"""The referral form, the one set of validators behind the browser and the import command; its
+crispy layout; the withdrawal confirmation."""
 
 import datetime
 
+from crispy_forms.bootstrap import InlineRadios
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Div, Fieldset, Layout, Row
 from django import forms
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from screening import units
-from screening.models import TRI_STATE_FIELDS, Referral, Site, TriState
+from screening.models import EXCLUSION_ANSWERS, TRI_STATE_FIELDS, Referral, Site, TriState
 from screening.national_id import national_id_problems
 
 # PROTOCOL section 3 keys in clinical order; the HTML field names and import columns.
@@ -32,18 +36,6 @@ CARDIOPULMONARY_FIELDS = (
     "uncontrolled_arrhythmia",
     "interstitial_lung_disease",
 )
-EXCLUSION_FIELDS = (
-    "fistula_or_perforation",
-    "deep_ulceration",
-    "perforation_risk_other",
-    "abdominal_lymph_node_metastasis",
-    "cardiac_implantable_device",
-    "metal_implant_in_treatment_region",
-    "pregnant_or_breastfeeding",
-    "active_connective_tissue_disease",
-    "prior_thoracic_radiotherapy_overlap",
-    "other_absolute_rt_contraindication",
-)
 DOSIMETRY_FIELDS = (
     "dosimetry_status",
     "lung_v20_percent",
@@ -58,7 +50,7 @@ SECTIONS = (
     (_("Prior treatment"), PRIOR_TREATMENT_FIELDS),
     (_("Blood panel"), LAB_FIELDS),
     (_("Cardiopulmonary"), CARDIOPULMONARY_FIELDS),
-    (_("Exclusion checks"), EXCLUSION_FIELDS),
+    (_("Exclusion checks"), EXCLUSION_ANSWERS),
     (_("Dosimetry"), DOSIMETRY_FIELDS),
 )
 REFERRAL_KEYS = tuple(name for _title, names in SECTIONS for name in names)
@@ -226,3 +218,56 @@ class ReferralForm(forms.ModelForm):
     def clinical_data(self) -> dict:
         """The validated section 3 values, lab values in SI, ready for a service to assign."""
         return {name: self.cleaned_data[name] for name in REFERRAL_KEYS}
+
+
+# The wrapper the form's script shows only when sex is F (PROTOCOL section 3).
+PREGNANCY_QUESTION_ID = "pregnancy-question"
+
+
+def _lab_layout(key):
+    """An analyte's value and unit selector side by side, half the row wide on large screens."""
+    return Div(
+        Row(
+            Column(key, css_class="col-7"),
+            Column(f"{key}_unit", css_class="col-5"),
+        ),
+        css_class="col-md-6",
+    )
+
+
+def _section_layout(title, names):
+    """Short inputs two to a row; each tri-state question on its own line as inline radios."""
+    inputs, questions = [], []
+    for name in names:
+        if name.endswith("_unit") and name.removesuffix("_unit") in units.LAB_KEYS:
+            continue
+        if name in units.LAB_KEYS:
+            inputs.append(_lab_layout(name))
+        elif name in TRI_STATE_FIELDS:
+            radios = InlineRadios(name)
+            if name == "pregnant_or_breastfeeding":
+                radios = Div(radios, css_id=PREGNANCY_QUESTION_ID)
+            questions.append(radios)
+        else:
+            inputs.append(Column(name, css_class="col-md-6"))
+    return Fieldset(title, Row(*inputs), *questions, css_class="card card-body mb-3")
+
+
+def referral_form_helper() -> FormHelper:
+    """The sections of ``forms.SECTIONS`` in clinical order; the template writes the <form>
+    tag itself (it carries the live-evaluation attributes)."""
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    helper.layout = Layout(*(_section_layout(title, names) for title, names in SECTIONS))
+    return helper
+
+
+class WithdrawalForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for withdrawal"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Withdrawal is final: the referral can no longer be edited."),
+        error_messages={"required": _("Give the reason for the withdrawal.")},
+    )

@@ -1,0 +1,1 @@
+"""Forms by the user's area, mirroring ``screening.views``."""

@@ -1,0 +1,74 @@
+"""The MDT queue and the MDT's decision on a candidate."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from screening import access, display, services
+from screening.forms.mdt import DecisionForm
+from screening.models import MdtDecision, Referral, Role
+
+Status = Referral.Status
+
+QUEUE_PAGE_SIZE = 50
+
+
+@require_GET
+@access.roles_required(Role.MDT, Role.ADMIN)
+def mdt_queue(request):
+    """Referrals awaiting the MDT, the longest-waiting first.
+
+    Waiting counts from the referral date, the date the patient was referred: what a patient
+    has waited in all. Four queries whatever the number of referrals, 50 to a page.
+    """
+    today = timezone.localdate()
+    referrals = (
+        Referral.objects.filter(status=Status.MDT_REVIEW)
+        .select_related("site", "evaluation")
+        .defer("evaluation__snapshot")
+        .order_by("referral_date", "screening_number")
+    )
+    page = Paginator(referrals, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [
+        {**display.candidate(referral), "days_waiting": (today - referral.referral_date).days}
+        for referral in page.object_list
+    ]
+    context = {"rows": rows, "page": page, "may_decide": access.is_mdt_member(request.user)}
+    return render(request, "mdt/queue.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def referral_decision(request, screening_number):
+    """GET shows the candidate with the MDT-to-confirm items and the decision form; POST
+    records the decision."""
+    user = request.user
+    referral = access.referral_for_user(user, screening_number, action=access.DECIDE)
+    if request.method == "POST":
+        form = DecisionForm(request.POST)
+    else:
+        form = DecisionForm(initial={"evaluation": referral.evaluation_id})
+    if form.is_bound and form.is_valid():
+        try:
+            decision = services.mdt_decision_record(
+                referral=referral, user=user, **form.service_arguments()
+            )
+        except services.WorkflowError as error:
+            form.add_error(None, str(error))
+        else:
+            if decision.decision == MdtDecision.Decision.APPROVE:
+                message = _("%(number)s approved by the MDT.")
+            else:
+                message = _("%(number)s rejected by the MDT.")
+            messages.success(request, message % {"number": referral.screening_number})
+            return redirect("mdt_queue")
+    context = {
+        **display.candidate(referral),
+        "criteria": display.criterion_rows(referral.evaluation.results),
+        "form": form,
+        "in_review": referral.status == Status.MDT_REVIEW,
+        "current_decision": referral.current_decision(),
+    }
+    return render(request, "mdt/decision.html", context)
