@@ -1,4 +1,4 @@
-"""A referral's audit trail in plain words (issue 4 item 6).
+"""A referral's audit trail in plain words.
 
 pghistory's database triggers write an event row for every insert, update and delete of a
 referral, its evaluations, its MDT decisions and its enrolment, whatever made the change (a
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from screening import units
 from screening.models import (
+    MEASUREMENT_UNITS,
     EnrolmentEvent,
     EvaluationEvent,
     MdtDecision,
@@ -27,15 +28,6 @@ from screening.models import (
     Site,
 )
 
-# Units of the stored numbers that are not lab values (labs carry the unit they were entered in).
-VALUE_UNITS = {
-    "lvef_percent": "%",
-    "fev1_litres": "L",
-    "lung_v20_percent": "%",
-    "lung_mean_dose_gy": "Gy(RBE)",
-    "heart_v30_percent": "%",
-    "spinal_cord_max_gy": "Gy(RBE)",
-}
 # Bookkeeping columns, and the current evaluation and outcome, which the evaluation's own line
 # reports; a lab's unit is told together with its value.
 _UNTOLD_REFERRAL_FIELDS = {"id", "created_at", "updated_at", "created_by", "evaluation", "outcome"}
@@ -86,7 +78,7 @@ def _value_text(event, field, names: _Names) -> str:
         return value.isoformat()
     if isinstance(value, Decimal):
         number = units.format_number(value)
-        return f"{number} {VALUE_UNITS[name]}" if name in VALUE_UNITS else number
+        return f"{number} {MEASUREMENT_UNITS[name]}" if name in MEASUREMENT_UNITS else number
     return str(value)
 
 

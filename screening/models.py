@@ -519,7 +519,7 @@ class Referral(models.Model):
             models.Index(fields=["status", "referral_date"], name="referral_status_date_idx"),
             models.Index(fields=["site", "referral_date"], name="referral_site_date_idx"),
             # The list's default order (newest first) read backwards from the index; site_id
-            # included so a page of ids can be found from the index alone (bench/, issue 8).
+            # included so a page of ids can be found from the index alone (measured in bench/).
             models.Index(
                 fields=["referral_date", "id"], include=["site"], name="referral_date_id_idx"
             ),

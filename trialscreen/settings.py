@@ -123,7 +123,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Sign-in protection (issue 6). Five failed sign-ins lock the username and, separately, the
+# Sign-in protection. Five failed sign-ins lock the username and, separately, the
 # address they came from for 30 minutes; the lockout page says whom to contact.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=30)
