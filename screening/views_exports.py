@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from screening import access, consort, exports, services
+from screening import access, consort, exports, services, writers
 from screening.models import ExportLog, Referral, Role, Site
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -195,7 +195,7 @@ def export_download(request, kind: str, file_format: str):
     headers = exports.column_headers(export.columns)
     if file_format == "csv":
         response = StreamingHttpResponse(
-            exports.csv_chunks(rows, export.columns, headers=headers),
+            writers.csv_chunks(rows, export.columns, headers=headers),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = content_disposition_header(True, filename)
@@ -203,7 +203,7 @@ def export_download(request, kind: str, file_format: str):
     # openpyxl's write-only mode keeps rows on disk until it zips them; so does this file,
     # which FileResponse streams out and closes (deleting it) when the response is done.
     workbook = tempfile.TemporaryFile()  # noqa: SIM115
-    exports.write_xlsx(rows, export.columns, workbook, title=export.slug, headers=headers)
+    writers.write_xlsx(rows, export.columns, workbook, title=export.slug, headers=headers)
     workbook.seek(0)
     return FileResponse(
         workbook, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE
