@@ -43,13 +43,11 @@ class BuiltRows(Protocol):
     def values(self) -> Iterator: ...
 
 
-def _csv_cells(values) -> list:
-    """Cells for the CSV writer, which writes None as an empty cell and a date as YYYY-MM-DD;
-    a string that a spreadsheet would run as a formula is quoted."""
-    return [
-        "'" + value if isinstance(value, str) and value and value[0] in FORMULA_STARTS else value
-        for value in values
-    ]
+def defuse(value):
+    """``value``, with a leading quote if it is text a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value and value[0] in FORMULA_STARTS:
+        return "'" + value
+    return value
 
 
 def _chunks(items, size: int):
@@ -98,7 +96,7 @@ def csv_chunks(rows, columns, *, headers=None, rows_per_chunk: int = ROWS_PER_CH
     def write(chunk):
         with translation.override(language):
             built = chunk if build is None else map(build, chunk)
-            writer.writerows(_csv_cells(cells(row)) for row in built)
+            writer.writerows(map(defuse, cells(row)) for row in built)
         return text()
 
     writer.writerow(headers or columns)
@@ -126,12 +124,6 @@ def json_text(rows, columns) -> str:
     return json.dumps(objects, ensure_ascii=False, indent=1)
 
 
-def _xlsx_value(value):
-    if isinstance(value, str) and value and value[0] in FORMULA_STARTS:
-        return "'" + value
-    return value
-
-
 def write_xlsx(rows, columns, target, *, title: str = "export", headers=None) -> None:
     """Write an XLSX workbook in openpyxl's write-only mode (memory stays flat).
 
@@ -152,5 +144,5 @@ def write_xlsx(rows, columns, target, *, title: str = "export", headers=None) ->
     sheet.append(header)
     # Plain values: openpyxl stores a date as a date formatted yyyy-mm-dd by itself.
     for row in rows:
-        sheet.append([_xlsx_value(row[column]) for column in columns])
+        sheet.append([defuse(row[column]) for column in columns])
     workbook.save(target)
