@@ -22,18 +22,14 @@ from screening.models import MdtDecision, Referral
 # The trial's short code, in every export's file name (and the prefix of its study numbers).
 TRIAL_CODE = "EC"
 
+# The patient and the tumour, in the screening log and in the enrolment list alike.
+CLINICAL_COLUMNS = ("age", "sex", "histology", "ct", "cn", "cm", "stage_group")
 SCREENING_LOG_COLUMNS = (
     "screening_number",
     "site",
     "referral_date",
     "screening_date",
-    "age",
-    "sex",
-    "histology",
-    "ct",
-    "cn",
-    "cm",
-    "stage_group",
+    *CLINICAL_COLUMNS,
     "outcome",
     "status",
     *rules.CODES,
@@ -50,13 +46,7 @@ ENROLMENT_COLUMNS = (
     "site",
     "consent_date",
     "enrolment_date",
-    "age",
-    "sex",
-    "histology",
-    "ct",
-    "cn",
-    "cm",
-    "stage_group",
+    *CLINICAL_COLUMNS,
     "mdt_approval_date",
 )
 # ICH E6 8.3.21: the confidential list linking screening and study numbers to patients.
