@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from screening import access, consort, exports, services, writers
+from screening import access, consort, consort_diagram, exports, services, writers
 from screening.models import ExportLog, Referral, Role, Site
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -229,7 +229,7 @@ def consort_page(request):
     context = {
         "report": report,
         "site": site,
-        "diagram": consort.diagram(report, site),
+        "diagram": consort_diagram.diagram(report, site),
         "rows": consort.table_rows(report),
     }
     return render(request, "reports/consort.html", context)
@@ -242,7 +242,7 @@ def consort_svg(request):
     report = consort.consort_report()
     site = _site_of(report, request.GET.get("site"))
     svg = render_to_string(
-        "reports/consort_diagram.svg", {"diagram": consort.diagram(report, site)}, request
+        "reports/consort_diagram.svg", {"diagram": consort_diagram.diagram(report, site)}, request
     )
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     name = f"consort-{site.code}" if site else "consort"
