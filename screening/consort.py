@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, FilteredRelation, Q
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from screening import rules
@@ -36,7 +35,8 @@ Outcome = Referral.Outcome
 Status = Referral.Status
 Decision = MdtDecision.Decision
 
-# Short names of the criteria for the diagram's narrow boxes (the table gives the full text).
+# Short names of the criteria (and of a rejection for another reason) for the diagram's narrow
+# boxes and the table's rows.
 SHORT_NAMES = {
     "I1": gettext_lazy("age"),
     "I2": gettext_lazy("stage"),
@@ -54,20 +54,26 @@ SHORT_NAMES = {
 }
 
 
-COUNTED_BOXES = (
-    "referred",
-    "ineligible",
-    "incomplete",
-    "potentially_eligible",
-    "awaiting_decision",
-    "withdrawn_before_decision",
-    "rejected",
-    "approved",
-    "awaiting_enrolment",
-    "declined_consent",
-    "withdrawn_after_approval",
-    "enrolled",
-)
+# The boxes of the flow in its order, each with its label for the table and the diagram.
+BOX_LABELS = {
+    "referred": gettext_lazy("Referred and assessed"),
+    "ineligible": gettext_lazy("Excluded: ineligible"),
+    "incomplete": gettext_lazy("Incomplete: data missing"),
+    "potentially_eligible": gettext_lazy("Potentially eligible"),
+    "awaiting_decision": gettext_lazy("Awaiting an MDT decision"),
+    "withdrawn_before_decision": gettext_lazy("Withdrawn before a decision"),
+    "rejected": gettext_lazy("Rejected by the MDT"),
+    "approved": gettext_lazy("Approved by the MDT"),
+    "awaiting_enrolment": gettext_lazy("Awaiting consent and enrolment"),
+    "declined_consent": gettext_lazy("Declined consent"),
+    "withdrawn_after_approval": gettext_lazy("Withdrawn for another reason"),
+    "enrolled": gettext_lazy("Enrolled"),
+}
+# The table says in one row what the diagram's box says in a heading and a detail line.
+TABLE_LABELS = BOX_LABELS | {
+    "potentially_eligible": gettext_lazy("Potentially eligible: referred to the MDT")
+}
+COUNTED_BOXES = tuple(BOX_LABELS)
 
 
 @dataclass
@@ -242,7 +248,7 @@ def reason_codes(flow: Flow) -> list[str]:
 
 
 def short_label(code: str) -> str:
-    """E.g. "I1 age", or "other reason"."""
+    """E.g. "I1 age", or "Other reason"."""
     return (
         str(SHORT_NAMES[code]) if code == "other" else f"{code} {SHORT_NAMES.get(code, '')}".strip()
     )
@@ -256,8 +262,8 @@ def table_rows(report: Report) -> list[dict]:
     def row(label, depth, count):
         return {"label": label, "depth": depth, "counts": [count(flow) for flow in flows]}
 
-    def box(name):
-        return lambda flow: getattr(flow, name)
+    def box(name, depth):
+        return row(str(TABLE_LABELS[name]), depth, lambda flow: getattr(flow, name))
 
     def failing(code):
         return lambda flow: flow.failed.get(code, 0)
@@ -266,23 +272,23 @@ def table_rows(report: Report) -> list[dict]:
         return lambda flow: flow.rejected_by_reason.get(code, 0)
 
     return [
-        row(_("Referred and assessed"), 0, box("referred")),
-        row(_("Excluded: ineligible"), 1, box("ineligible")),
+        box("referred", 0),
+        box("ineligible", 1),
         *(row(short_label(code), 2, failing(code)) for code in rules.CODES),
-        row(_("Incomplete: data missing"), 1, box("incomplete")),
-        row(_("Potentially eligible: referred to the MDT"), 1, box("potentially_eligible")),
-        row(_("Awaiting an MDT decision"), 2, box("awaiting_decision")),
-        row(_("Withdrawn before a decision"), 2, box("withdrawn_before_decision")),
-        row(_("Rejected by the MDT"), 2, box("rejected")),
+        box("incomplete", 1),
+        box("potentially_eligible", 1),
+        box("awaiting_decision", 2),
+        box("withdrawn_before_decision", 2),
+        box("rejected", 2),
         # Only the reasons the MDT gave: thirteen rows of zeros would hide the ones that count.
         *(
             row(short_label(code), 3, rejected_for(code))
             for code in reason_codes(report.overall)
             if report.overall.rejected_by_reason.get(code)
         ),
-        row(_("Approved by the MDT"), 2, box("approved")),
-        row(_("Awaiting consent and enrolment"), 3, box("awaiting_enrolment")),
-        row(_("Declined consent"), 3, box("declined_consent")),
-        row(_("Withdrawn for another reason"), 3, box("withdrawn_after_approval")),
-        row(_("Enrolled"), 3, box("enrolled")),
+        box("approved", 2),
+        box("awaiting_enrolment", 3),
+        box("declined_consent", 3),
+        box("withdrawn_after_approval", 3),
+        box("enrolled", 3),
     ]

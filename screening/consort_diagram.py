@@ -77,7 +77,9 @@ class _Content:
         return Box(x=x, y=y, width=width, height=height, kind=kind, lines=lines)
 
 
-def _content(label: str, count: int, details=()) -> _Content:
+def _content(flow: consort.Flow, box: str, details=()) -> _Content:
+    """Box ``box`` of ``flow``: its label and count, then ``details``."""
+    label, count = consort.BOX_LABELS[box], getattr(flow, box)
     heading = _("%(label)s (n = %(count)s)") % {"label": label, "count": count}
     return _Content(heading=heading, details=tuple(details))
 
@@ -98,31 +100,26 @@ def _stages(report: consort.Report, flow: consort.Flow, site: Site | None) -> li
     ) % {"target": report.target}
     return [
         (
-            _content(_("Referred and assessed"), flow.referred),
+            _content(flow, "referred"),
+            [_content(flow, "ineligible", failing), _content(flow, "incomplete")],
+        ),
+        (
+            _content(flow, "potentially_eligible", [_("referred to the MDT")]),
             [
-                _content(_("Excluded: ineligible"), flow.ineligible, failing),
-                _content(_("Incomplete: data missing"), flow.incomplete),
+                _content(flow, "awaiting_decision"),
+                _content(flow, "withdrawn_before_decision"),
+                _content(flow, "rejected", _code_lines(reasons)),
             ],
         ),
         (
-            _content(
-                _("Potentially eligible"), flow.potentially_eligible, [_("referred to the MDT")]
-            ),
+            _content(flow, "approved"),
             [
-                _content(_("Awaiting an MDT decision"), flow.awaiting_decision),
-                _content(_("Withdrawn before a decision"), flow.withdrawn_before_decision),
-                _content(_("Rejected by the MDT"), flow.rejected, _code_lines(reasons)),
+                _content(flow, "awaiting_enrolment"),
+                _content(flow, "declined_consent"),
+                _content(flow, "withdrawn_after_approval"),
             ],
         ),
-        (
-            _content(_("Approved by the MDT"), flow.approved),
-            [
-                _content(_("Awaiting consent and enrolment"), flow.awaiting_enrolment),
-                _content(_("Declined consent"), flow.declined_consent),
-                _content(_("Withdrawn for another reason"), flow.withdrawn_after_approval),
-            ],
-        ),
-        (_content(_("Enrolled"), flow.enrolled, [target]), []),
+        (_content(flow, "enrolled", [target]), []),
     ]
 
 
