@@ -20,7 +20,7 @@ decisions and statuses make the screening log, so both agree (tests/test_consort
 """
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 
 from django.core.cache import cache
 from django.db import connection
@@ -76,22 +76,15 @@ TABLE_LABELS = BOX_LABELS | {
 COUNTED_BOXES = tuple(BOX_LABELS)
 
 
-@dataclass
-class Flow:
-    """The numbers of one site, or of all sites together."""
+# One count per box, 0 by default (``flow.referred`` ...), made from COUNTED_BOXES so the
+# names of the boxes are written once.
+_BoxCounts = make_dataclass("_BoxCounts", [(name, int, 0) for name in COUNTED_BOXES])
 
-    referred: int = 0
-    ineligible: int = 0
-    incomplete: int = 0
-    potentially_eligible: int = 0
-    awaiting_decision: int = 0
-    withdrawn_before_decision: int = 0
-    rejected: int = 0
-    approved: int = 0
-    awaiting_enrolment: int = 0
-    declined_consent: int = 0
-    withdrawn_after_approval: int = 0
-    enrolled: int = 0
+
+@dataclass
+class Flow(_BoxCounts):
+    """The numbers of one site, or of all sites together: a count per box, and these."""
+
     # Criterion code -> ineligible referrals failing it; one referral may fail several.
     failed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(rules.CODES, 0))
     # Reason code -> MDT rejections resting on it.
