@@ -148,8 +148,7 @@ class _NotPassing(Func):
 
 def _reasons_renderer():
     """A function from ``_NotPassing`` text to "I2: cT2 cN0 is early stage; E4: ...", in the
-    active language and in criterion order. Many rows share their reasons, so up to
-    ``REASONS_KEPT`` rendered texts are kept for the length of one export."""
+    active language and in criterion order; it keeps up to ``REASONS_KEPT`` texts."""
     position = {code: index for index, code in enumerate(rules.CODES)}
     rendered = {}
 
@@ -342,11 +341,8 @@ def enrolment_rows(referrals=None):
 
 
 def identification_rows(referrals=None):
-    """Yield screening and study number against name, hospital number and national ID.
-
-    Every referral, in screening-number order, so any pseudonymous row can be traced back to
-    its patient; the study number is empty until enrolment. One query.
-    """
+    """Yield every referral's screening and study number (empty until enrolment) against name,
+    hospital number and national ID, in screening-number order; one query."""
     referrals = Referral.objects.all() if referrals is None else referrals
     values = referrals.order_by("screening_number").values_list(
         "screening_number", "enrolment__study_number", "full_name", "hospital_number", "national_id"

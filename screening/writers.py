@@ -30,13 +30,11 @@ ROWS_PER_CHUNK = 500
 COLUMN_WIDTHS = {"reasons": 80, "full_name": 16, "national_id": 22, "hospital_number": 18}
 
 
+# A protocol, not an import of exports.QueryRows (the one class that fits it): the writers stay
+# free of referral code, yet csv_chunks can tell the rows it may build in its second thread.
 @runtime_checkable
 class BuiltRows(Protocol):
-    """Rows given as plain values and ``build``, a function from one value to its row that makes
-    no query, so ``csv_chunks`` can build the rows in another thread (``exports.QueryRows``).
-
-    A protocol rather than an import of ``QueryRows``: the writers stay free of referral code.
-    """
+    """Plain values and ``build``, a function from one value to its row that makes no query."""
 
     build: Callable
 

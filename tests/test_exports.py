@@ -1,4 +1,4 @@
-"""Row builders and writers of screening/exports.py (issue 5)."""
+"""Row builders of screening/exports.py and writers of screening/writers.py."""
 
 import csv
 import datetime
