@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bench import database, synthetic
 from bench.stats import summary
-from screening import consort, exports, rules
+from screening import consort, exports, rules, writers
 from screening.models import Evaluation, ProtocolVersion, Referral
 
 RULES_SAMPLE = 20_000
@@ -231,7 +231,7 @@ def builder_export() -> tuple[float, int]:
     ``manage.py export_screening_log`` does, without HTTP)."""
     columns = exports.screening_log_columns()
     started = time.perf_counter()
-    chunks = exports.csv_chunks(exports.screening_log_rows(), columns)
+    chunks = writers.csv_chunks(exports.screening_log_rows(), columns)
     size = sum(len(chunk.encode()) for chunk in chunks)
     return time.perf_counter() - started, size
 

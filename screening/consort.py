@@ -1,4 +1,4 @@
-"""The CONSORT-style flow of referrals (issue 5): counts from the database, drawn as SVG.
+"""The CONSORT-style flow of referrals: counts from the database and the table of them.
 
 Every referral lands in exactly one box at the end of the flow, decided by its current outcome,
 its current (not superseded) MDT decision and its status:
@@ -16,15 +16,15 @@ its current (not superseded) MDT decision and its status:
 A referral withdrawn while ineligible or incomplete stays in that box: the flow shows why
 patients did not go on, and those referrals never reached the MDT. The same referrals, outcomes,
 decisions and statuses make the screening log, so both agree (tests/test_consort.py).
+``screening.consort_diagram`` draws the flow as SVG.
 """
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, FilteredRelation, Q
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from screening import rules
@@ -35,7 +35,8 @@ Outcome = Referral.Outcome
 Status = Referral.Status
 Decision = MdtDecision.Decision
 
-# Short names of the criteria for the diagram's narrow boxes (the table gives the full text).
+# Short names of the criteria (and of a rejection for another reason) for the diagram's narrow
+# boxes and the table's rows.
 SHORT_NAMES = {
     "I1": gettext_lazy("age"),
     "I2": gettext_lazy("stage"),
@@ -53,38 +54,37 @@ SHORT_NAMES = {
 }
 
 
-COUNTED_BOXES = (
-    "referred",
-    "ineligible",
-    "incomplete",
-    "potentially_eligible",
-    "awaiting_decision",
-    "withdrawn_before_decision",
-    "rejected",
-    "approved",
-    "awaiting_enrolment",
-    "declined_consent",
-    "withdrawn_after_approval",
-    "enrolled",
-)
+# The boxes of the flow in its order, each with its label for the table and the diagram.
+BOX_LABELS = {
+    "referred": gettext_lazy("Referred and assessed"),
+    "ineligible": gettext_lazy("Excluded: ineligible"),
+    "incomplete": gettext_lazy("Incomplete: data missing"),
+    "potentially_eligible": gettext_lazy("Potentially eligible"),
+    "awaiting_decision": gettext_lazy("Awaiting an MDT decision"),
+    "withdrawn_before_decision": gettext_lazy("Withdrawn before a decision"),
+    "rejected": gettext_lazy("Rejected by the MDT"),
+    "approved": gettext_lazy("Approved by the MDT"),
+    "awaiting_enrolment": gettext_lazy("Awaiting consent and enrolment"),
+    "declined_consent": gettext_lazy("Declined consent"),
+    "withdrawn_after_approval": gettext_lazy("Withdrawn for another reason"),
+    "enrolled": gettext_lazy("Enrolled"),
+}
+# The table says in one row what the diagram's box says in a heading and a detail line.
+TABLE_LABELS = BOX_LABELS | {
+    "potentially_eligible": gettext_lazy("Potentially eligible: referred to the MDT")
+}
+COUNTED_BOXES = tuple(BOX_LABELS)
+
+
+# One count per box, 0 by default (``flow.referred`` ...), made from COUNTED_BOXES so the
+# names of the boxes are written once.
+_BoxCounts = make_dataclass("_BoxCounts", [(name, int, 0) for name in COUNTED_BOXES])
 
 
 @dataclass
-class Flow:
-    """The numbers of one site, or of all sites together."""
+class Flow(_BoxCounts):
+    """The numbers of one site, or of all sites together: a count per box, and these."""
 
-    referred: int = 0
-    ineligible: int = 0
-    incomplete: int = 0
-    potentially_eligible: int = 0
-    awaiting_decision: int = 0
-    withdrawn_before_decision: int = 0
-    rejected: int = 0
-    approved: int = 0
-    awaiting_enrolment: int = 0
-    declined_consent: int = 0
-    withdrawn_after_approval: int = 0
-    enrolled: int = 0
     # Criterion code -> ineligible referrals failing it; one referral may fail several.
     failed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(rules.CODES, 0))
     # Reason code -> MDT rejections resting on it.
@@ -235,13 +235,13 @@ def consort_report() -> Report:
     )
 
 
-def _reason_codes(flow: Flow) -> list[str]:
+def reason_codes(flow: Flow) -> list[str]:
     """The protocol's rejection reasons in order, then any other code found in the data."""
     return [*REJECTION_REASONS, *sorted(set(flow.rejected_by_reason) - set(REJECTION_REASONS))]
 
 
-def _short_label(code: str) -> str:
-    """E.g. "I1 age", or "other reason"."""
+def short_label(code: str) -> str:
+    """E.g. "I1 age", or "Other reason"."""
     return (
         str(SHORT_NAMES[code]) if code == "other" else f"{code} {SHORT_NAMES.get(code, '')}".strip()
     )
@@ -255,8 +255,8 @@ def table_rows(report: Report) -> list[dict]:
     def row(label, depth, count):
         return {"label": label, "depth": depth, "counts": [count(flow) for flow in flows]}
 
-    def box(name):
-        return lambda flow: getattr(flow, name)
+    def box(name, depth):
+        return row(str(TABLE_LABELS[name]), depth, lambda flow: getattr(flow, name))
 
     def failing(code):
         return lambda flow: flow.failed.get(code, 0)
@@ -265,192 +265,23 @@ def table_rows(report: Report) -> list[dict]:
         return lambda flow: flow.rejected_by_reason.get(code, 0)
 
     return [
-        row(_("Referred and assessed"), 0, box("referred")),
-        row(_("Excluded: ineligible"), 1, box("ineligible")),
-        *(row(_short_label(code), 2, failing(code)) for code in rules.CODES),
-        row(_("Incomplete: data missing"), 1, box("incomplete")),
-        row(_("Potentially eligible: referred to the MDT"), 1, box("potentially_eligible")),
-        row(_("Awaiting an MDT decision"), 2, box("awaiting_decision")),
-        row(_("Withdrawn before a decision"), 2, box("withdrawn_before_decision")),
-        row(_("Rejected by the MDT"), 2, box("rejected")),
+        box("referred", 0),
+        box("ineligible", 1),
+        *(row(short_label(code), 2, failing(code)) for code in rules.CODES),
+        box("incomplete", 1),
+        box("potentially_eligible", 1),
+        box("awaiting_decision", 2),
+        box("withdrawn_before_decision", 2),
+        box("rejected", 2),
         # Only the reasons the MDT gave: thirteen rows of zeros would hide the ones that count.
         *(
-            row(_short_label(code), 3, rejected_for(code))
-            for code in _reason_codes(report.overall)
+            row(short_label(code), 3, rejected_for(code))
+            for code in reason_codes(report.overall)
             if report.overall.rejected_by_reason.get(code)
         ),
-        row(_("Approved by the MDT"), 2, box("approved")),
-        row(_("Awaiting consent and enrolment"), 3, box("awaiting_enrolment")),
-        row(_("Declined consent"), 3, box("declined_consent")),
-        row(_("Withdrawn for another reason"), 3, box("withdrawn_after_approval")),
-        row(_("Enrolled"), 3, box("enrolled")),
+        box("approved", 2),
+        box("awaiting_enrolment", 3),
+        box("declined_consent", 3),
+        box("withdrawn_after_approval", 3),
+        box("enrolled", 3),
     ]
-
-
-# The diagram: a main column of stages, each with the boxes of those who left it on the right.
-
-MARGIN = 16
-MAIN_X = MARGIN
-MAIN_WIDTH = 300
-SIDE_X = MAIN_X + MAIN_WIDTH + 60
-SIDE_WIDTH = 360
-LINE_HEIGHT = 18
-PADDING = 10
-BASELINE = 13  # from the top of a text line to its baseline, for a 13px font
-GAP = 14
-
-
-@dataclass(frozen=True)
-class TextLine:
-    x: int
-    y: int
-    text: str
-    bold: bool
-
-
-@dataclass(frozen=True)
-class Box:
-    x: int
-    y: int
-    width: int
-    height: int
-    kind: str  # "main", "side" or "enrolled": the fill colour and CSS class
-    lines: tuple[TextLine, ...]
-
-
-@dataclass(frozen=True)
-class Arrow:
-    x1: int
-    y1: int
-    x2: int
-    y2: int
-
-
-@dataclass(frozen=True)
-class Diagram:
-    width: int
-    height: int
-    title: str
-    description: str
-    boxes: tuple[Box, ...]
-    arrows: tuple[Arrow, ...]
-
-
-@dataclass(frozen=True)
-class _Content:
-    """What a box says before it has a place: a heading and detail lines."""
-
-    heading: str
-    details: tuple[str, ...] = ()
-
-    def placed(self, *, x: int, y: int, width: int, kind: str) -> Box:
-        texts = (self.heading, *self.details)
-        lines = tuple(
-            TextLine(
-                x=x + PADDING,
-                y=y + PADDING + LINE_HEIGHT * index + BASELINE,
-                text=text,
-                bold=index == 0,
-            )
-            for index, text in enumerate(texts)
-        )
-        height = 2 * PADDING + LINE_HEIGHT * len(texts)
-        return Box(x=x, y=y, width=width, height=height, kind=kind, lines=lines)
-
-
-def _content(label: str, count: int, details=()) -> _Content:
-    heading = _("%(label)s (n = %(count)s)") % {"label": label, "count": count}
-    return _Content(heading=heading, details=tuple(details))
-
-
-def _code_lines(counts: dict[str, int]) -> list[str]:
-    """One line per code with a non-zero count, e.g. "I1 age: 3"."""
-    return [f"{_short_label(code)}: {count}" for code, count in counts.items() if count]
-
-
-def _stages(report: Report, flow: Flow, site: Site | None) -> list:
-    """(main box, side boxes) for each stage of the flow, top to bottom."""
-    failing = _code_lines(flow.failed)
-    if failing:
-        failing.insert(0, _("failing (a referral may fail several):"))
-    reasons = {code: flow.rejected_by_reason.get(code, 0) for code in _reason_codes(flow)}
-    target = (
-        _("target: %(target)s") if site is None else _("target for all sites together: %(target)s")
-    ) % {"target": report.target}
-    return [
-        (
-            _content(_("Referred and assessed"), flow.referred),
-            [
-                _content(_("Excluded: ineligible"), flow.ineligible, failing),
-                _content(_("Incomplete: data missing"), flow.incomplete),
-            ],
-        ),
-        (
-            _content(
-                _("Potentially eligible"), flow.potentially_eligible, [_("referred to the MDT")]
-            ),
-            [
-                _content(_("Awaiting an MDT decision"), flow.awaiting_decision),
-                _content(_("Withdrawn before a decision"), flow.withdrawn_before_decision),
-                _content(_("Rejected by the MDT"), flow.rejected, _code_lines(reasons)),
-            ],
-        ),
-        (
-            _content(_("Approved by the MDT"), flow.approved),
-            [
-                _content(_("Awaiting consent and enrolment"), flow.awaiting_enrolment),
-                _content(_("Declined consent"), flow.declined_consent),
-                _content(_("Withdrawn for another reason"), flow.withdrawn_after_approval),
-            ],
-        ),
-        (_content(_("Enrolled"), flow.enrolled, [target]), []),
-    ]
-
-
-def diagram(report: Report, site: Site | None = None) -> Diagram:
-    """Lay out the flow of one site (or of all) as boxes and arrows for the SVG template."""
-    flow = report.flow_of(site)
-    boxes, arrows = [], []
-    spine_x = MAIN_X + MAIN_WIDTH // 2
-    y = MARGIN
-    previous_bottom = None
-    for index, (main, sides) in enumerate(_stages(report, flow, site)):
-        last = index == 3
-        box = main.placed(x=MAIN_X, y=y, width=MAIN_WIDTH, kind="enrolled" if last else "main")
-        boxes.append(box)
-        if previous_bottom is not None:
-            arrows.append(Arrow(spine_x, previous_bottom, spine_x, y))
-        side_y = y + box.height + GAP
-        for side in sides:
-            side_box = side.placed(x=SIDE_X, y=side_y, width=SIDE_WIDTH, kind="side")
-            middle = side_y + side_box.height // 2
-            arrows.append(Arrow(spine_x, middle, SIDE_X, middle))
-            boxes.append(side_box)
-            side_y += side_box.height + GAP
-        previous_bottom = y + box.height
-        y = max(previous_bottom + 3 * GAP, side_y + GAP)
-    scope = site.name if site else _("all sites")
-    return Diagram(
-        width=SIDE_X + SIDE_WIDTH + MARGIN,
-        height=previous_bottom + MARGIN,
-        title=_("Flow of referrals, %(scope)s") % {"scope": scope},
-        description=_(
-            "%(referred)s referred and assessed; %(ineligible)s ineligible; %(incomplete)s "
-            "incomplete; %(eligible)s potentially eligible, of whom %(rejected)s rejected and "
-            "%(approved)s approved by the MDT; %(declined)s declined consent; %(enrolled)s "
-            "enrolled of a target of %(target)s."
-        )
-        % {
-            "referred": flow.referred,
-            "ineligible": flow.ineligible,
-            "incomplete": flow.incomplete,
-            "eligible": flow.potentially_eligible,
-            "rejected": flow.rejected,
-            "approved": flow.approved,
-            "declined": flow.declined_consent,
-            "enrolled": flow.enrolled,
-            "target": report.target,
-        },
-        boxes=tuple(boxes),
-        arrows=tuple(arrows),
-    )

@@ -1,29 +1,20 @@
-"""Export rows (PROTOCOL section 7), built once and written as CSV, XLSX or JSON.
+"""Export rows (PROTOCOL section 7): columns, headers, filters and the row builders.
 
-The row builders take a queryset and yield plain dicts; the writers know nothing about
-referrals. The command-line exports and the browser downloads share both.
+The row builders take a queryset and yield plain dicts, built once for every format;
+``screening.writers`` writes them as CSV, XLSX or JSON. The command-line exports and the
+browser downloads share both.
 """
 
 import contextlib
-import csv
 import datetime
 import functools
-import io
-import itertools
 import json
-import operator
-from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import FilteredRelation, Func, OuterRef, Q, Subquery, TextField
 from django.db.models.functions import TruncDate
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import pgettext_lazy
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from screening import rules, staging
 from screening.models import MdtDecision, Referral
@@ -31,18 +22,14 @@ from screening.models import MdtDecision, Referral
 # The trial's short code, in every export's file name (and the prefix of its study numbers).
 TRIAL_CODE = "EC"
 
+# The patient and the tumour, in the screening log and in the enrolment list alike.
+CLINICAL_COLUMNS = ("age", "sex", "histology", "ct", "cn", "cm", "stage_group")
 SCREENING_LOG_COLUMNS = (
     "screening_number",
     "site",
     "referral_date",
     "screening_date",
-    "age",
-    "sex",
-    "histology",
-    "ct",
-    "cn",
-    "cm",
-    "stage_group",
+    *CLINICAL_COLUMNS,
     "outcome",
     "status",
     *rules.CODES,
@@ -59,13 +46,7 @@ ENROLMENT_COLUMNS = (
     "site",
     "consent_date",
     "enrolment_date",
-    "age",
-    "sex",
-    "histology",
-    "ct",
-    "cn",
-    "cm",
-    "stage_group",
+    *CLINICAL_COLUMNS,
     "mdt_approval_date",
 )
 # ICH E6 8.3.21: the confidential list linking screening and study numbers to patients.
@@ -76,9 +57,6 @@ IDENTIFICATION_COLUMNS = (
     "hospital_number",
     "national_id",
 )
-# A cell starting with one of these is run as a formula by spreadsheets (tab and carriage
-# return too, as OWASP's CSV-injection advice notes), so it is quoted.
-FORMULA_STARTS = frozenset("=+-@\t\r")
 # Rows per fetch of the server-side cursor: 100,000-row screening log peaked at 88 MB RSS
 # with 500 and 125 MB with 2000, in the same time.
 ROWS_PER_FETCH = 500
@@ -86,8 +64,6 @@ ROWS_PER_FETCH = 500
 REASONS_KEPT = 10_000
 # The criterion columns of a referral that has no evaluation.
 NO_RESULTS = (None,) * len(rules.CODES)
-# Spreadsheet column widths (characters) where the header's length is not a good guide.
-COLUMN_WIDTHS = {"reasons": 80, "full_name": 16, "national_id": 22, "hospital_number": 18}
 # The header row of a browser download in the reader's language. Each key is its own English
 # "translation", so English files, the commands and the JSON keep the section 7 keys.
 COLUMN_HEADERS = {
@@ -172,8 +148,7 @@ class _NotPassing(Func):
 
 def _reasons_renderer():
     """A function from ``_NotPassing`` text to "I2: cT2 cN0 is early stage; E4: ...", in the
-    active language and in criterion order. Many rows share their reasons, so up to
-    ``REASONS_KEPT`` rendered texts are kept for the length of one export."""
+    active language and in criterion order; it keeps up to ``REASONS_KEPT`` texts."""
     position = {code: index for index, code in enumerate(rules.CODES)}
     rendered = {}
 
@@ -303,8 +278,8 @@ def _screening_log_row(*, identified: bool):
 class QueryRows:
     """Export rows made from a query's tuples by ``build``, a function that makes no query.
 
-    Iterating gives the rows. ``csv_chunks`` instead reads the tuples in its own thread and
-    builds and writes the rows in a second one, so PostgreSQL computes rows while Python
+    Iterating gives the rows. ``writers.csv_chunks`` instead reads the tuples in its own thread
+    and builds and writes the rows in a second one, so PostgreSQL computes rows while Python
     formats them, on two CPUs.
     """
 
@@ -366,11 +341,8 @@ def enrolment_rows(referrals=None):
 
 
 def identification_rows(referrals=None):
-    """Yield screening and study number against name, hospital number and national ID.
-
-    Every referral, in screening-number order, so any pseudonymous row can be traced back to
-    its patient; the study number is empty until enrolment. One query.
-    """
+    """Yield every referral's screening and study number (empty until enrolment) against name,
+    hospital number and national ID, in screening-number order; one query."""
     referrals = Referral.objects.all() if referrals is None else referrals
     values = referrals.order_by("screening_number").values_list(
         "screening_number", "enrolment__study_number", "full_name", "hospital_number", "national_id"
@@ -385,116 +357,3 @@ def identification_rows(referrals=None):
             "hospital_number": hospital_number,
             "national_id": national_id or None,
         }
-
-
-def _csv_cells(values) -> list:
-    """Cells for the CSV writer, which writes None as an empty cell and a date as YYYY-MM-DD;
-    a string that a spreadsheet would run as a formula is quoted."""
-    return [
-        "'" + value if isinstance(value, str) and value and value[0] in FORMULA_STARTS else value
-        for value in values
-    ]
-
-
-def _chunks(items, size: int):
-    items = iter(items)
-    while chunk := list(itertools.islice(items, size)):
-        yield chunk
-
-
-def _one_behind(function, chunks):
-    """Yield ``function(chunk)`` for each of ``chunks``, computed in a second thread while this
-    one reads the next chunk (the output of one chunk is ready as the next is read)."""
-    with ThreadPoolExecutor(max_workers=1) as second_thread:
-        pending = None
-        for chunk in chunks:
-            done, pending = pending, second_thread.submit(function, chunk)
-            if done is not None:
-                yield done.result()
-        if pending is not None:
-            yield pending.result()
-
-
-def csv_chunks(rows, columns, *, headers=None, rows_per_chunk: int = ROWS_PER_FETCH):
-    """Yield CSV text: a BOM and the header first (Excel reads UTF-8 then), then the rows
-    ``rows_per_chunk`` at a time, so a download is one write per chunk rather than per row.
-
-    ``rows`` are read in this thread and written in a second one; ``QueryRows`` are built
-    there too, in this thread's language. The header row is ``headers`` when given (see
-    ``column_headers``), else the keys.
-    """
-    if isinstance(rows, QueryRows):
-        source, build = rows.values(), rows.build
-    else:
-        source, build = rows, None
-    language = translation.get_language()
-    # itemgetter of one key returns the value, not a tuple of one.
-    cells = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def text():
-        written = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return written
-
-    def write(chunk):
-        with translation.override(language):
-            built = chunk if build is None else map(build, chunk)
-            writer.writerows(_csv_cells(cells(row)) for row in built)
-        return text()
-
-    writer.writerow(headers or columns)
-    yield "\ufeff" + text()
-    try:
-        yield from _one_behind(write, _chunks(source, rows_per_chunk))
-    finally:
-        # Ends the read's transaction now when the download stops early or a row fails (the
-        # error's traceback would keep ``source`` alive until the garbage collector ran).
-        if build is not None:
-            source.close()
-
-
-def _json_value(value):
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def json_text(rows, columns) -> str:
-    """An array of objects with exactly ``columns`` as keys; dates as YYYY-MM-DD, gaps null."""
-    objects = [{column: _json_value(row[column]) for column in columns} for row in rows]
-    return json.dumps(objects, ensure_ascii=False, indent=1)
-
-
-def _xlsx_value(value):
-    if isinstance(value, str) and value and value[0] in FORMULA_STARTS:
-        return "'" + value
-    return value
-
-
-def write_xlsx(rows, columns, target, *, title: str = "export", headers=None) -> None:
-    """Write an XLSX workbook in openpyxl's write-only mode (memory stays flat).
-
-    Dates are real dates, the header row is frozen and columns have readable widths. The
-    header row is ``headers`` when given, else the keys.
-    """
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(columns, start=1):
-        width = COLUMN_WIDTHS.get(column, max(12, min(40, len(column) + 4)))
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    header = []
-    for label in headers or columns:
-        cell = WriteOnlyCell(sheet, value=label)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    # Plain values: openpyxl stores a date as a date formatted yyyy-mm-dd by itself.
-    for row in rows:
-        sheet.append([_xlsx_value(row[column]) for column in columns])
-    workbook.save(target)

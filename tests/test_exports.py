@@ -1,4 +1,4 @@
-"""Row builders and writers of screening/exports.py (issue 5)."""
+"""Row builders of screening/exports.py and writers of screening/writers.py."""
 
 import csv
 import datetime
@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from openpyxl import load_workbook
 
-from screening import exports
+from screening import exports, writers
 from screening.models import MdtDecision, Referral
 from screening.national_id import check_character
 from tests.flows import aged, approve, create_copies, create_referrals, eligible_rows, enrol
@@ -28,9 +28,9 @@ def parsed(lines) -> list[list[str]]:
 def test_formula_looking_text_is_quoted_in_csv_and_xlsx(text):
     rows = [{"name": text, "number": -5, "when": datetime.date(2026, 1, 2)}]
 
-    (header, row) = parsed(exports.csv_chunks(rows, COLUMNS))
+    (header, row) = parsed(writers.csv_chunks(rows, COLUMNS))
     target = io.BytesIO()
-    exports.write_xlsx(rows, COLUMNS, target)
+    writers.write_xlsx(rows, COLUMNS, target)
 
     assert header == list(COLUMNS)
     assert row == ["'" + text, "-5", "2026-01-02"]
@@ -44,13 +44,13 @@ def test_formula_looking_text_is_quoted_in_csv_and_xlsx(text):
 def test_plain_text_and_chinese_are_left_alone():
     rows = [{"name": '王建国, Jr. "A"', "number": None, "when": None}]
 
-    assert parsed(exports.csv_chunks(rows, COLUMNS))[1] == ['王建国, Jr. "A"', "", ""]
+    assert parsed(writers.csv_chunks(rows, COLUMNS))[1] == ['王建国, Jr. "A"', "", ""]
 
 
 def test_csv_is_streamed_header_first_then_rows_a_chunk_at_a_time():
     rows = ({"name": str(n), "number": n, "when": None} for n in range(5))
 
-    chunks = exports.csv_chunks(rows, COLUMNS, rows_per_chunk=2)
+    chunks = writers.csv_chunks(rows, COLUMNS, rows_per_chunk=2)
 
     assert next(chunks) == "\ufeffname,number,when\r\n"
     assert list(chunks) == ["0,0,\r\n1,1,\r\n", "2,2,\r\n3,3,\r\n", "4,4,\r\n"]
@@ -59,7 +59,7 @@ def test_csv_is_streamed_header_first_then_rows_a_chunk_at_a_time():
 @pytest.mark.django_db(transaction=True)
 def test_a_download_stopped_early_ends_its_read(seeded):
     create_copies(eligible_rows(2), 10)
-    chunks = exports.csv_chunks(
+    chunks = writers.csv_chunks(
         exports.screening_log_rows(), exports.SCREENING_LOG_COLUMNS, rows_per_chunk=2
     )
 
@@ -79,7 +79,7 @@ def test_a_row_that_fails_to_build_ends_the_read(seeded):
 
     rows = exports.QueryRows(exports.screening_log_queryset(), broken)
     with pytest.raises(KeyError):
-        list(exports.csv_chunks(rows, exports.SCREENING_LOG_COLUMNS, rows_per_chunk=2))
+        list(writers.csv_chunks(rows, exports.SCREENING_LOG_COLUMNS, rows_per_chunk=2))
 
     assert not connection.in_atomic_block
 
@@ -87,7 +87,7 @@ def test_a_row_that_fails_to_build_ends_the_read(seeded):
 @pytest.mark.django_db
 def test_a_download_stopped_early_inside_a_transaction_leaves_it_usable(coordinator_wuwei):
     create_copies(eligible_rows(2), 10)
-    chunks = exports.csv_chunks(
+    chunks = writers.csv_chunks(
         exports.screening_log_rows(), exports.SCREENING_LOG_COLUMNS, rows_per_chunk=2
     )
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from screening import access, exports, services
+from screening import access, exports, services, writers
 from screening.forms.exports import ExportFilterForm
 from screening.models import ExportLog, Referral, Role
 
@@ -136,7 +136,7 @@ def export_download(request, kind: str, file_format: str):
     headers = exports.column_headers(export.columns)
     if file_format == "csv":
         response = StreamingHttpResponse(
-            exports.csv_chunks(rows, export.columns, headers=headers),
+            writers.csv_chunks(rows, export.columns, headers=headers),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = content_disposition_header(True, filename)
@@ -144,7 +144,7 @@ def export_download(request, kind: str, file_format: str):
     # openpyxl's write-only mode keeps rows on disk until it zips them; so does this file,
     # which FileResponse streams out and closes (deleting it) when the response is done.
     workbook = tempfile.TemporaryFile()  # noqa: SIM115
-    exports.write_xlsx(rows, export.columns, workbook, title=export.slug, headers=headers)
+    writers.write_xlsx(rows, export.columns, workbook, title=export.slug, headers=headers)
     workbook.seek(0)
     return FileResponse(
         workbook, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE

@@ -7,7 +7,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from screening import access, consort, exports, reports
+from screening import access, consort, consort_diagram, exports, reports
 from screening.models import Role, Site
 
 
@@ -43,7 +43,7 @@ def consort_page(request):
     context = {
         "report": report,
         "site": site,
-        "diagram": consort.diagram(report, site),
+        "diagram": consort_diagram.diagram(report, site),
         "rows": consort.table_rows(report),
     }
     return render(request, "reports/consort.html", context)
@@ -56,7 +56,7 @@ def consort_svg(request):
     report = consort.consort_report()
     site = _site_of(report, request.GET.get("site"))
     svg = render_to_string(
-        "reports/consort_diagram.svg", {"diagram": consort.diagram(report, site)}, request
+        "reports/consort_diagram.svg", {"diagram": consort_diagram.diagram(report, site)}, request
     )
     response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
     name = f"consort-{site.code}" if site else "consort"

@@ -5,7 +5,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from screening import exports
+from screening import exports, writers
 from screening.models import Site
 
 
@@ -43,7 +43,7 @@ class ExportCommand(BaseCommand):
 
     def write(self, rows, columns, *, format, output):
         if format == "xlsx":
-            exports.write_xlsx(rows, columns, output or sys.stdout.buffer, title=self.sheet_title)
+            writers.write_xlsx(rows, columns, output or sys.stdout.buffer, title=self.sheet_title)
         elif output:
             with open(output, "w", encoding="utf-8", newline="") as stream:
                 self._write_text(rows, columns, format, stream.write)
@@ -53,7 +53,7 @@ class ExportCommand(BaseCommand):
     @staticmethod
     def _write_text(rows, columns, format, write):
         if format == "csv":
-            for chunk in exports.csv_chunks(rows, columns):
+            for chunk in writers.csv_chunks(rows, columns):
                 write(chunk)
         else:
-            write(exports.json_text(rows, columns) + "\n")
+            write(writers.json_text(rows, columns) + "\n")
