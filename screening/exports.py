@@ -333,9 +333,7 @@ def enrolment_rows(referrals=None):
             "ct": referral.ct or None,
             "cn": referral.cn or None,
             "cm": referral.cm or None,
-            "stage_group": staging.stage_group(
-                referral.histology, referral.ct or None, referral.cn or None, referral.cm or None
-            ),
+            "stage_group": referral.stage_group(),
             "mdt_approval_date": _local_date(referral.approved_at),
         }
 
