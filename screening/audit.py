@@ -26,6 +26,7 @@ from screening.models import (
     ReferralEvent,
     Site,
 )
+from screening.text import format_number
 
 # Units of the stored numbers that are not lab values (labs carry the unit they were entered in).
 VALUE_UNITS = {
@@ -75,7 +76,7 @@ def _value_text(event, field, names: _Names) -> str:
     name = field.name
     if name in units.LAB_KEYS:
         unit = getattr(event, f"{name}_unit") or units.SI_UNIT[name]
-        return f"{units.format_number(units.from_si(name, value, unit))} {unit}"
+        return f"{format_number(units.from_si(name, value, unit))} {unit}"
     if name == "site":
         return names.sites.get(value, str(value))
     if field.choices:
@@ -85,7 +86,7 @@ def _value_text(event, field, names: _Names) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        number = units.format_number(value)
+        number = format_number(value)
         return f"{number} {VALUE_UNITS[name]}" if name in VALUE_UNITS else number
     return str(value)
 

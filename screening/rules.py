@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import StrEnum
 
-from screening.units import format_number, format_param, gettext_noop, translate
+from screening.text import format_number, format_param, gettext_noop, translate
 
 
 class Result(StrEnum):
