@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import StrEnum
+from typing import get_type_hints
 
 from screening.text import format_number, format_param, gettext_noop, translate
 
@@ -95,28 +96,6 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-_DATE_FIELDS = frozenset({"date_of_birth", "screening_date", "labs_date"})
-_INT_FIELDS = frozenset({"ecog"})
-_DECIMAL_FIELDS = frozenset(
-    {
-        "alt",
-        "ast",
-        "total_bilirubin",
-        "creatinine",
-        "creatinine_clearance",
-        "wbc",
-        "anc",
-        "platelets",
-        "hemoglobin",
-        "lvef_percent",
-        "fev1_litres",
-        "lung_v20_percent",
-        "lung_mean_dose_gy",
-        "heart_v30_percent",
-        "spinal_cord_max_gy",
-    }
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -185,23 +164,34 @@ class Snapshot:
         """Inverse of to_json. Absent keys are None; keys this version does not know are
         ignored so that snapshots stored by an older release can still be replayed."""
         kwargs = {}
-        for name in SNAPSHOT_KEYS:
+        for name, read in _FROM_JSON.items():
             value = data.get(name)
-            if value is None:
-                continue
-            if name in _DATE_FIELDS:
-                if isinstance(value, str):
-                    value = datetime.date.fromisoformat(value)
-            elif name in _DECIMAL_FIELDS:
-                if not isinstance(value, Decimal):
-                    value = Decimal(str(value))
-            elif name in _INT_FIELDS:
-                value = int(value)
-            kwargs[name] = value
+            if value is not None:
+                kwargs[name] = value if read is None else read(value)
         return cls(**kwargs)
 
 
 SNAPSHOT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Snapshot))
+
+
+def _date_from_json(value: datetime.date | str) -> datetime.date:
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _decimal_from_json(value: Decimal | int | float | str) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+# Snapshot field type -> how from_json reads it (None: as it is). A field of a type not listed
+# here fails at import (KeyError) instead of being read unconverted.
+_JSON_READERS = {
+    str | None: None,
+    datetime.date | None: _date_from_json,
+    Decimal | None: _decimal_from_json,
+    int | None: int,
+}
+_FROM_JSON = {name: _JSON_READERS[hint] for name, hint in get_type_hints(Snapshot).items()}
+
 
 # Readable names of snapshot keys, used in "missing: ..." reasons and to-do lists.
 FIELD_LABELS: dict[str, str] = {
