@@ -335,20 +335,31 @@ def labs_are_fresh(
     return 0 <= (screening_date - labs_date).days <= max_age_days
 
 
-# --- templates ------------------------------------------------------------------------------
+# --- shared by several criteria -------------------------------------------------------------
 
 T_MISSING = gettext_noop("missing: {missing}")
 
-T_AGE_BELOW = gettext_noop("age {age} is below {age_min}")
-T_AGE_ABOVE = gettext_noop("age {age} is above {age_max}")
-T_AGE_WITHIN = gettext_noop("age {age} ({age_min}-{age_max})")
 
-T_M1 = gettext_noop("distant metastasis (cM1)")
-T_CT_OUTSIDE = gettext_noop("c{ct} is outside cT1-4")
-T_EARLY_N0 = gettext_noop("c{ct}N0 is excluded (cT1-2N0M0)")
-T_TX = gettext_noop("cTX: primary tumour not assessed")
-T_NX = gettext_noop("cNX: regional nodes not assessed")
-T_STAGE_WITHIN = gettext_noop("c{ct}{cn}{cm} is within cT1-4N0-3M0")
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else PART_SEPARATOR.join(parts)
+
+
+def _answers(
+    code: str, s: Snapshot, checks: tuple[tuple[str, str], ...], pass_template: str
+) -> CriterionResult:
+    """A criterion made of tri-state answers: any "yes" fails, any not "no" is unknown.
+
+    ``checks`` is (snapshot key, template shown when that answer is "yes").
+    """
+    values = {key: getattr(s, key) for key, _ in checks}
+    fails = [template for key, template in checks if values[key] == "yes"]
+    if fails:
+        return CriterionResult(code, FAIL, _join(fails), {}, values)
+    missing = tuple(key for key, value in values.items() if value != "no")
+    if missing:
+        return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+    return CriterionResult(code, PASS, pass_template, {}, values)
+
 
 T_LABS_STALE = gettext_noop(
     "labs older than {max_days} days (dated {labs_date}, screening {screening_date})"
@@ -356,68 +367,41 @@ T_LABS_STALE = gettext_noop(
 T_LABS_FUTURE = gettext_noop("labs dated {labs_date}, after the screening date {screening_date}")
 T_LABS_UNDATED = gettext_noop("labs undated")
 
-T_ALT = gettext_noop("ALT {alt} U/L is above {alt_max} U/L")
-T_AST = gettext_noop("AST {ast} U/L is above {ast_max} U/L")
-T_BILIRUBIN = gettext_noop(
-    "total bilirubin {total_bilirubin} umol/L is above {total_bilirubin_max} umol/L"
-)
-T_CREATININE_NO_CLEARANCE = gettext_noop(
-    "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and no creatinine "
-    "clearance is given"
-)
-T_CREATININE_AND_CLEARANCE = gettext_noop(
-    "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and creatinine clearance "
-    "{creatinine_clearance} mL/min is below {creatinine_clearance_min} mL/min"
-)
-T_CLEARANCE_LOW = gettext_noop(
-    "creatinine clearance {creatinine_clearance} mL/min is below {creatinine_clearance_min} mL/min"
-)
-T_LIVER_KIDNEY_OK = gettext_noop("liver and kidney function within limits")
-T_KIDNEY_BY_CLEARANCE = gettext_noop(
-    "kidney function by creatinine clearance {creatinine_clearance} mL/min "
-    "(at least {creatinine_clearance_min} mL/min)"
-)
-T_LIVER_OK = gettext_noop("liver function within limits")
 
-T_WBC = gettext_noop("WBC {wbc} x10^9/L is below {wbc_min} x10^9/L")
-T_ANC = gettext_noop("ANC {anc} x10^9/L is below {anc_min} x10^9/L")
-T_PLATELETS = gettext_noop("platelets {platelets} x10^9/L are below {platelets_min} x10^9/L")
-T_HEMOGLOBIN = gettext_noop("hemoglobin {hemoglobin} g/L is below {hemoglobin_min} g/L")
-T_BLOOD_COUNTS_OK = gettext_noop("blood counts within limits")
+def _stale_labs(
+    code: str, s: Snapshot, lim: Limits, values: dict, absent_analytes: Callable[[dict], tuple]
+) -> CriterionResult | None:
+    """The unknown result when labs are not fresh, whatever their values; None when fresh.
 
-T_ECOG = gettext_noop("ECOG {ecog} is above {ecog_max}")
-T_LVEF = gettext_noop("LVEF {lvef_percent}% is below {lvef_min}%")
-T_FEV1 = gettext_noop("FEV1 {fev1_litres} L is below {fev1_min} L")
-# Two parts, as render_reason translates each part on its own; evaluations store them joined.
-T_CARDIOPULMONARY_OK = (
-    gettext_noop("ECOG {ecog}")
-    + PART_SEPARATOR
-    + gettext_noop("no cardiopulmonary contraindication")
-)
-
-T_NOT_FEASIBLE = gettext_noop("dosimetry not feasible")
-T_LUNG_V20 = gettext_noop("lung V20 {lung_v20_percent}% is above {lung_v20_max}%")
-T_LUNG_MEAN = gettext_noop(
-    "mean lung dose {lung_mean_dose_gy} Gy(RBE) is above {lung_mean_dose_max} Gy(RBE)"
-)
-T_HEART_V30 = gettext_noop("heart V30 {heart_v30_percent}% is above {heart_v30_max}%")
-T_CORD = gettext_noop(
-    "spinal cord max dose {spinal_cord_max_gy} Gy(RBE) is above {spinal_cord_max} Gy(RBE)"
-)
-T_FEASIBLE = gettext_noop("dosimetry feasible")
-T_CONSTRAINTS_MET = gettext_noop("all four dose constraints met")
-T_DOSIMETRY_NOT_ASSESSED = gettext_noop("dosimetry not assessed: MDT to confirm")
-T_DOSIMETRY_INCOMPLETE = gettext_noop("dosimetry incomplete (missing: {missing}): MDT to confirm")
-
-T_NOT_CONFIRMED = gettext_noop("no pathological confirmation")
-T_CONFIRMED = gettext_noop("pathologically confirmed")
+    Stale or future-dated labs need a new panel, so only ``labs_date`` is listed as missing.
+    Undated labs also list the analytes not given, so the to-do list is complete.
+    """
+    labs_date, on = s.labs_date, s.screening_date
+    if labs_date is not None and on is not None:
+        age_days = (on - labs_date).days
+        if 0 <= age_days <= lim.labs_max_age_days:
+            return None
+        params = {"labs_date": labs_date, "screening_date": on, "max_days": lim.labs_max_age_days}
+        template = T_LABS_STALE if age_days > 0 else T_LABS_FUTURE
+        return CriterionResult(code, UNKNOWN, template, params, values, ("labs_date",))
+    absent = absent_analytes(values)
+    if labs_date is None and on is not None:
+        if not absent:
+            return CriterionResult(code, UNKNOWN, T_LABS_UNDATED, {}, values, ("labs_date",))
+        template = T_LABS_UNDATED + PART_SEPARATOR + T_MISSING
+        missing = ("labs_date", *absent)
+        return CriterionResult(code, UNKNOWN, template, {"missing": absent}, values, missing)
+    # Without a screening date freshness cannot be judged: that is what to complete.
+    missing = ("screening_date",) if labs_date is not None else ("labs_date", "screening_date")
+    missing += absent
+    return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
 
 
-def _join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else PART_SEPARATOR.join(parts)
+# --- the criteria, in protocol order --------------------------------------------------------
 
-
-# --- criteria -------------------------------------------------------------------------------
+T_AGE_BELOW = gettext_noop("age {age} is below {age_min}")
+T_AGE_ABOVE = gettext_noop("age {age} is above {age_max}")
+T_AGE_WITHIN = gettext_noop("age {age} ({age_min}-{age_max})")
 
 
 def _i1_age(s: Snapshot, lim: Limits) -> CriterionResult:
@@ -434,6 +418,13 @@ def _i1_age(s: Snapshot, lim: Limits) -> CriterionResult:
         return CriterionResult("I1", FAIL, T_AGE_ABOVE, params, values)
     return CriterionResult("I1", PASS, T_AGE_WITHIN, params, values)
 
+
+T_M1 = gettext_noop("distant metastasis (cM1)")
+T_CT_OUTSIDE = gettext_noop("c{ct} is outside cT1-4")
+T_EARLY_N0 = gettext_noop("c{ct}N0 is excluded (cT1-2N0M0)")
+T_TX = gettext_noop("cTX: primary tumour not assessed")
+T_NX = gettext_noop("cNX: regional nodes not assessed")
+T_STAGE_WITHIN = gettext_noop("c{ct}{cn}{cm} is within cT1-4N0-3M0")
 
 _T_OUTSIDE = frozenset({"T0", "Tis"})
 _T_EARLY = frozenset({"T1", "T1a", "T1b", "T2"})
@@ -484,23 +475,6 @@ def _i2_stage(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("I2", UNKNOWN, _join(parts), params, values, missing)
 
 
-def _answers(
-    code: str, s: Snapshot, checks: tuple[tuple[str, str], ...], pass_template: str
-) -> CriterionResult:
-    """A criterion made of tri-state answers: any "yes" fails, any not "no" is unknown.
-
-    ``checks`` is (snapshot key, template shown when that answer is "yes").
-    """
-    values = {key: getattr(s, key) for key, _ in checks}
-    fails = [template for key, template in checks if values[key] == "yes"]
-    if fails:
-        return CriterionResult(code, FAIL, _join(fails), {}, values)
-    missing = tuple(key for key, value in values.items() if value != "no")
-    if missing:
-        return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
-    return CriterionResult(code, PASS, pass_template, {}, values)
-
-
 _I3_CHECKS = (
     (
         "prior_esophageal_radiotherapy",
@@ -515,33 +489,28 @@ def _i3_prior_treatment(s: Snapshot, lim: Limits) -> CriterionResult:
     return _answers("I3", s, _I3_CHECKS, _I3_PASS)
 
 
-def _stale_labs(
-    code: str, s: Snapshot, lim: Limits, values: dict, absent_analytes: Callable[[dict], tuple]
-) -> CriterionResult | None:
-    """The unknown result when labs are not fresh, whatever their values; None when fresh.
-
-    Stale or future-dated labs need a new panel, so only ``labs_date`` is listed as missing.
-    Undated labs also list the analytes not given, so the to-do list is complete.
-    """
-    labs_date, on = s.labs_date, s.screening_date
-    if labs_date is not None and on is not None:
-        age_days = (on - labs_date).days
-        if 0 <= age_days <= lim.labs_max_age_days:
-            return None
-        params = {"labs_date": labs_date, "screening_date": on, "max_days": lim.labs_max_age_days}
-        template = T_LABS_STALE if age_days > 0 else T_LABS_FUTURE
-        return CriterionResult(code, UNKNOWN, template, params, values, ("labs_date",))
-    absent = absent_analytes(values)
-    if labs_date is None and on is not None:
-        if not absent:
-            return CriterionResult(code, UNKNOWN, T_LABS_UNDATED, {}, values, ("labs_date",))
-        template = T_LABS_UNDATED + PART_SEPARATOR + T_MISSING
-        missing = ("labs_date", *absent)
-        return CriterionResult(code, UNKNOWN, template, {"missing": absent}, values, missing)
-    # Without a screening date freshness cannot be judged: that is what to complete.
-    missing = ("screening_date",) if labs_date is not None else ("labs_date", "screening_date")
-    missing += absent
-    return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+T_ALT = gettext_noop("ALT {alt} U/L is above {alt_max} U/L")
+T_AST = gettext_noop("AST {ast} U/L is above {ast_max} U/L")
+T_BILIRUBIN = gettext_noop(
+    "total bilirubin {total_bilirubin} umol/L is above {total_bilirubin_max} umol/L"
+)
+T_CREATININE_NO_CLEARANCE = gettext_noop(
+    "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and no creatinine "
+    "clearance is given"
+)
+T_CREATININE_AND_CLEARANCE = gettext_noop(
+    "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and creatinine clearance "
+    "{creatinine_clearance} mL/min is below {creatinine_clearance_min} mL/min"
+)
+T_CLEARANCE_LOW = gettext_noop(
+    "creatinine clearance {creatinine_clearance} mL/min is below {creatinine_clearance_min} mL/min"
+)
+T_LIVER_KIDNEY_OK = gettext_noop("liver and kidney function within limits")
+T_KIDNEY_BY_CLEARANCE = gettext_noop(
+    "kidney function by creatinine clearance {creatinine_clearance} mL/min "
+    "(at least {creatinine_clearance_min} mL/min)"
+)
+T_LIVER_OK = gettext_noop("liver function within limits")
 
 
 def _absent_liver_kidney(values: dict) -> tuple[str, ...]:
@@ -549,10 +518,6 @@ def _absent_liver_kidney(values: dict) -> tuple[str, ...]:
     if values["creatinine"] is None and values["creatinine_clearance"] is None:
         absent += ("creatinine", "creatinine_clearance")
     return absent
-
-
-def _absent_bone_marrow(values: dict) -> tuple[str, ...]:
-    return tuple(key for key in ("wbc", "anc", "platelets", "hemoglobin") if values[key] is None)
 
 
 def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
@@ -619,6 +584,17 @@ def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("I4", PASS, T_LIVER_KIDNEY_OK, {}, values)
 
 
+T_WBC = gettext_noop("WBC {wbc} x10^9/L is below {wbc_min} x10^9/L")
+T_ANC = gettext_noop("ANC {anc} x10^9/L is below {anc_min} x10^9/L")
+T_PLATELETS = gettext_noop("platelets {platelets} x10^9/L are below {platelets_min} x10^9/L")
+T_HEMOGLOBIN = gettext_noop("hemoglobin {hemoglobin} g/L is below {hemoglobin_min} g/L")
+T_BLOOD_COUNTS_OK = gettext_noop("blood counts within limits")
+
+
+def _absent_bone_marrow(values: dict) -> tuple[str, ...]:
+    return tuple(key for key in ("wbc", "anc", "platelets", "hemoglobin") if values[key] is None)
+
+
 def _i5_bone_marrow(s: Snapshot, lim: Limits) -> CriterionResult:
     wbc, anc, plt, hb = s.wbc, s.anc, s.platelets, s.hemoglobin
     values = {
@@ -663,6 +639,15 @@ def _i5_bone_marrow(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("I5", PASS, T_BLOOD_COUNTS_OK, {}, values)
 
 
+T_ECOG = gettext_noop("ECOG {ecog} is above {ecog_max}")
+T_LVEF = gettext_noop("LVEF {lvef_percent}% is below {lvef_min}%")
+T_FEV1 = gettext_noop("FEV1 {fev1_litres} L is below {fev1_min} L")
+# Two parts, as render_reason translates each part on its own; evaluations store them joined.
+T_CARDIOPULMONARY_OK = (
+    gettext_noop("ECOG {ecog}")
+    + PART_SEPARATOR
+    + gettext_noop("no cardiopulmonary contraindication")
+)
 _I6_ANSWERS = (
     ("cardiac_event_within_6_months", gettext_noop("cardiac event within the last 6 months")),
     ("uncontrolled_arrhythmia", gettext_noop("uncontrolled arrhythmia")),
@@ -704,6 +689,10 @@ def _i6_cardiopulmonary(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("I6", PASS, T_CARDIOPULMONARY_OK, {"ecog": ecog}, values)
 
 
+T_NOT_CONFIRMED = gettext_noop("no pathological confirmation")
+T_CONFIRMED = gettext_noop("pathologically confirmed")
+
+
 def _e1_pathology(s: Snapshot, lim: Limits) -> CriterionResult:
     confirmed = s.pathology_confirmed
     values = {"pathology_confirmed": confirmed}
@@ -714,6 +703,20 @@ def _e1_pathology(s: Snapshot, lim: Limits) -> CriterionResult:
         return CriterionResult("E1", UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
     return CriterionResult("E1", PASS, T_CONFIRMED, {}, values)
 
+
+T_NOT_FEASIBLE = gettext_noop("dosimetry not feasible")
+T_LUNG_V20 = gettext_noop("lung V20 {lung_v20_percent}% is above {lung_v20_max}%")
+T_LUNG_MEAN = gettext_noop(
+    "mean lung dose {lung_mean_dose_gy} Gy(RBE) is above {lung_mean_dose_max} Gy(RBE)"
+)
+T_HEART_V30 = gettext_noop("heart V30 {heart_v30_percent}% is above {heart_v30_max}%")
+T_CORD = gettext_noop(
+    "spinal cord max dose {spinal_cord_max_gy} Gy(RBE) is above {spinal_cord_max} Gy(RBE)"
+)
+T_FEASIBLE = gettext_noop("dosimetry feasible")
+T_CONSTRAINTS_MET = gettext_noop("all four dose constraints met")
+T_DOSIMETRY_NOT_ASSESSED = gettext_noop("dosimetry not assessed: MDT to confirm")
+T_DOSIMETRY_INCOMPLETE = gettext_noop("dosimetry incomplete (missing: {missing}): MDT to confirm")
 
 # (snapshot key, limit name, template when over the limit)
 _E2_METRICS = (
@@ -765,8 +768,20 @@ _E3_CHECKS = (
     ("perforation_risk_other", gettext_noop("high perforation risk judged by the clinician")),
 )
 _E3_PASS = gettext_noop("no sign of high perforation risk")
+
+
+def _e3_perforation(s: Snapshot, lim: Limits) -> CriterionResult:
+    return _answers("E3", s, _E3_CHECKS, _E3_PASS)
+
+
 _E4_CHECKS = (("abdominal_lymph_node_metastasis", gettext_noop("abdominal lymph node metastasis")),)
 _E4_PASS = gettext_noop("no abdominal lymph node metastasis")
+
+
+def _e4_abdominal_nodes(s: Snapshot, lim: Limits) -> CriterionResult:
+    return _answers("E4", s, _E4_CHECKS, _E4_PASS)
+
+
 _E5_CHECKS = (
     ("cardiac_implantable_device", gettext_noop("cardiac implantable device (pacemaker or ICD)")),
     (
@@ -775,6 +790,12 @@ _E5_CHECKS = (
     ),
 )
 _E5_PASS = gettext_noop("no implanted metal device")
+
+
+def _e5_metal(s: Snapshot, lim: Limits) -> CriterionResult:
+    return _answers("E5", s, _E5_CHECKS, _E5_PASS)
+
+
 _E6_PREGNANCY = (("pregnant_or_breastfeeding", gettext_noop("pregnant or breastfeeding")),)
 _E6_CHECKS = (
     ("active_connective_tissue_disease", gettext_noop("active connective tissue disease")),
@@ -789,18 +810,6 @@ _E6_CHECKS = (
 )
 _E6_CHECKS_FEMALE = _E6_PREGNANCY + _E6_CHECKS
 _E6_PASS = gettext_noop("no absolute contraindication to radiotherapy")
-
-
-def _e3_perforation(s: Snapshot, lim: Limits) -> CriterionResult:
-    return _answers("E3", s, _E3_CHECKS, _E3_PASS)
-
-
-def _e4_abdominal_nodes(s: Snapshot, lim: Limits) -> CriterionResult:
-    return _answers("E4", s, _E4_CHECKS, _E4_PASS)
-
-
-def _e5_metal(s: Snapshot, lim: Limits) -> CriterionResult:
-    return _answers("E5", s, _E5_CHECKS, _E5_PASS)
 
 
 def _e6_contraindication(s: Snapshot, lim: Limits) -> CriterionResult:
