@@ -11,6 +11,7 @@ Inside every criterion: ``fail`` when the data present already proves it, otherw
 from __future__ import annotations
 
 import datetime
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from decimal import Decimal
@@ -361,6 +362,32 @@ def _answers(
     return CriterionResult(code, PASS, pass_template, {}, values)
 
 
+def _limit_checks(
+    checks: tuple[tuple[str, str, str], ...],
+    values: dict,
+    lim: Limits,
+    beyond: Callable[[Decimal, Decimal], bool],
+) -> tuple[list[str], dict, tuple[str, ...]]:
+    """Fail templates, their params and the absent keys of numeric checks.
+
+    ``checks`` is (snapshot key, limit name, template shown when the value is beyond the
+    limit); ``beyond`` is operator.gt for a maximum, operator.lt for a minimum.
+    """
+    fails = []
+    params = {}
+    absent = []
+    for key, limit_name, template in checks:
+        value = values[key]
+        if value is None:
+            absent.append(key)
+            continue
+        limit = getattr(lim, limit_name)
+        if beyond(value, limit):
+            fails.append(template)
+            params[key], params[limit_name] = value, limit
+    return fails, params, tuple(absent)
+
+
 T_LABS_STALE = gettext_noop(
     "labs older than {max_days} days (dated {labs_date}, screening {screening_date})"
 )
@@ -489,11 +516,19 @@ def _i3_prior_treatment(s: Snapshot, lim: Limits) -> CriterionResult:
     return _answers("I3", s, _I3_CHECKS, _I3_PASS)
 
 
-T_ALT = gettext_noop("ALT {alt} U/L is above {alt_max} U/L")
-T_AST = gettext_noop("AST {ast} U/L is above {ast_max} U/L")
-T_BILIRUBIN = gettext_noop(
-    "total bilirubin {total_bilirubin} umol/L is above {total_bilirubin_max} umol/L"
+# (snapshot key, limit name, template when over the limit)
+_I4_LIVER = (
+    ("alt", "alt_max", gettext_noop("ALT {alt} U/L is above {alt_max} U/L")),
+    ("ast", "ast_max", gettext_noop("AST {ast} U/L is above {ast_max} U/L")),
+    (
+        "total_bilirubin",
+        "total_bilirubin_max",
+        gettext_noop(
+            "total bilirubin {total_bilirubin} umol/L is above {total_bilirubin_max} umol/L"
+        ),
+    ),
 )
+
 T_CREATININE_NO_CLEARANCE = gettext_noop(
     "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and no creatinine "
     "clearance is given"
@@ -514,45 +549,27 @@ T_LIVER_OK = gettext_noop("liver function within limits")
 
 
 def _absent_liver_kidney(values: dict) -> tuple[str, ...]:
-    absent = tuple(key for key in ("alt", "ast", "total_bilirubin") if values[key] is None)
+    absent = tuple(key for key, _, _ in _I4_LIVER if values[key] is None)
     if values["creatinine"] is None and values["creatinine_clearance"] is None:
         absent += ("creatinine", "creatinine_clearance")
     return absent
 
 
 def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
-    alt, ast, bili = s.alt, s.ast, s.total_bilirubin
     cr, cc = s.creatinine, s.creatinine_clearance
     values = {
         "labs_date": s.labs_date,
         "screening_date": s.screening_date,
-        "alt": alt,
-        "ast": ast,
-        "total_bilirubin": bili,
+        "alt": s.alt,
+        "ast": s.ast,
+        "total_bilirubin": s.total_bilirubin,
         "creatinine": cr,
         "creatinine_clearance": cc,
     }
     stale = _stale_labs("I4", s, lim, values, _absent_liver_kidney)
     if stale is not None:
         return stale
-    fails = []
-    params = {}
-    missing = []
-    if alt is None:
-        missing.append("alt")
-    elif alt > lim.alt_max:
-        fails.append(T_ALT)
-        params["alt"], params["alt_max"] = alt, lim.alt_max
-    if ast is None:
-        missing.append("ast")
-    elif ast > lim.ast_max:
-        fails.append(T_AST)
-        params["ast"], params["ast_max"] = ast, lim.ast_max
-    if bili is None:
-        missing.append("total_bilirubin")
-    elif bili > lim.total_bilirubin_max:
-        fails.append(T_BILIRUBIN)
-        params["total_bilirubin"], params["total_bilirubin_max"] = bili, lim.total_bilirubin_max
+    fails, params, missing = _limit_checks(_I4_LIVER, values, lim, operator.gt)
 
     kidney_by_clearance = False
     if cr is not None and cr <= lim.creatinine_max:
@@ -570,13 +587,11 @@ def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
         fails.append(T_CREATININE_NO_CLEARANCE)
         params["creatinine"], params["creatinine_max"] = cr, lim.creatinine_max
     else:
-        missing.append("creatinine")
-        missing.append("creatinine_clearance")
+        missing += ("creatinine", "creatinine_clearance")
 
     if fails:
         return CriterionResult("I4", FAIL, _join(fails), params, values)
     if missing:
-        missing = tuple(missing)
         return CriterionResult("I4", UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
     if kidney_by_clearance:
         template = T_LIVER_OK + PART_SEPARATOR + T_KIDNEY_BY_CLEARANCE
@@ -584,57 +599,45 @@ def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("I4", PASS, T_LIVER_KIDNEY_OK, {}, values)
 
 
-T_WBC = gettext_noop("WBC {wbc} x10^9/L is below {wbc_min} x10^9/L")
-T_ANC = gettext_noop("ANC {anc} x10^9/L is below {anc_min} x10^9/L")
-T_PLATELETS = gettext_noop("platelets {platelets} x10^9/L are below {platelets_min} x10^9/L")
-T_HEMOGLOBIN = gettext_noop("hemoglobin {hemoglobin} g/L is below {hemoglobin_min} g/L")
+# (snapshot key, limit name, template when under the limit)
+_I5_COUNTS = (
+    ("wbc", "wbc_min", gettext_noop("WBC {wbc} x10^9/L is below {wbc_min} x10^9/L")),
+    ("anc", "anc_min", gettext_noop("ANC {anc} x10^9/L is below {anc_min} x10^9/L")),
+    (
+        "platelets",
+        "platelets_min",
+        gettext_noop("platelets {platelets} x10^9/L are below {platelets_min} x10^9/L"),
+    ),
+    (
+        "hemoglobin",
+        "hemoglobin_min",
+        gettext_noop("hemoglobin {hemoglobin} g/L is below {hemoglobin_min} g/L"),
+    ),
+)
+
 T_BLOOD_COUNTS_OK = gettext_noop("blood counts within limits")
 
 
 def _absent_bone_marrow(values: dict) -> tuple[str, ...]:
-    return tuple(key for key in ("wbc", "anc", "platelets", "hemoglobin") if values[key] is None)
+    return tuple(key for key, _, _ in _I5_COUNTS if values[key] is None)
 
 
 def _i5_bone_marrow(s: Snapshot, lim: Limits) -> CriterionResult:
-    wbc, anc, plt, hb = s.wbc, s.anc, s.platelets, s.hemoglobin
     values = {
         "labs_date": s.labs_date,
         "screening_date": s.screening_date,
-        "wbc": wbc,
-        "anc": anc,
-        "platelets": plt,
-        "hemoglobin": hb,
+        "wbc": s.wbc,
+        "anc": s.anc,
+        "platelets": s.platelets,
+        "hemoglobin": s.hemoglobin,
     }
     stale = _stale_labs("I5", s, lim, values, _absent_bone_marrow)
     if stale is not None:
         return stale
-    fails = []
-    params = {}
-    missing = []
-    if wbc is None:
-        missing.append("wbc")
-    elif wbc < lim.wbc_min:
-        fails.append(T_WBC)
-        params["wbc"], params["wbc_min"] = wbc, lim.wbc_min
-    if anc is None:
-        missing.append("anc")
-    elif anc < lim.anc_min:
-        fails.append(T_ANC)
-        params["anc"], params["anc_min"] = anc, lim.anc_min
-    if plt is None:
-        missing.append("platelets")
-    elif plt < lim.platelets_min:
-        fails.append(T_PLATELETS)
-        params["platelets"], params["platelets_min"] = plt, lim.platelets_min
-    if hb is None:
-        missing.append("hemoglobin")
-    elif hb < lim.hemoglobin_min:
-        fails.append(T_HEMOGLOBIN)
-        params["hemoglobin"], params["hemoglobin_min"] = hb, lim.hemoglobin_min
+    fails, params, missing = _limit_checks(_I5_COUNTS, values, lim, operator.lt)
     if fails:
         return CriterionResult("I5", FAIL, _join(fails), params, values)
     if missing:
-        missing = tuple(missing)
         return CriterionResult("I5", UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
     return CriterionResult("I5", PASS, T_BLOOD_COUNTS_OK, {}, values)
 
@@ -705,26 +708,39 @@ def _e1_pathology(s: Snapshot, lim: Limits) -> CriterionResult:
 
 
 T_NOT_FEASIBLE = gettext_noop("dosimetry not feasible")
-T_LUNG_V20 = gettext_noop("lung V20 {lung_v20_percent}% is above {lung_v20_max}%")
-T_LUNG_MEAN = gettext_noop(
-    "mean lung dose {lung_mean_dose_gy} Gy(RBE) is above {lung_mean_dose_max} Gy(RBE)"
+
+# (snapshot key, limit name, template when over the limit)
+_E2_METRICS = (
+    (
+        "lung_v20_percent",
+        "lung_v20_max",
+        gettext_noop("lung V20 {lung_v20_percent}% is above {lung_v20_max}%"),
+    ),
+    (
+        "lung_mean_dose_gy",
+        "lung_mean_dose_max",
+        gettext_noop(
+            "mean lung dose {lung_mean_dose_gy} Gy(RBE) is above {lung_mean_dose_max} Gy(RBE)"
+        ),
+    ),
+    (
+        "heart_v30_percent",
+        "heart_v30_max",
+        gettext_noop("heart V30 {heart_v30_percent}% is above {heart_v30_max}%"),
+    ),
+    (
+        "spinal_cord_max_gy",
+        "spinal_cord_max",
+        gettext_noop(
+            "spinal cord max dose {spinal_cord_max_gy} Gy(RBE) is above {spinal_cord_max} Gy(RBE)"
+        ),
+    ),
 )
-T_HEART_V30 = gettext_noop("heart V30 {heart_v30_percent}% is above {heart_v30_max}%")
-T_CORD = gettext_noop(
-    "spinal cord max dose {spinal_cord_max_gy} Gy(RBE) is above {spinal_cord_max} Gy(RBE)"
-)
+
 T_FEASIBLE = gettext_noop("dosimetry feasible")
 T_CONSTRAINTS_MET = gettext_noop("all four dose constraints met")
 T_DOSIMETRY_NOT_ASSESSED = gettext_noop("dosimetry not assessed: MDT to confirm")
 T_DOSIMETRY_INCOMPLETE = gettext_noop("dosimetry incomplete (missing: {missing}): MDT to confirm")
-
-# (snapshot key, limit name, template when over the limit)
-_E2_METRICS = (
-    ("lung_v20_percent", "lung_v20_max", T_LUNG_V20),
-    ("lung_mean_dose_gy", "lung_mean_dose_max", T_LUNG_MEAN),
-    ("heart_v30_percent", "heart_v30_max", T_HEART_V30),
-    ("spinal_cord_max_gy", "spinal_cord_max", T_CORD),
-)
 
 
 def _e2_dosimetry(s: Snapshot, lim: Limits) -> CriterionResult:
@@ -736,26 +752,16 @@ def _e2_dosimetry(s: Snapshot, lim: Limits) -> CriterionResult:
         "heart_v30_percent": s.heart_v30_percent,
         "spinal_cord_max_gy": s.spinal_cord_max_gy,
     }
-    fails = [T_NOT_FEASIBLE] if status == "not_feasible" else []
-    params = {}
-    absent = []
-    for key, limit_name, template in _E2_METRICS:
-        value = values[key]
-        if value is None:
-            absent.append(key)
-            continue
-        limit = getattr(lim, limit_name)
-        # A metric over its limit fails even when the status says "feasible": the numbers win.
-        if value > limit:
-            fails.append(template)
-            params[key], params[limit_name] = value, limit
+    # A metric over its limit fails even when the status says "feasible": the numbers win.
+    fails, params, missing = _limit_checks(_E2_METRICS, values, lim, operator.gt)
+    if status == "not_feasible":
+        fails.insert(0, T_NOT_FEASIBLE)
     if fails:
         return CriterionResult("E2", FAIL, _join(fails), params, values)
     if status == "feasible":
         return CriterionResult("E2", PASS, T_FEASIBLE, {}, values)
-    if not absent:
+    if not missing:
         return CriterionResult("E2", PASS, T_CONSTRAINTS_MET, {}, values)
-    missing = tuple(absent)
     if len(missing) == len(_E2_METRICS):
         return CriterionResult("E2", UNKNOWN, T_DOSIMETRY_NOT_ASSESSED, {}, values, missing)
     params = {"missing": missing}
