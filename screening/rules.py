@@ -352,12 +352,19 @@ def _answers(
 
     ``checks`` is (snapshot key, template shown when that answer is "yes").
     """
-    values = {key: getattr(s, key) for key, _ in checks}
-    fails = [template for key, template in checks if values[key] == "yes"]
+    values = {}
+    fails = []
+    missing = []
+    for key, template in checks:
+        answer = values[key] = getattr(s, key)
+        if answer == "yes":
+            fails.append(template)
+        elif answer != "no":
+            missing.append(key)
     if fails:
         return CriterionResult(code, FAIL, _join(fails), {}, values)
-    missing = tuple(key for key, value in values.items() if value != "no")
     if missing:
+        missing = tuple(missing)
         return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
     return CriterionResult(code, PASS, pass_template, {}, values)
 
