@@ -244,10 +244,7 @@ PART_SEPARATOR = "; "
 
 
 def render_reason(template: str, params: dict) -> str:
-    """Translate and fill a reason template; also works on to_json()'d params.
-
-    A list/tuple param holds snapshot keys and renders as their labels, comma-separated.
-    """
+    """Translate and fill a reason template, also from stored params; key lists read as labels."""
     formatted = {}
     for name, value in params.items():
         if isinstance(value, tuple | list):
@@ -375,10 +372,10 @@ def _limit_checks(
     lim: Limits,
     beyond: Callable[[Decimal, Decimal], bool],
 ) -> tuple[list[str], dict, tuple[str, ...]]:
-    """Fail templates, their params and the absent keys of numeric checks.
+    """Fail templates, their params and the absent keys of numeric checks, in table order.
 
     ``checks`` is (snapshot key, limit name, template shown when the value is beyond the
-    limit); ``beyond`` is operator.gt for a maximum, operator.lt for a minimum.
+    limit); ``beyond`` is operator.gt for a maximum limit, operator.lt for a minimum.
     """
     fails = []
     params = {}
