@@ -27,6 +27,7 @@ from screening.models import (
     ReferralEvent,
     Site,
 )
+from screening.text import format_number
 
 # Bookkeeping columns, and the current evaluation and outcome, which the evaluation's own line
 # reports; a lab's unit is told together with its value.
@@ -67,7 +68,7 @@ def _value_text(event, field, names: _Names) -> str:
     name = field.name
     if name in units.LAB_KEYS:
         unit = getattr(event, f"{name}_unit") or units.SI_UNIT[name]
-        return f"{units.format_number(units.from_si(name, value, unit))} {unit}"
+        return f"{format_number(units.from_si(name, value, unit))} {unit}"
     if name == "site":
         return names.sites.get(value, str(value))
     if field.choices:
@@ -77,7 +78,7 @@ def _value_text(event, field, names: _Names) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        number = units.format_number(value)
+        number = format_number(value)
         return f"{number} {MEASUREMENT_UNITS[name]}" if name in MEASUREMENT_UNITS else number
     return str(value)
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from screening import rules, staging, units
 from screening.forms.referrals import SECTIONS
 from screening.models import MEASUREMENT_UNITS, ProtocolVersion, Referral
+from screening.text import format_number
 
 OUTCOME_SENTENCES = {
     rules.Outcome.POTENTIALLY_ELIGIBLE: _(
@@ -63,9 +64,9 @@ def value_display(key: str, value) -> str:
     if value is None or value == "":
         return gettext("not given")
     if key in units.LAB_KEYS:
-        return f"{units.format_number(Decimal(str(value)))} {units.SI_UNIT[key]}"
+        return f"{format_number(Decimal(str(value)))} {units.SI_UNIT[key]}"
     if key in MEASUREMENT_UNITS:
-        return f"{units.format_number(Decimal(str(value)))} {MEASUREMENT_UNITS[key]}"
+        return f"{format_number(Decimal(str(value)))} {MEASUREMENT_UNITS[key]}"
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(CHOICE_LABELS.get(key, {}).get(value, value))
@@ -193,10 +194,10 @@ def lab_display(referral: Referral, key: str) -> str:
     if si_value is None:
         return gettext("not given")
     unit = getattr(referral, f"{key}_unit") or units.SI_UNIT[key]
-    entered = f"{units.format_number(units.from_si(key, si_value, unit))} {unit}"
+    entered = f"{format_number(units.from_si(key, si_value, unit))} {unit}"
     if units.UNIT_FACTORS[key][unit] == 1:
         return entered
-    return f"{entered} (= {units.format_number(si_value)} {units.SI_UNIT[key]})"
+    return f"{entered} (= {format_number(si_value)} {units.SI_UNIT[key]})"
 
 
 def clinical_sections(referral: Referral) -> list[tuple[str, list[tuple[str, str]]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from screening.units import gettext_noop, render
+from screening.text import gettext_noop, render
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARACTERS = "10X98765432"

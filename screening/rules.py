@@ -11,12 +11,14 @@ Inside every criterion: ``fail`` when the data present already proves it, otherw
 from __future__ import annotations
 
 import datetime
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import StrEnum
+from typing import get_type_hints
 
-from screening.units import format_number, format_param, gettext_noop, translate
+from screening.text import format_number, format_param, gettext_noop, translate
 
 
 class Result(StrEnum):
@@ -95,28 +97,6 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-_DATE_FIELDS = frozenset({"date_of_birth", "screening_date", "labs_date"})
-_INT_FIELDS = frozenset({"ecog"})
-_DECIMAL_FIELDS = frozenset(
-    {
-        "alt",
-        "ast",
-        "total_bilirubin",
-        "creatinine",
-        "creatinine_clearance",
-        "wbc",
-        "anc",
-        "platelets",
-        "hemoglobin",
-        "lvef_percent",
-        "fev1_litres",
-        "lung_v20_percent",
-        "lung_mean_dose_gy",
-        "heart_v30_percent",
-        "spinal_cord_max_gy",
-    }
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -185,23 +165,34 @@ class Snapshot:
         """Inverse of to_json. Absent keys are None; keys this version does not know are
         ignored so that snapshots stored by an older release can still be replayed."""
         kwargs = {}
-        for name in SNAPSHOT_KEYS:
+        for name, read in _FROM_JSON.items():
             value = data.get(name)
-            if value is None:
-                continue
-            if name in _DATE_FIELDS:
-                if isinstance(value, str):
-                    value = datetime.date.fromisoformat(value)
-            elif name in _DECIMAL_FIELDS:
-                if not isinstance(value, Decimal):
-                    value = Decimal(str(value))
-            elif name in _INT_FIELDS:
-                value = int(value)
-            kwargs[name] = value
+            if value is not None:
+                kwargs[name] = value if read is None else read(value)
         return cls(**kwargs)
 
 
 SNAPSHOT_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Snapshot))
+
+
+def _date_from_json(value: datetime.date | str) -> datetime.date:
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _decimal_from_json(value: Decimal | int | float | str) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+# Snapshot field type -> how from_json reads it (None: as it is). A field of a type not listed
+# here fails at import (KeyError) instead of being read unconverted.
+_JSON_READERS = {
+    str | None: None,
+    datetime.date | None: _date_from_json,
+    Decimal | None: _decimal_from_json,
+    int | None: int,
+}
+_FROM_JSON = {name: _JSON_READERS[hint] for name, hint in get_type_hints(Snapshot).items()}
+
 
 # Readable names of snapshot keys, used in "missing: ..." reasons and to-do lists.
 FIELD_LABELS: dict[str, str] = {
@@ -253,10 +244,7 @@ PART_SEPARATOR = "; "
 
 
 def render_reason(template: str, params: dict) -> str:
-    """Translate and fill a reason template; also works on to_json()'d params.
-
-    A list/tuple param holds snapshot keys and renders as their labels, comma-separated.
-    """
+    """Translate and fill a reason template, also from stored params; key lists read as labels."""
     formatted = {}
     for name, value in params.items():
         if isinstance(value, tuple | list):
@@ -345,20 +333,64 @@ def labs_are_fresh(
     return 0 <= (screening_date - labs_date).days <= max_age_days
 
 
-# --- templates ------------------------------------------------------------------------------
+# --- shared by several criteria -------------------------------------------------------------
 
 T_MISSING = gettext_noop("missing: {missing}")
 
-T_AGE_BELOW = gettext_noop("age {age} is below {age_min}")
-T_AGE_ABOVE = gettext_noop("age {age} is above {age_max}")
-T_AGE_WITHIN = gettext_noop("age {age} ({age_min}-{age_max})")
 
-T_M1 = gettext_noop("distant metastasis (cM1)")
-T_CT_OUTSIDE = gettext_noop("c{ct} is outside cT1-4")
-T_EARLY_N0 = gettext_noop("c{ct}N0 is excluded (cT1-2N0M0)")
-T_TX = gettext_noop("cTX: primary tumour not assessed")
-T_NX = gettext_noop("cNX: regional nodes not assessed")
-T_STAGE_WITHIN = gettext_noop("c{ct}{cn}{cm} is within cT1-4N0-3M0")
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else PART_SEPARATOR.join(parts)
+
+
+def _answers(
+    code: str, s: Snapshot, checks: tuple[tuple[str, str], ...], pass_template: str
+) -> CriterionResult:
+    """A criterion made of tri-state answers: any "yes" fails, any not "no" is unknown.
+
+    ``checks`` is (snapshot key, template shown when that answer is "yes").
+    """
+    values = {}
+    fails = []
+    missing = []
+    for key, template in checks:
+        answer = values[key] = getattr(s, key)
+        if answer == "yes":
+            fails.append(template)
+        elif answer != "no":
+            missing.append(key)
+    if fails:
+        return CriterionResult(code, FAIL, _join(fails), {}, values)
+    if missing:
+        missing = tuple(missing)
+        return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+    return CriterionResult(code, PASS, pass_template, {}, values)
+
+
+def _limit_checks(
+    checks: tuple[tuple[str, str, str], ...],
+    values: dict,
+    lim: Limits,
+    beyond: Callable[[Decimal, Decimal], bool],
+) -> tuple[list[str], dict, tuple[str, ...]]:
+    """Fail templates, their params and the absent keys of numeric checks, in table order.
+
+    ``checks`` is (snapshot key, limit name, template shown when the value is beyond the
+    limit); ``beyond`` is operator.gt for a maximum limit, operator.lt for a minimum.
+    """
+    fails = []
+    params = {}
+    absent = []
+    for key, limit_name, template in checks:
+        value = values[key]
+        if value is None:
+            absent.append(key)
+            continue
+        limit = getattr(lim, limit_name)
+        if beyond(value, limit):
+            fails.append(template)
+            params[key], params[limit_name] = value, limit
+    return fails, params, tuple(absent)
+
 
 T_LABS_STALE = gettext_noop(
     "labs older than {max_days} days (dated {labs_date}, screening {screening_date})"
@@ -366,68 +398,41 @@ T_LABS_STALE = gettext_noop(
 T_LABS_FUTURE = gettext_noop("labs dated {labs_date}, after the screening date {screening_date}")
 T_LABS_UNDATED = gettext_noop("labs undated")
 
-T_ALT = gettext_noop("ALT {alt} U/L is above {alt_max} U/L")
-T_AST = gettext_noop("AST {ast} U/L is above {ast_max} U/L")
-T_BILIRUBIN = gettext_noop(
-    "total bilirubin {total_bilirubin} umol/L is above {total_bilirubin_max} umol/L"
-)
-T_CREATININE_NO_CLEARANCE = gettext_noop(
-    "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and no creatinine "
-    "clearance is given"
-)
-T_CREATININE_AND_CLEARANCE = gettext_noop(
-    "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and creatinine clearance "
-    "{creatinine_clearance} mL/min is below {creatinine_clearance_min} mL/min"
-)
-T_CLEARANCE_LOW = gettext_noop(
-    "creatinine clearance {creatinine_clearance} mL/min is below {creatinine_clearance_min} mL/min"
-)
-T_LIVER_KIDNEY_OK = gettext_noop("liver and kidney function within limits")
-T_KIDNEY_BY_CLEARANCE = gettext_noop(
-    "kidney function by creatinine clearance {creatinine_clearance} mL/min "
-    "(at least {creatinine_clearance_min} mL/min)"
-)
-T_LIVER_OK = gettext_noop("liver function within limits")
 
-T_WBC = gettext_noop("WBC {wbc} x10^9/L is below {wbc_min} x10^9/L")
-T_ANC = gettext_noop("ANC {anc} x10^9/L is below {anc_min} x10^9/L")
-T_PLATELETS = gettext_noop("platelets {platelets} x10^9/L are below {platelets_min} x10^9/L")
-T_HEMOGLOBIN = gettext_noop("hemoglobin {hemoglobin} g/L is below {hemoglobin_min} g/L")
-T_BLOOD_COUNTS_OK = gettext_noop("blood counts within limits")
+def _stale_labs(
+    code: str, s: Snapshot, lim: Limits, values: dict, absent_analytes: Callable[[dict], tuple]
+) -> CriterionResult | None:
+    """The unknown result when labs are not fresh, whatever their values; None when fresh.
 
-T_ECOG = gettext_noop("ECOG {ecog} is above {ecog_max}")
-T_LVEF = gettext_noop("LVEF {lvef_percent}% is below {lvef_min}%")
-T_FEV1 = gettext_noop("FEV1 {fev1_litres} L is below {fev1_min} L")
-# Two parts, as render_reason translates each part on its own; evaluations store them joined.
-T_CARDIOPULMONARY_OK = (
-    gettext_noop("ECOG {ecog}")
-    + PART_SEPARATOR
-    + gettext_noop("no cardiopulmonary contraindication")
-)
-
-T_NOT_FEASIBLE = gettext_noop("dosimetry not feasible")
-T_LUNG_V20 = gettext_noop("lung V20 {lung_v20_percent}% is above {lung_v20_max}%")
-T_LUNG_MEAN = gettext_noop(
-    "mean lung dose {lung_mean_dose_gy} Gy(RBE) is above {lung_mean_dose_max} Gy(RBE)"
-)
-T_HEART_V30 = gettext_noop("heart V30 {heart_v30_percent}% is above {heart_v30_max}%")
-T_CORD = gettext_noop(
-    "spinal cord max dose {spinal_cord_max_gy} Gy(RBE) is above {spinal_cord_max} Gy(RBE)"
-)
-T_FEASIBLE = gettext_noop("dosimetry feasible")
-T_CONSTRAINTS_MET = gettext_noop("all four dose constraints met")
-T_DOSIMETRY_NOT_ASSESSED = gettext_noop("dosimetry not assessed: MDT to confirm")
-T_DOSIMETRY_INCOMPLETE = gettext_noop("dosimetry incomplete (missing: {missing}): MDT to confirm")
-
-T_NOT_CONFIRMED = gettext_noop("no pathological confirmation")
-T_CONFIRMED = gettext_noop("pathologically confirmed")
+    Stale or future-dated labs need a new panel, so only ``labs_date`` is listed as missing.
+    Undated labs also list the analytes not given, so the to-do list is complete.
+    """
+    labs_date, on = s.labs_date, s.screening_date
+    if labs_date is not None and on is not None:
+        age_days = (on - labs_date).days
+        if 0 <= age_days <= lim.labs_max_age_days:
+            return None
+        params = {"labs_date": labs_date, "screening_date": on, "max_days": lim.labs_max_age_days}
+        template = T_LABS_STALE if age_days > 0 else T_LABS_FUTURE
+        return CriterionResult(code, UNKNOWN, template, params, values, ("labs_date",))
+    absent = absent_analytes(values)
+    if labs_date is None and on is not None:
+        if not absent:
+            return CriterionResult(code, UNKNOWN, T_LABS_UNDATED, {}, values, ("labs_date",))
+        template = T_LABS_UNDATED + PART_SEPARATOR + T_MISSING
+        missing = ("labs_date", *absent)
+        return CriterionResult(code, UNKNOWN, template, {"missing": absent}, values, missing)
+    # Without a screening date freshness cannot be judged: that is what to complete.
+    missing = ("screening_date",) if labs_date is not None else ("labs_date", "screening_date")
+    missing += absent
+    return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
 
 
-def _join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else PART_SEPARATOR.join(parts)
+# --- the criteria, in protocol order --------------------------------------------------------
 
-
-# --- criteria -------------------------------------------------------------------------------
+T_AGE_BELOW = gettext_noop("age {age} is below {age_min}")
+T_AGE_ABOVE = gettext_noop("age {age} is above {age_max}")
+T_AGE_WITHIN = gettext_noop("age {age} ({age_min}-{age_max})")
 
 
 def _i1_age(s: Snapshot, lim: Limits) -> CriterionResult:
@@ -444,6 +449,13 @@ def _i1_age(s: Snapshot, lim: Limits) -> CriterionResult:
         return CriterionResult("I1", FAIL, T_AGE_ABOVE, params, values)
     return CriterionResult("I1", PASS, T_AGE_WITHIN, params, values)
 
+
+T_M1 = gettext_noop("distant metastasis (cM1)")
+T_CT_OUTSIDE = gettext_noop("c{ct} is outside cT1-4")
+T_EARLY_N0 = gettext_noop("c{ct}N0 is excluded (cT1-2N0M0)")
+T_TX = gettext_noop("cTX: primary tumour not assessed")
+T_NX = gettext_noop("cNX: regional nodes not assessed")
+T_STAGE_WITHIN = gettext_noop("c{ct}{cn}{cm} is within cT1-4N0-3M0")
 
 _T_OUTSIDE = frozenset({"T0", "Tis"})
 _T_EARLY = frozenset({"T1", "T1a", "T1b", "T2"})
@@ -494,23 +506,6 @@ def _i2_stage(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("I2", UNKNOWN, _join(parts), params, values, missing)
 
 
-def _answers(
-    code: str, s: Snapshot, checks: tuple[tuple[str, str], ...], pass_template: str
-) -> CriterionResult:
-    """A criterion made of tri-state answers: any "yes" fails, any not "no" is unknown.
-
-    ``checks`` is (snapshot key, template shown when that answer is "yes").
-    """
-    values = {key: getattr(s, key) for key, _ in checks}
-    fails = [template for key, template in checks if values[key] == "yes"]
-    if fails:
-        return CriterionResult(code, FAIL, _join(fails), {}, values)
-    missing = tuple(key for key, value in values.items() if value != "no")
-    if missing:
-        return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
-    return CriterionResult(code, PASS, pass_template, {}, values)
-
-
 _I3_CHECKS = (
     (
         "prior_esophageal_radiotherapy",
@@ -525,79 +520,60 @@ def _i3_prior_treatment(s: Snapshot, lim: Limits) -> CriterionResult:
     return _answers("I3", s, _I3_CHECKS, _I3_PASS)
 
 
-def _stale_labs(
-    code: str, s: Snapshot, lim: Limits, values: dict, absent_analytes: Callable[[dict], tuple]
-) -> CriterionResult | None:
-    """The unknown result when labs are not fresh, whatever their values; None when fresh.
+# (snapshot key, limit name, template when over the limit)
+_I4_LIVER = (
+    ("alt", "alt_max", gettext_noop("ALT {alt} U/L is above {alt_max} U/L")),
+    ("ast", "ast_max", gettext_noop("AST {ast} U/L is above {ast_max} U/L")),
+    (
+        "total_bilirubin",
+        "total_bilirubin_max",
+        gettext_noop(
+            "total bilirubin {total_bilirubin} umol/L is above {total_bilirubin_max} umol/L"
+        ),
+    ),
+)
 
-    Stale or future-dated labs need a new panel, so only ``labs_date`` is listed as missing.
-    Undated labs also list the analytes not given, so the to-do list is complete.
-    """
-    labs_date, on = s.labs_date, s.screening_date
-    if labs_date is not None and on is not None:
-        age_days = (on - labs_date).days
-        if 0 <= age_days <= lim.labs_max_age_days:
-            return None
-        params = {"labs_date": labs_date, "screening_date": on, "max_days": lim.labs_max_age_days}
-        template = T_LABS_STALE if age_days > 0 else T_LABS_FUTURE
-        return CriterionResult(code, UNKNOWN, template, params, values, ("labs_date",))
-    absent = absent_analytes(values)
-    if labs_date is None and on is not None:
-        if not absent:
-            return CriterionResult(code, UNKNOWN, T_LABS_UNDATED, {}, values, ("labs_date",))
-        template = T_LABS_UNDATED + PART_SEPARATOR + T_MISSING
-        missing = ("labs_date", *absent)
-        return CriterionResult(code, UNKNOWN, template, {"missing": absent}, values, missing)
-    # Without a screening date freshness cannot be judged: that is what to complete.
-    missing = ("screening_date",) if labs_date is not None else ("labs_date", "screening_date")
-    missing += absent
-    return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
+T_CREATININE_NO_CLEARANCE = gettext_noop(
+    "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and no creatinine "
+    "clearance is given"
+)
+T_CREATININE_AND_CLEARANCE = gettext_noop(
+    "creatinine {creatinine} umol/L is above {creatinine_max} umol/L and creatinine clearance "
+    "{creatinine_clearance} mL/min is below {creatinine_clearance_min} mL/min"
+)
+T_CLEARANCE_LOW = gettext_noop(
+    "creatinine clearance {creatinine_clearance} mL/min is below {creatinine_clearance_min} mL/min"
+)
+T_LIVER_KIDNEY_OK = gettext_noop("liver and kidney function within limits")
+T_KIDNEY_BY_CLEARANCE = gettext_noop(
+    "kidney function by creatinine clearance {creatinine_clearance} mL/min "
+    "(at least {creatinine_clearance_min} mL/min)"
+)
+T_LIVER_OK = gettext_noop("liver function within limits")
 
 
 def _absent_liver_kidney(values: dict) -> tuple[str, ...]:
-    absent = tuple(key for key in ("alt", "ast", "total_bilirubin") if values[key] is None)
+    absent = tuple(key for key, _, _ in _I4_LIVER if values[key] is None)
     if values["creatinine"] is None and values["creatinine_clearance"] is None:
         absent += ("creatinine", "creatinine_clearance")
     return absent
 
 
-def _absent_bone_marrow(values: dict) -> tuple[str, ...]:
-    return tuple(key for key in ("wbc", "anc", "platelets", "hemoglobin") if values[key] is None)
-
-
 def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
-    alt, ast, bili = s.alt, s.ast, s.total_bilirubin
     cr, cc = s.creatinine, s.creatinine_clearance
     values = {
         "labs_date": s.labs_date,
         "screening_date": s.screening_date,
-        "alt": alt,
-        "ast": ast,
-        "total_bilirubin": bili,
+        "alt": s.alt,
+        "ast": s.ast,
+        "total_bilirubin": s.total_bilirubin,
         "creatinine": cr,
         "creatinine_clearance": cc,
     }
     stale = _stale_labs("I4", s, lim, values, _absent_liver_kidney)
     if stale is not None:
         return stale
-    fails = []
-    params = {}
-    missing = []
-    if alt is None:
-        missing.append("alt")
-    elif alt > lim.alt_max:
-        fails.append(T_ALT)
-        params["alt"], params["alt_max"] = alt, lim.alt_max
-    if ast is None:
-        missing.append("ast")
-    elif ast > lim.ast_max:
-        fails.append(T_AST)
-        params["ast"], params["ast_max"] = ast, lim.ast_max
-    if bili is None:
-        missing.append("total_bilirubin")
-    elif bili > lim.total_bilirubin_max:
-        fails.append(T_BILIRUBIN)
-        params["total_bilirubin"], params["total_bilirubin_max"] = bili, lim.total_bilirubin_max
+    fails, params, missing = _limit_checks(_I4_LIVER, values, lim, operator.gt)
 
     kidney_by_clearance = False
     if cr is not None and cr <= lim.creatinine_max:
@@ -615,13 +591,11 @@ def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
         fails.append(T_CREATININE_NO_CLEARANCE)
         params["creatinine"], params["creatinine_max"] = cr, lim.creatinine_max
     else:
-        missing.append("creatinine")
-        missing.append("creatinine_clearance")
+        missing += ("creatinine", "creatinine_clearance")
 
     if fails:
         return CriterionResult("I4", FAIL, _join(fails), params, values)
     if missing:
-        missing = tuple(missing)
         return CriterionResult("I4", UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
     if kidney_by_clearance:
         template = T_LIVER_OK + PART_SEPARATOR + T_KIDNEY_BY_CLEARANCE
@@ -629,50 +603,58 @@ def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("I4", PASS, T_LIVER_KIDNEY_OK, {}, values)
 
 
+# (snapshot key, limit name, template when under the limit)
+_I5_COUNTS = (
+    ("wbc", "wbc_min", gettext_noop("WBC {wbc} x10^9/L is below {wbc_min} x10^9/L")),
+    ("anc", "anc_min", gettext_noop("ANC {anc} x10^9/L is below {anc_min} x10^9/L")),
+    (
+        "platelets",
+        "platelets_min",
+        gettext_noop("platelets {platelets} x10^9/L are below {platelets_min} x10^9/L"),
+    ),
+    (
+        "hemoglobin",
+        "hemoglobin_min",
+        gettext_noop("hemoglobin {hemoglobin} g/L is below {hemoglobin_min} g/L"),
+    ),
+)
+
+T_BLOOD_COUNTS_OK = gettext_noop("blood counts within limits")
+
+
+def _absent_bone_marrow(values: dict) -> tuple[str, ...]:
+    return tuple(key for key, _, _ in _I5_COUNTS if values[key] is None)
+
+
 def _i5_bone_marrow(s: Snapshot, lim: Limits) -> CriterionResult:
-    wbc, anc, plt, hb = s.wbc, s.anc, s.platelets, s.hemoglobin
     values = {
         "labs_date": s.labs_date,
         "screening_date": s.screening_date,
-        "wbc": wbc,
-        "anc": anc,
-        "platelets": plt,
-        "hemoglobin": hb,
+        "wbc": s.wbc,
+        "anc": s.anc,
+        "platelets": s.platelets,
+        "hemoglobin": s.hemoglobin,
     }
     stale = _stale_labs("I5", s, lim, values, _absent_bone_marrow)
     if stale is not None:
         return stale
-    fails = []
-    params = {}
-    missing = []
-    if wbc is None:
-        missing.append("wbc")
-    elif wbc < lim.wbc_min:
-        fails.append(T_WBC)
-        params["wbc"], params["wbc_min"] = wbc, lim.wbc_min
-    if anc is None:
-        missing.append("anc")
-    elif anc < lim.anc_min:
-        fails.append(T_ANC)
-        params["anc"], params["anc_min"] = anc, lim.anc_min
-    if plt is None:
-        missing.append("platelets")
-    elif plt < lim.platelets_min:
-        fails.append(T_PLATELETS)
-        params["platelets"], params["platelets_min"] = plt, lim.platelets_min
-    if hb is None:
-        missing.append("hemoglobin")
-    elif hb < lim.hemoglobin_min:
-        fails.append(T_HEMOGLOBIN)
-        params["hemoglobin"], params["hemoglobin_min"] = hb, lim.hemoglobin_min
+    fails, params, missing = _limit_checks(_I5_COUNTS, values, lim, operator.lt)
     if fails:
         return CriterionResult("I5", FAIL, _join(fails), params, values)
     if missing:
-        missing = tuple(missing)
         return CriterionResult("I5", UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
     return CriterionResult("I5", PASS, T_BLOOD_COUNTS_OK, {}, values)
 
 
+T_ECOG = gettext_noop("ECOG {ecog} is above {ecog_max}")
+T_LVEF = gettext_noop("LVEF {lvef_percent}% is below {lvef_min}%")
+T_FEV1 = gettext_noop("FEV1 {fev1_litres} L is below {fev1_min} L")
+# Two parts, as render_reason translates each part on its own; evaluations store them joined.
+T_CARDIOPULMONARY_OK = (
+    gettext_noop("ECOG {ecog}")
+    + PART_SEPARATOR
+    + gettext_noop("no cardiopulmonary contraindication")
+)
 _I6_ANSWERS = (
     ("cardiac_event_within_6_months", gettext_noop("cardiac event within the last 6 months")),
     ("uncontrolled_arrhythmia", gettext_noop("uncontrolled arrhythmia")),
@@ -714,6 +696,10 @@ def _i6_cardiopulmonary(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("I6", PASS, T_CARDIOPULMONARY_OK, {"ecog": ecog}, values)
 
 
+T_NOT_CONFIRMED = gettext_noop("no pathological confirmation")
+T_CONFIRMED = gettext_noop("pathologically confirmed")
+
+
 def _e1_pathology(s: Snapshot, lim: Limits) -> CriterionResult:
     confirmed = s.pathology_confirmed
     values = {"pathology_confirmed": confirmed}
@@ -725,13 +711,40 @@ def _e1_pathology(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("E1", PASS, T_CONFIRMED, {}, values)
 
 
+T_NOT_FEASIBLE = gettext_noop("dosimetry not feasible")
+
 # (snapshot key, limit name, template when over the limit)
 _E2_METRICS = (
-    ("lung_v20_percent", "lung_v20_max", T_LUNG_V20),
-    ("lung_mean_dose_gy", "lung_mean_dose_max", T_LUNG_MEAN),
-    ("heart_v30_percent", "heart_v30_max", T_HEART_V30),
-    ("spinal_cord_max_gy", "spinal_cord_max", T_CORD),
+    (
+        "lung_v20_percent",
+        "lung_v20_max",
+        gettext_noop("lung V20 {lung_v20_percent}% is above {lung_v20_max}%"),
+    ),
+    (
+        "lung_mean_dose_gy",
+        "lung_mean_dose_max",
+        gettext_noop(
+            "mean lung dose {lung_mean_dose_gy} Gy(RBE) is above {lung_mean_dose_max} Gy(RBE)"
+        ),
+    ),
+    (
+        "heart_v30_percent",
+        "heart_v30_max",
+        gettext_noop("heart V30 {heart_v30_percent}% is above {heart_v30_max}%"),
+    ),
+    (
+        "spinal_cord_max_gy",
+        "spinal_cord_max",
+        gettext_noop(
+            "spinal cord max dose {spinal_cord_max_gy} Gy(RBE) is above {spinal_cord_max} Gy(RBE)"
+        ),
+    ),
 )
+
+T_FEASIBLE = gettext_noop("dosimetry feasible")
+T_CONSTRAINTS_MET = gettext_noop("all four dose constraints met")
+T_DOSIMETRY_NOT_ASSESSED = gettext_noop("dosimetry not assessed: MDT to confirm")
+T_DOSIMETRY_INCOMPLETE = gettext_noop("dosimetry incomplete (missing: {missing}): MDT to confirm")
 
 
 def _e2_dosimetry(s: Snapshot, lim: Limits) -> CriterionResult:
@@ -743,26 +756,16 @@ def _e2_dosimetry(s: Snapshot, lim: Limits) -> CriterionResult:
         "heart_v30_percent": s.heart_v30_percent,
         "spinal_cord_max_gy": s.spinal_cord_max_gy,
     }
-    fails = [T_NOT_FEASIBLE] if status == "not_feasible" else []
-    params = {}
-    absent = []
-    for key, limit_name, template in _E2_METRICS:
-        value = values[key]
-        if value is None:
-            absent.append(key)
-            continue
-        limit = getattr(lim, limit_name)
-        # A metric over its limit fails even when the status says "feasible": the numbers win.
-        if value > limit:
-            fails.append(template)
-            params[key], params[limit_name] = value, limit
+    # A metric over its limit fails even when the status says "feasible": the numbers win.
+    fails, params, missing = _limit_checks(_E2_METRICS, values, lim, operator.gt)
+    if status == "not_feasible":
+        fails.insert(0, T_NOT_FEASIBLE)
     if fails:
         return CriterionResult("E2", FAIL, _join(fails), params, values)
     if status == "feasible":
         return CriterionResult("E2", PASS, T_FEASIBLE, {}, values)
-    if not absent:
+    if not missing:
         return CriterionResult("E2", PASS, T_CONSTRAINTS_MET, {}, values)
-    missing = tuple(absent)
     if len(missing) == len(_E2_METRICS):
         return CriterionResult("E2", UNKNOWN, T_DOSIMETRY_NOT_ASSESSED, {}, values, missing)
     params = {"missing": missing}
@@ -775,8 +778,20 @@ _E3_CHECKS = (
     ("perforation_risk_other", gettext_noop("high perforation risk judged by the clinician")),
 )
 _E3_PASS = gettext_noop("no sign of high perforation risk")
+
+
+def _e3_perforation(s: Snapshot, lim: Limits) -> CriterionResult:
+    return _answers("E3", s, _E3_CHECKS, _E3_PASS)
+
+
 _E4_CHECKS = (("abdominal_lymph_node_metastasis", gettext_noop("abdominal lymph node metastasis")),)
 _E4_PASS = gettext_noop("no abdominal lymph node metastasis")
+
+
+def _e4_abdominal_nodes(s: Snapshot, lim: Limits) -> CriterionResult:
+    return _answers("E4", s, _E4_CHECKS, _E4_PASS)
+
+
 _E5_CHECKS = (
     ("cardiac_implantable_device", gettext_noop("cardiac implantable device (pacemaker or ICD)")),
     (
@@ -785,6 +800,12 @@ _E5_CHECKS = (
     ),
 )
 _E5_PASS = gettext_noop("no implanted metal device")
+
+
+def _e5_metal(s: Snapshot, lim: Limits) -> CriterionResult:
+    return _answers("E5", s, _E5_CHECKS, _E5_PASS)
+
+
 _E6_PREGNANCY = (("pregnant_or_breastfeeding", gettext_noop("pregnant or breastfeeding")),)
 _E6_CHECKS = (
     ("active_connective_tissue_disease", gettext_noop("active connective tissue disease")),
@@ -799,18 +820,6 @@ _E6_CHECKS = (
 )
 _E6_CHECKS_FEMALE = _E6_PREGNANCY + _E6_CHECKS
 _E6_PASS = gettext_noop("no absolute contraindication to radiotherapy")
-
-
-def _e3_perforation(s: Snapshot, lim: Limits) -> CriterionResult:
-    return _answers("E3", s, _E3_CHECKS, _E3_PASS)
-
-
-def _e4_abdominal_nodes(s: Snapshot, lim: Limits) -> CriterionResult:
-    return _answers("E4", s, _E4_CHECKS, _E4_PASS)
-
-
-def _e5_metal(s: Snapshot, lim: Limits) -> CriterionResult:
-    return _answers("E5", s, _E5_CHECKS, _E5_PASS)
 
 
 def _e6_contraindication(s: Snapshot, lim: Limits) -> CriterionResult:

@@ -2,28 +2,13 @@
 
 Pure Python. Lab values are stored in SI; every accepted input unit maps to a factor, and a
 value that is implausible after conversion is rejected (it is almost always a wrong unit).
-
-Also home of the small message helpers shared by the pure domain modules (rules, national_id):
-templates are marked with ``gettext_noop`` and translated only when rendered, and only when
-Django settings are configured, so these modules work (in English) without Django set up.
 """
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.utils.translation import gettext
-
-
-def gettext_noop(message: str) -> str:
-    """Mark ``message`` for translation (makemessages extracts by this name).
-
-    Django's own gettext_noop reads settings.USE_I18N, which would make importing these pure
-    modules require configured settings; marking needs no settings, so this is the identity.
-    """
-    return message
-
+from screening.text import gettext_noop, render
 
 LAB_KEYS = (
     "alt",
@@ -74,37 +59,6 @@ PLAUSIBLE_RANGE: dict[str, tuple[Decimal, Decimal]] = {
 _UNIT_LOOKUP: dict[str, dict[str, str]] = {
     key: {unit.casefold(): unit for unit in units} for key, units in UNIT_FACTORS.items()
 }
-
-
-def format_number(value: object) -> str:
-    """Render a number without trailing zeros or exponent: 31.50 -> "31.5", 1E+2 -> "100"."""
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            return str(value)
-        value = value.normalize()
-        if value.as_tuple().exponent > 0:
-            value = value.quantize(_ONE)
-        return f"{value:f}"
-    return str(value)
-
-
-def translate(message: str) -> str:
-    """gettext when Django settings are configured, else the (English) message unchanged."""
-    # Deferred import: these modules must not touch settings at import time.
-    from django.conf import settings
-
-    return gettext(message) if settings.configured else message
-
-
-def format_param(value: object) -> str:
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return format_number(value)
-
-
-def render(template: str, params: dict) -> str:
-    """Translate a gettext_noop-marked template and fill ``{name}`` fields from params."""
-    return translate(template).format(**{k: format_param(v) for k, v in params.items()})
 
 
 class UnitError(ValueError):

@@ -15,7 +15,7 @@ from screening.models import (
 )
 from tests.factories import referral_data
 
-# PROTOCOL section 3 (the form asks the dosimetry last); the lab keys of section 2 come with a `<key>_unit`.
+# PROTOCOL section 3 (the form asks the dosimetry last); each lab key comes with `<key>_unit`.
 PROTOCOL_KEYS = (
     "site",
     "hospital_number",

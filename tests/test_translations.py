@@ -26,7 +26,7 @@ from openpyxl import load_workbook
 
 from screening import rules
 from screening.models import TRI_STATE_FIELDS
-from screening.units import translate
+from screening.text import translate
 from tests.factories import create_referral
 
 ROOT = Path(__file__).resolve().parent.parent

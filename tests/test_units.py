@@ -187,13 +187,6 @@ def test_not_a_number_is_rejected(value):
     assert "is not a number" in caught.value.message
 
 
-def test_format_number_drops_trailing_zeros_without_exponent():
-    assert units.format_number(D("31.50")) == "31.5"
-    assert units.format_number(D("1E+2")) == "100"
-    assert units.format_number(D("0.000")) == "0"
-    assert units.format_number(60) == "60"
-
-
 @st.composite
 def entered_values(draw):
     key = draw(st.sampled_from(units.LAB_KEYS))

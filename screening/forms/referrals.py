@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from screening import units
+from screening import text, units
 from screening.models import EXCLUSION_ANSWERS, TRI_STATE_FIELDS, Referral, Site, TriState
 from screening.national_id import national_id_problems
 
@@ -124,7 +124,7 @@ class ReferralForm(forms.ModelForm):
 
     def _unit_message(self, error: units.UnitError) -> str:
         """The unit module's message, naming the analyte by its label in the user's language."""
-        return units.render(error.template, {**error.params, "key": self.fields[error.key].label})
+        return text.render(error.template, {**error.params, "key": self.fields[error.key].label})
 
     def _clean_labs(self):
         for key in units.LAB_KEYS:
