@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from screening import units
@@ -27,7 +26,7 @@ from screening.models import (
     ReferralEvent,
     Site,
 )
-from screening.text import format_number
+from screening.text import format_number, local_minute
 
 # Bookkeeping columns, and the current evaluation and outcome, which the evaluation's own line
 # reports; a lab's unit is told together with its value.
@@ -57,10 +56,6 @@ class _Names:
     protocol_versions: dict
 
 
-def _local_minute(moment: datetime.datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
 def _value_text(event, field, names: _Names) -> str:
     value = getattr(event, field.attname)
     if value is None or value == "":
@@ -74,7 +69,7 @@ def _value_text(event, field, names: _Names) -> str:
     if field.choices:
         return str(dict(field.choices).get(value, value))
     if isinstance(value, datetime.datetime):
-        return _local_minute(value)
+        return local_minute(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -127,7 +122,7 @@ def _decision_texts(event, previous, names: _Names) -> list[str]:
         if event.attendees:
             text += "; " + _("attending: %(attendees)s") % {"attendees": event.attendees}
         return [text]
-    decided_at = _local_minute(event.decided_at)
+    decided_at = local_minute(event.decided_at)
     if event.pgh_label == "update" and previous.superseded_at is None and event.superseded_at:
         if approval:
             return [_("superseded the approval of %(at)s") % {"at": decided_at}]

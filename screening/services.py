@@ -18,6 +18,7 @@ from screening.models import (
     ProtocolVersion,
     Referral,
 )
+from screening.text import local_minute
 
 Status = Referral.Status
 Decision = MdtDecision.Decision
@@ -213,10 +214,6 @@ def referral_withdraw(*, referral: Referral, reason: str, user=None) -> Referral
     return referral
 
 
-def _local_minute(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
 def _not_in_review_error(referral: Referral) -> WorkflowError:
     decision = referral.current_decision()
     if decision is None:
@@ -233,7 +230,7 @@ def _not_in_review_error(referral: Referral) -> WorkflowError:
         % {
             "number": referral.screening_number,
             "user": decision.decided_by.get_username(),
-            "time": _local_minute(decision.decided_at),
+            "time": local_minute(decision.decided_at),
         }
     )
 

@@ -1,4 +1,5 @@
-"""Message helpers for the pure domain modules (rules, units, national_id).
+"""Message helpers: for the pure domain modules (rules, units, national_id), and moments as
+the pages and messages show them.
 
 Templates are marked with ``gettext_noop`` and translated only when rendered, and only when
 Django settings are configured, so these modules work (in English) without Django set up.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext
 
 
@@ -49,3 +51,8 @@ def format_param(value: object) -> str:
 def render(template: str, params: dict) -> str:
     """Translate a gettext_noop-marked template and fill ``{name}`` fields from params."""
     return translate(template).format(**{k: format_param(v) for k, v in params.items()})
+
+
+def local_minute(moment: datetime.datetime | None) -> str:
+    """``YYYY-MM-DD HH:MM`` in the trial's time zone (settings.TIME_ZONE); "" for None."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""

@@ -29,14 +29,21 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 
 @dataclass(frozen=True)
 class Export:
-    kind: str  # ExportLog.Kind
-    slug: str  # in the URL and the file name
-    title: str
+    kind: str  # ExportLog.Kind, whose label is the export's title
     description: str
     columns: tuple[str, ...]
     rows: Callable  # the row builder the command-line exports use too
     enrolled_only: bool = False
     identifying: bool = False
+
+    @property
+    def title(self) -> str:
+        return ExportLog.Kind(self.kind).label
+
+    @property
+    def slug(self) -> str:
+        """In the URL and the file name: ``screening-log`` for ``screening_log``."""
+        return self.kind.replace("_", "-")
 
     def count(self, referrals) -> int:
         if self.enrolled_only:
@@ -49,8 +56,6 @@ EXPORTS = {
     for export in (
         Export(
             kind=ExportLog.Kind.ENROLMENT,
-            slug="enrolment",
-            title=_("Enrolment list"),
             description=_(
                 "Enrolled participants in study-number order: dates of consent, enrolment and "
                 "MDT approval, age, sex, histology, cTNM and stage group."
@@ -61,8 +66,6 @@ EXPORTS = {
         ),
         Export(
             kind=ExportLog.Kind.SCREENING_LOG,
-            slug="screening-log",
-            title=_("Screening log"),
             description=_(
                 "Every referral with its outcome, the twelve results and reasons, the protocol "
                 "version, the MDT decision and the study number. Pseudonymous."
@@ -72,8 +75,6 @@ EXPORTS = {
         ),
         Export(
             kind=ExportLog.Kind.IDENTIFICATION,
-            slug="identification",
-            title=_("Identification list"),
             description=_(
                 "Screening and study numbers against name, hospital number and national ID "
                 "(ICH E6 8.3.21). Identifying: keep it confidential."

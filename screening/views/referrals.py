@@ -190,12 +190,12 @@ def referral_history(request, screening_number):
 @_refusals_shown_on_the_referral_page
 def referral_withdraw(request, screening_number):
     """GET asks for confirmation and the reason; POST withdraws (irreversible)."""
-    user = request.user
-    referral = access.referral_for_user(user, screening_number, action=access.EDIT)
+    referral = access.referral_for_user(request.user, screening_number, action=access.EDIT)
     services.ensure_withdrawable(referral)
     form = WithdrawalForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        services.referral_withdraw(referral=referral, reason=form.cleaned_data["reason"], user=user)
+        reason = form.cleaned_data["reason"]
+        services.referral_withdraw(referral=referral, reason=reason, user=request.user)
         messages.success(
             request, _("Referral %(number)s withdrawn.") % {"number": referral.screening_number}
         )
