@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from screening import consort, exports, rules, services
-from tests.flows import create_copies, create_referrals, eligible_rows, varied_trial
+from tests.factories import create_referral, create_referrals
+from tests.flows import varied_trial
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +124,7 @@ def test_sites_add_up_to_the_overall_flow(trial):
 
 
 def test_a_site_without_referrals_shows_zeros(coordinator_wuwei):
-    create_referrals(eligible_rows(2, site="wuwei"))
+    create_referrals(2, site="wuwei")
 
     report = consort.consort_report()
 
@@ -135,10 +136,10 @@ def test_counts_take_the_same_queries_for_few_and_many_referrals(
     django_assert_num_queries, coordinator_wuwei
 ):
     # The snapshot, the counts (two), the sites and the enrolment target.
-    create_referrals(eligible_rows(3))
+    create_referrals(3)
     with django_assert_num_queries(5):
         consort.consort_report()
-    create_copies(eligible_rows(2, start=10), 60, start=10)
+    create_referrals(60, number=10, site=("wuwei", "lanzhou"))
     with django_assert_num_queries(5):
         report = consort.consort_report()
     assert report.overall.referred == 63
@@ -217,12 +218,12 @@ def test_page_runs_the_same_queries_for_few_and_many_referrals(
     client, data_manager, django_assert_num_queries
 ):
     client.force_login(data_manager)
-    create_referrals(eligible_rows(2))
+    create_referrals(2)
     # Session, user, roles, and the report's five: snapshot, counts, rejections, sites,
     # protocol.
     with django_assert_num_queries(8) as few:
         client.get(reverse("consort"))
-    create_copies(eligible_rows(2, start=10), 50, start=10)
+    create_referrals(50, number=10, site=("wuwei", "lanzhou"))
     with django_assert_num_queries(len(few.captured_queries)):
         client.get(reverse("consort"))
 
@@ -241,14 +242,14 @@ def test_rejection_reasons_count_under_their_criterion(trial):
 
 @pytest.mark.django_db(transaction=True)
 def test_counts_are_kept_only_while_the_database_is_unchanged(seeded, django_assert_num_queries):
-    create_referrals(eligible_rows(3))
+    create_referrals(3)
     assert consort.consort_report().overall.referred == 3
 
     # Nothing written since: the kept counts, with the sites and the target read afresh.
     with django_assert_num_queries(3):
         assert consort.consort_report().overall.referred == 3
 
-    (withdrawn,) = create_referrals(eligible_rows(1, start=10))
+    withdrawn = create_referral(number=10)
     assert consort.consort_report().overall.referred == 4
     services.referral_withdraw(referral=withdrawn, user=None, reason="Moved away.")
     assert consort.consort_report().overall.withdrawn_before_decision == 1

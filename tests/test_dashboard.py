@@ -6,8 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from screening import services
-from tests.bulk import bulk_referrals
-from tests.factories import create_referral
+from tests.factories import create_referral, create_referrals
 from tests.pages import find, find_all, text
 
 
@@ -16,11 +15,11 @@ def referrals(db):
     """At Wuwei: 2 in MDT review, 1 incomplete, 1 screen failed; at Lanzhou: 1 in MDT review,
     2 incomplete."""
     return {
-        "wuwei_review": bulk_referrals(2),
+        "wuwei_review": create_referrals(2),
         "wuwei_incomplete": create_referral(number=10, full_name="张伟", ecog=None),
         "wuwei_failed": create_referral(number=11, cm="M1"),
         "lanzhou_review": create_referral(number=12, site="lanzhou"),
-        "lanzhou_incomplete": bulk_referrals(2, site="lanzhou", first=50, labs_date=None),
+        "lanzhou_incomplete": create_referrals(2, site="lanzhou", number=50, labs_date=None),
     }
 
 
@@ -107,7 +106,7 @@ def test_enrolled_against_the_protocol_target(client, coordinator_lanzhou, mdt_m
 def test_only_the_oldest_incomplete_referrals_are_listed_with_a_link_to_all(
     client, coordinator_wuwei
 ):
-    bulk_referrals(12, ecog=None)
+    create_referrals(12, ecog=None)
     client.force_login(coordinator_wuwei)
     page = client.get(reverse("dashboard")).content.decode()
     assert text(find(page, **{"data-testid": "incomplete-count"})) == "12"
@@ -124,12 +123,12 @@ DASHBOARD_QUERIES = {"coordinator_wuwei": 11, "mdt": 9, "data_manager": 10}
 @pytest.mark.parametrize("who", DASHBOARD_QUERIES)
 def test_dashboard_queries_do_not_grow_with_rows(client, cast, who, django_assert_num_queries):
     client.force_login(cast[who])
-    bulk_referrals(5, ecog=None)
-    bulk_referrals(5, site="lanzhou")
+    create_referrals(5, ecog=None)
+    create_referrals(5, site="lanzhou")
     with django_assert_num_queries(DASHBOARD_QUERIES[who]):
         assert client.get(reverse("dashboard")).status_code == 200
-    bulk_referrals(495, first=5, ecog=None)
-    bulk_referrals(495, site="lanzhou", first=5)
+    create_referrals(495, number=6, ecog=None)
+    create_referrals(495, site="lanzhou", number=6)
     with django_assert_num_queries(DASHBOARD_QUERIES[who]):
         page = client.get(reverse("dashboard")).content.decode()
     visible = "500" if who == "coordinator_wuwei" else "1000"

@@ -10,22 +10,15 @@ from django.utils import timezone
 
 from screening import services
 from screening.models import Enrolment, MdtDecision, ProtocolVersion, Referral
-from tests.factories import create_referral, referral_data
+from tests.factories import create_referral, create_referrals, referral_data
 
 Status = Referral.Status
 
 
-def _approved(coordinator, mdt_member, **overrides) -> Referral:
-    referral = create_referral(user=coordinator, **overrides)
-    services.mdt_decision_record(
-        referral=referral, user=mdt_member, decision="approve", rationale="Fit."
-    )
-    return referral
-
-
 @pytest.fixture
-def approved(coordinator_wuwei, mdt_member):
-    return _approved(coordinator_wuwei, mdt_member)
+def approved(coordinator_wuwei):
+    """A Wuwei referral approved by the cast's MDT member."""
+    return create_referral(user=coordinator_wuwei, status=Status.MDT_APPROVED)
 
 
 def _client_for(client, user):
@@ -110,9 +103,8 @@ def test_decline_is_post_only(client, coordinator_wuwei, approved):
 # --- enrolment ---
 
 
-def test_enrolment_assigns_consecutive_study_numbers(client, coordinator_wuwei, mdt_member):
-    first = _approved(coordinator_wuwei, mdt_member, number=1)
-    second = _approved(coordinator_wuwei, mdt_member, number=2)
+def test_enrolment_assigns_consecutive_study_numbers(client, coordinator_wuwei):
+    first, second = create_referrals(2, user=coordinator_wuwei, status=Status.MDT_APPROVED)
     client.force_login(coordinator_wuwei)
 
     for referral in (first, second):
@@ -202,9 +194,9 @@ def test_enrolled_referral_is_not_enrolled_twice(coordinator_wuwei, approved):
     assert Enrolment.objects.count() == 1
 
 
-def test_enrolment_stops_at_the_target_naming_it(client, coordinator_wuwei, mdt_member):
+def test_enrolment_stops_at_the_target_naming_it(client, coordinator_wuwei):
     ProtocolVersion.objects.update(enrolment_target=2)
-    referrals = [_approved(coordinator_wuwei, mdt_member, number=n) for n in (1, 2, 3)]
+    referrals = create_referrals(3, user=coordinator_wuwei, status=Status.MDT_APPROVED)
     for referral in referrals[:2]:
         services.participant_enrol(referral=referral, user=coordinator_wuwei, consent_date=_today())
     client.force_login(coordinator_wuwei)

@@ -9,9 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from screening import services
-from screening.imports import validate_rows
 from screening.models import MdtDecision, ProtocolVersion, Referral
-from tests.factories import create_referral, referral_data
+from tests.factories import create_referral, create_referrals
 
 Status = Referral.Status
 
@@ -19,25 +18,19 @@ Status = Referral.Status
 @pytest.fixture
 def in_review(coordinator_wuwei):
     """A Wuwei referral in MDT review, dosimetry not yet assessed."""
-    referral = create_referral(
-        user=coordinator_wuwei, ct="T3", cn="N1", histology="squamous_cell_carcinoma"
+    return create_referral(
+        user=coordinator_wuwei,
+        ct="T3",
+        cn="N1",
+        histology="squamous_cell_carcinoma",
+        status=Status.MDT_REVIEW,
     )
-    assert referral.status == Status.MDT_REVIEW
-    return referral
 
 
 def _client_for(client, user):
     if user is not None:
         client.force_login(user)
     return client
-
-
-def _referrals_in_review(count: int, *, site="wuwei") -> list[Referral]:
-    """``count`` eligible referrals, validated once and saved in one batch."""
-    cleaned, errors = validate_rows([referral_data(site=site)], protocol=ProtocolVersion.current())
-    assert not errors
-    rows = [{**cleaned[0], "hospital_number": f"Q{number:06d}"} for number in range(count)]
-    return services.referrals_create(rows=rows)
 
 
 def _approve(referral, user, **overrides):
@@ -163,7 +156,7 @@ def test_queue_offers_the_decision_to_mdt_members_only(client, mdt_member, data_
 def test_queue_query_count_does_not_grow_with_rows(
     client, mdt_member, count, django_assert_num_queries
 ):
-    _referrals_in_review(count)
+    create_referrals(count, status=Status.MDT_REVIEW)
     client.force_login(mdt_member)
     # session, user, roles, the count, a page of referrals with site and evaluation
     with django_assert_num_queries(5):
@@ -174,7 +167,7 @@ def test_queue_query_count_does_not_grow_with_rows(
 
 
 def test_queue_pages_fifty_at_a_time_oldest_first(client, mdt_member):
-    _referrals_in_review(60)
+    create_referrals(60, status=Status.MDT_REVIEW)
     client.force_login(mdt_member)
 
     first = client.get(reverse("mdt_queue")).content.decode()

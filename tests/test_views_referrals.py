@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from screening import services, units
 from screening.models import TRI_STATE_FIELDS, Evaluation, Referral
-from tests.bulk import bulk_referrals
-from tests.factories import PASSWORD, create_referral, form_data
+from tests.factories import PASSWORD, create_referral, create_referrals, form_data
 from tests.pages import field_wrapper, find, find_all, input_value, text
 
 EXAMPLES = Path(__file__).parent / "data" / "example_referrals.json"
@@ -729,8 +728,8 @@ def test_list_sorts_by_referral_date_both_ways(client, data_manager):
 
 
 def test_list_counts_per_status_and_paginates(client, data_manager):
-    bulk_referrals(55)
-    bulk_referrals(3, site="lanzhou", cm="M1")
+    create_referrals(55)
+    create_referrals(3, site="lanzhou", cm="M1")
     client.force_login(data_manager)
     first = client.get(reverse("referral_list")).content.decode()
     assert (
@@ -756,10 +755,10 @@ LIST_QUERIES = {"coordinator_wuwei": 9, "mdt": 8, "data_manager": 8}
 def test_list_queries_do_not_grow_with_rows(client, cast, who, django_assert_num_queries):
     client.force_login(cast[who])
     url = reverse("referral_list")
-    bulk_referrals(10)
+    create_referrals(10)
     with django_assert_num_queries(LIST_QUERIES[who]):
         assert client.get(url, {"q": "S-", "sort": "oldest"}).status_code == 200
-    bulk_referrals(990, first=10)
+    create_referrals(990, number=11)
     with django_assert_num_queries(LIST_QUERIES[who]):
         response = client.get(url, {"q": "S-", "sort": "oldest"})
     assert "1000 referrals" in response.content.decode()
