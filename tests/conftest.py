@@ -4,6 +4,7 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
+from django.test import Client
 
 from tests.factories import UserFactory
 
@@ -44,6 +45,15 @@ def data_manager(db):
     return UserFactory(username="data-manager", role="admin")
 
 
+# The cast's roles and the fixture of each member; anonymous has none.
+CAST = {
+    "coordinator_wuwei": "coordinator_wuwei",
+    "coordinator_lanzhou": "coordinator_lanzhou",
+    "mdt": "mdt_member",
+    "data_manager": "data_manager",
+}
+
+
 @pytest.fixture
 def cast(coordinator_wuwei, coordinator_lanzhou, mdt_member, data_manager):
     """Every signed-in role by name; anonymous is ``None``."""
@@ -54,6 +64,24 @@ def cast(coordinator_wuwei, coordinator_lanzhou, mdt_member, data_manager):
         "mdt": mdt_member,
         "data_manager": data_manager,
     }
+
+
+@pytest.fixture
+def client_as(request, db):
+    """``client_as("mdt")``: a new test client signed in as that member of the cast
+    (``"anonymous"``: signed in as nobody).
+
+    Only the member asked for is created, and it is the same user as the test's fixture of
+    that name, so ``client_as("coordinator_wuwei")`` acts as ``coordinator_wuwei``.
+    """
+
+    def signed_in(role: str) -> Client:
+        client = Client()
+        if role != "anonymous":
+            client.force_login(request.getfixturevalue(CAST[role]))
+        return client
+
+    return signed_in
 
 
 @pytest.fixture

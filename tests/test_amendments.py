@@ -248,13 +248,3 @@ def test_referral_cannot_be_edited_through_the_admin(ages, admin_client):
     assert response.status_code == 403
     referral.refresh_from_db()
     assert referral.full_name != "Changed"
-
-
-@pytest.mark.parametrize("role", ["coordinator_wuwei", "mdt"])
-def test_other_roles_do_not_reach_the_admin(client, cast, role):
-    client.force_login(cast[role])
-
-    response = client.get(ADD_URL)
-
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("admin:login"))

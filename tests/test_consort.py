@@ -145,28 +145,6 @@ def test_counts_take_the_same_queries_for_few_and_many_referrals(
     assert report.overall.referred == 63
 
 
-@pytest.mark.parametrize(
-    ("role", "status"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 403),
-        ("coordinator_lanzhou", 403),
-        ("mdt", 200),
-        ("data_manager", 200),
-    ],
-)
-@pytest.mark.parametrize("url_name", ["consort", "consort_svg"])
-def test_who_may_see_the_flow(client, cast, role, status, url_name):
-    if cast[role]:
-        client.force_login(cast[role])
-
-    response = client.get(reverse(url_name))
-
-    assert response.status_code == status
-    if status == 302:
-        assert response["Location"].startswith(reverse("login"))
-
-
 def texts_of(svg_markup: str) -> list[str]:
     root = ElementTree.fromstring(svg_markup)
     return ["".join(text.itertext()) for text in root.iter(f"{SVG}text")]

@@ -33,25 +33,6 @@ def _counts_table(page):
     return rows
 
 
-@pytest.mark.parametrize(
-    ("who", "status"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 200),
-        ("coordinator_lanzhou", 200),
-        ("mdt", 200),
-        ("data_manager", 200),
-    ],
-)
-def test_who_may_open_the_dashboard(client, cast, who, status):
-    if cast[who] is not None:
-        client.force_login(cast[who])
-    response = client.get(reverse("dashboard"))
-    assert response.status_code == status
-    if status == 302:
-        assert response.url == reverse("login") + "?next=/"
-
-
 def test_a_coordinator_sees_their_sites_counts_and_incomplete_referrals(
     client, coordinator_wuwei, referrals
 ):

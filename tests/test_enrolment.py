@@ -21,76 +21,8 @@ def approved(coordinator_wuwei):
     return create_referral(user=coordinator_wuwei, status=Status.MDT_APPROVED)
 
 
-def _client_for(client, user):
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
 def _today():
     return timezone.localdate()
-
-
-# --- who may do what ---
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 200),
-        ("coordinator_lanzhou", 404),
-        ("mdt", 403),
-        ("data_manager", 200),
-    ],
-)
-def test_enrolment_page_is_for_the_sites_coordinators_and_data_managers(
-    client, cast, approved, role, expected
-):
-    url = reverse("referral_enrol", args=[approved.screening_number])
-    assert _client_for(client, cast[role]).get(url).status_code == expected
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 302),
-        ("coordinator_lanzhou", 404),
-        ("mdt", 403),
-        ("data_manager", 302),
-    ],
-)
-def test_only_the_sites_coordinators_and_data_managers_enrol(
-    client, cast, approved, role, expected
-):
-    url = reverse("referral_enrol", args=[approved.screening_number])
-    response = _client_for(client, cast[role]).post(url, {"consent_date": _today().isoformat()})
-    assert response.status_code == expected
-    assert Enrolment.objects.filter(referral=approved).exists() is (
-        expected == 302 and role != "anonymous"
-    )
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 302),
-        ("coordinator_lanzhou", 404),
-        ("mdt", 403),
-        ("data_manager", 302),
-    ],
-)
-def test_only_the_sites_coordinators_and_data_managers_record_declined_consent(
-    client, cast, approved, role, expected
-):
-    url = reverse("referral_decline", args=[approved.screening_number])
-    response = _client_for(client, cast[role]).post(url, {"confirm": "on"})
-    assert response.status_code == expected
-    approved.refresh_from_db()
-    declined = approved.status == Status.WITHDRAWN
-    assert declined is (expected == 302 and role != "anonymous")
 
 
 def test_decline_is_post_only(client, coordinator_wuwei, approved):

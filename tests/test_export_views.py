@@ -63,30 +63,6 @@ def trial(coordinator_wuwei, mdt_member, data_manager):
     return data
 
 
-@pytest.mark.parametrize(
-    ("role", "status"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 403),
-        ("coordinator_lanzhou", 403),
-        ("mdt", 403),
-        ("data_manager", 200),
-    ],
-)
-@pytest.mark.parametrize("url_name", ["exports", *DOWNLOADS])
-def test_only_data_managers_export(client, cast, role, status, url_name):
-    if cast[role]:
-        client.force_login(cast[role])
-
-    response = client.get(reverse(url_name))
-
-    assert response.status_code == status
-    if status == 302:
-        assert response["Location"].startswith(reverse("login"))
-    if status == 403:
-        assert not ExportLog.objects.exists()
-
-
 def test_screening_log_csv_has_one_row_per_referral_and_the_protocol_columns(signed_in, trial):
     rows = csv_rows(signed_in.get(reverse("export_screening_log_csv")))
 

@@ -272,12 +272,6 @@ def test_reloading_the_set_up_page_keeps_the_secret(client, mdt_member):
     assert TOTPDevice.objects.filter(user=mdt_member).count() == 1
 
 
-def test_coordinators_are_not_offered_a_second_factor(client, coordinator_wuwei):
-    client.force_login(coordinator_wuwei)
-
-    assert client.get(reverse("second_factor_setup")).status_code == 403
-
-
 def test_with_an_authenticator_the_password_alone_opens_nothing(client, mdt_with_authenticator):
     sign_in(client, "mdt-member", PASSWORD)
 
