@@ -6,7 +6,9 @@ import pytest
 from django.apps import apps
 from django.test import Client
 
-from tests.factories import UserFactory
+from screening import services
+from screening.models import Referral
+from tests.factories import UserFactory, create_referral
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +84,31 @@ def client_as(request, db):
         return client
 
     return signed_in
+
+
+@pytest.fixture
+def wuwei_referral(db):
+    """A potentially eligible referral of Wuwei, patient number 1 (status mdt_review)."""
+    return create_referral(site="wuwei", number=1)
+
+
+@pytest.fixture
+def withdrawn_first(monkeypatch):
+    """``withdrawn_first("referral_update")``: that service now finds its referral withdrawn by
+    another user just before it runs, as when two people act on the same referral at once."""
+
+    def race(service_name: str) -> None:
+        real_service = getattr(services, service_name)
+        real_withdraw = services.referral_withdraw
+
+        def raced(**kwargs):
+            stored = Referral.objects.get(pk=kwargs["referral"].pk)
+            real_withdraw(referral=stored, reason="withdrawn at the other desk")
+            return real_service(**kwargs)
+
+        monkeypatch.setattr(services, service_name, raced)
+
+    return race
 
 
 @pytest.fixture

@@ -9,11 +9,6 @@ from tests.factories import UserFactory, create_referral
 
 
 @pytest.fixture
-def wuwei_referral(db):
-    return create_referral(site="wuwei", number=1)
-
-
-@pytest.fixture
 def lanzhou_referral(db):
     return create_referral(site="lanzhou", number=2)
 

@@ -251,8 +251,9 @@ def test_every_url_pattern_has_a_row():
 
 
 @pytest.fixture
-def wuwei_referral(coordinator_wuwei):
-    """Potentially eligible, so it waits for the MDT (status mdt_review)."""
+def wuwei_patient(coordinator_wuwei):
+    """The Wuwei patient of the object URLs, under the hospital number the searches look for;
+    potentially eligible, so it waits for the MDT (status mdt_review)."""
     return create_referral(user=coordinator_wuwei, hospital_number="WU424242", **PATIENT)
 
 
@@ -331,8 +332,8 @@ def test_each_role_gets_the_status_of_the_table(cast, wuwei_referral_in, row):
 
 
 @pytest.mark.parametrize("path", ADMIN)
-def test_each_role_gets_the_status_of_the_table_in_the_admin(cast, wuwei_referral, path):
-    assert_statuses(cast, get(path, ADMIN[path]), lambda: wuwei_referral)
+def test_each_role_gets_the_status_of_the_table_in_the_admin(cast, wuwei_patient, path):
+    assert_statuses(cast, get(path, ADMIN[path]), lambda: wuwei_patient)
 
 
 @pytest.mark.parametrize(
@@ -346,21 +347,21 @@ def test_each_role_gets_the_status_of_the_table_in_the_admin(cast, wuwei_referra
         {"status": "mdt_review"},
     ],
 )
-def test_searching_never_shows_another_sites_patient(client_as, wuwei_referral, query):
+def test_searching_never_shows_another_sites_patient(client_as, wuwei_patient, query):
     page = client_as("coordinator_lanzhou").get("/referrals/", query).content.decode()
 
     # The search box shows what was typed; nothing else of the patient may appear.
     identifying = (
-        wuwei_referral.full_name,
-        wuwei_referral.hospital_number,
-        wuwei_referral.screening_number,
+        wuwei_patient.full_name,
+        wuwei_patient.hospital_number,
+        wuwei_patient.screening_number,
     )
     for value in identifying:
         if value != query.get("q"):
             assert value not in page
 
 
-def test_the_same_search_finds_the_patient_for_the_wuwei_coordinator(client_as, wuwei_referral):
+def test_the_same_search_finds_the_patient_for_the_wuwei_coordinator(client_as, wuwei_patient):
     page = client_as("coordinator_wuwei").get("/referrals/", {"q": "司马"}).content.decode()
 
-    assert wuwei_referral.screening_number in page
+    assert wuwei_patient.screening_number in page
