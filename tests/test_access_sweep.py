@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth.views import redirect_to_login
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -276,10 +275,7 @@ def wuwei_referral_in(coordinator_wuwei):
     return new
 
 
-def request_as(user, row: Row, referral):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
+def request_as(client, row: Row, referral):
     path = row.path.format(number=referral.screening_number, pk=referral.pk)
     if row.method == "POST":
         return path, client.post(path, row.body(referral))
@@ -292,7 +288,7 @@ def body(response) -> str:
     return response.content.decode("utf-8", "replace")
 
 
-def assert_statuses(cast, row: Row, new_referral: Callable[[], Referral]):
+def assert_statuses(client_as, row: Row, new_referral: Callable[[], Referral]):
     """Each role's status is the table's; anonymous is asked to sign in first; a change is
     made for exactly the roles that may act; and nothing the Lanzhou coordinator gets names
     the Wuwei patient (a 404 may repeat the requested address, which holds the number)."""
@@ -302,7 +298,7 @@ def assert_statuses(cast, row: Row, new_referral: Callable[[], Referral]):
         referral = shared or new_referral()
         if row.changes is not None:
             before = row.changes(referral)
-        path, response = request_as(cast[role], row, referral)
+        path, response = request_as(client_as(role), row, referral)
         got[role] = response.status_code
         if row.changes is not None:
             acted[role] = row.changes(referral) != before
@@ -327,13 +323,13 @@ SWEEP_ROWS = [row for rows in SWEEP.values() for row in rows]
 
 
 @pytest.mark.parametrize("row", SWEEP_ROWS, ids=[f"{r.method} {r.path}" for r in SWEEP_ROWS])
-def test_each_role_gets_the_status_of_the_table(cast, wuwei_referral_in, row):
-    assert_statuses(cast, row, lambda: wuwei_referral_in(row.referral_status))
+def test_each_role_gets_the_status_of_the_table(client_as, wuwei_referral_in, row):
+    assert_statuses(client_as, row, lambda: wuwei_referral_in(row.referral_status))
 
 
 @pytest.mark.parametrize("path", ADMIN)
-def test_each_role_gets_the_status_of_the_table_in_the_admin(cast, wuwei_patient, path):
-    assert_statuses(cast, get(path, ADMIN[path]), lambda: wuwei_patient)
+def test_each_role_gets_the_status_of_the_table_in_the_admin(client_as, wuwei_patient, path):
+    assert_statuses(client_as, get(path, ADMIN[path]), lambda: wuwei_patient)
 
 
 @pytest.mark.parametrize(

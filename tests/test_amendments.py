@@ -155,9 +155,8 @@ def posted(fields: dict) -> dict:
 
 
 @pytest.fixture
-def admin_client(client, data_manager):
-    client.force_login(data_manager)
-    return client
+def admin_client(client_as):
+    return client_as("data_manager")
 
 
 ADD_URL = reverse("admin:screening_protocolversion_add")

@@ -150,8 +150,8 @@ def texts_of(svg_markup: str) -> list[str]:
     return ["".join(text.itertext()) for text in root.iter(f"{SVG}text")]
 
 
-def test_page_draws_the_diagram_beside_the_table(client, data_manager, trial):
-    client.force_login(data_manager)
+def test_page_draws_the_diagram_beside_the_table(client_as, trial):
+    client = client_as("data_manager")
 
     response = client.get(reverse("consort"))
 
@@ -170,8 +170,8 @@ def test_page_draws_the_diagram_beside_the_table(client, data_manager, trial):
     assert re.findall(r">(\d+)<", row) == ["1", "0", "1"]  # all, Lanzhou, Wuwei
 
 
-def test_svg_download_is_a_standalone_drawing_of_one_site(client, mdt_member, trial):
-    client.force_login(mdt_member)
+def test_svg_download_is_a_standalone_drawing_of_one_site(client_as, trial):
+    client = client_as("mdt")
 
     response = client.get(reverse("consort_svg"), {"site": "lanzhou"})
 
@@ -186,16 +186,16 @@ def test_svg_download_is_a_standalone_drawing_of_one_site(client, mdt_member, tr
     assert "Referred and assessed (n = 11)" in texts_of(response.content.decode())
 
 
-def test_unknown_site_is_not_found(client, data_manager):
-    client.force_login(data_manager)
+def test_unknown_site_is_not_found(client_as):
+    client = client_as("data_manager")
 
     assert client.get(reverse("consort"), {"site": "beijing"}).status_code == 404
 
 
 def test_page_runs_the_same_queries_for_few_and_many_referrals(
-    client, data_manager, django_assert_num_queries
+    client_as, django_assert_num_queries
 ):
-    client.force_login(data_manager)
+    client = client_as("data_manager")
     create_referrals(2)
     # Session, user, roles, and the report's five: snapshot, counts, rejections, sites,
     # protocol.

@@ -33,10 +33,8 @@ def _counts_table(page):
     return rows
 
 
-def test_a_coordinator_sees_their_sites_counts_and_incomplete_referrals(
-    client, coordinator_wuwei, referrals
-):
-    client.force_login(coordinator_wuwei)
+def test_a_coordinator_sees_their_sites_counts_and_incomplete_referrals(client_as, referrals):
+    client = client_as("coordinator_wuwei")
     page = client.get(reverse("dashboard")).content.decode()
     # Screening, Screen failed, MDT review, MDT approved, MDT rejected, Enrolled, Withdrawn, Total
     assert _counts_table(page) == {
@@ -51,8 +49,8 @@ def test_a_coordinator_sees_their_sites_counts_and_incomplete_referrals(
     assert not find_all(page, **{"data-testid": "mdt-queue-count"})
 
 
-def test_an_mdt_member_sees_every_site_and_the_queue_size(client, mdt_member, referrals):
-    client.force_login(mdt_member)
+def test_an_mdt_member_sees_every_site_and_the_queue_size(client_as, referrals):
+    client = client_as("mdt")
     page = client.get(reverse("dashboard")).content.decode()
     table = _counts_table(page)
     assert table["Lanzhou Heavy Ion Center"] == ["2", "0", "1", "0", "0", "0", "0", "3"]
@@ -61,15 +59,15 @@ def test_an_mdt_member_sees_every_site_and_the_queue_size(client, mdt_member, re
     assert not find_all(page, **{"data-testid": "incomplete-count"})
 
 
-def test_a_data_manager_sees_incomplete_referrals_at_every_site(client, data_manager, referrals):
-    client.force_login(data_manager)
+def test_a_data_manager_sees_incomplete_referrals_at_every_site(client_as, referrals):
+    client = client_as("data_manager")
     page = client.get(reverse("dashboard")).content.decode()
     assert text(find(page, **{"data-testid": "incomplete-count"})) == "3"
     for referral in referrals["lanzhou_incomplete"]:
         assert referral.screening_number in page
 
 
-def test_enrolled_against_the_protocol_target(client, coordinator_lanzhou, mdt_member, referrals):
+def test_enrolled_against_the_protocol_target(client_as, mdt_member, referrals):
     """Enrolment is counted across the trial, whichever site the viewer works at."""
     referral = referrals["wuwei_review"][0]
     services.mdt_decision_record(
@@ -78,17 +76,15 @@ def test_enrolled_against_the_protocol_target(client, coordinator_lanzhou, mdt_m
     services.participant_enrol(
         referral=referral, user=mdt_member, consent_date=timezone.localdate()
     )
-    client.force_login(coordinator_lanzhou)
+    client = client_as("coordinator_lanzhou")
     page = client.get(reverse("dashboard")).content.decode()
     assert text(find(page, **{"data-testid": "enrolled"})) == "1 of 32"
     assert dict(find(page, "progress").attributes)["value"] == "1"
 
 
-def test_only_the_oldest_incomplete_referrals_are_listed_with_a_link_to_all(
-    client, coordinator_wuwei
-):
+def test_only_the_oldest_incomplete_referrals_are_listed_with_a_link_to_all(client_as):
     create_referrals(12, ecog=None)
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
     page = client.get(reverse("dashboard")).content.decode()
     assert text(find(page, **{"data-testid": "incomplete-count"})) == "12"
     assert "All 12 incomplete referrals" in page
@@ -102,8 +98,8 @@ DASHBOARD_QUERIES = {"coordinator_wuwei": 11, "mdt": 9, "data_manager": 10}
 
 
 @pytest.mark.parametrize("who", DASHBOARD_QUERIES)
-def test_dashboard_queries_do_not_grow_with_rows(client, cast, who, django_assert_num_queries):
-    client.force_login(cast[who])
+def test_dashboard_queries_do_not_grow_with_rows(client_as, who, django_assert_num_queries):
+    client = client_as(who)
     create_referrals(5, ecog=None)
     create_referrals(5, site="lanzhou")
     with django_assert_num_queries(DASHBOARD_QUERIES[who]):

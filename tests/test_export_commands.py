@@ -56,8 +56,8 @@ def test_enrolment_json_has_the_enrolment_keys_in_study_number_order(trial):
     }
 
 
-def test_command_and_browser_share_the_rows(trial, client, data_manager):
-    client.force_login(data_manager)
+def test_command_and_browser_share_the_rows(trial, client_as):
+    client = client_as("data_manager")
     downloaded = b"".join(client.get("/exports/screening-log.csv").streaming_content)
 
     assert run("export_screening_log").encode() == downloaded

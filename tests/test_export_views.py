@@ -51,9 +51,8 @@ def xlsx_rows(response) -> list[list[str]]:
 
 
 @pytest.fixture
-def signed_in(client, data_manager):
-    client.force_login(data_manager)
-    return client
+def signed_in(client_as):
+    return client_as("data_manager")
 
 
 @pytest.fixture
