@@ -1,4 +1,7 @@
-"""The access helpers: who sees which referral and who may change it (issue 3)."""
+"""The access helpers: who sees which referral and who may change it.
+
+What each page answers each role is the access sweep's (test_access_sweep.py).
+"""
 
 import pytest
 from django.core.exceptions import PermissionDenied

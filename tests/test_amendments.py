@@ -1,4 +1,4 @@
-"""Protocol amendments (issue 5): a new version re-evaluates open referrals and says whose
+"""Protocol amendments: a new version re-evaluates open referrals and says whose
 outcome changed; in the admin, prefilled from the version in force, which stays unchanged."""
 
 import datetime

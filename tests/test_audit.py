@@ -1,4 +1,4 @@
-"""The audit trail (issue 4 item 6): every change recorded with its user by the database,
+"""The audit trail: every change recorded with its user by the database,
 history rows that cannot be rewritten, the history page in plain words and the admin log."""
 
 import json

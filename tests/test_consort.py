@@ -1,4 +1,4 @@
-"""The CONSORT flow (issue 5): its numbers, their agreement with the screening log, the page."""
+"""The CONSORT flow: its numbers, their agreement with the screening log, the page."""
 
 import re
 from collections import Counter

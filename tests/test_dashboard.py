@@ -1,5 +1,5 @@
 """The dashboard: counts by status and site, enrolment against target, and what awaits the
-signed-in user (issue 3)."""
+signed-in user."""
 
 import pytest
 from django.urls import reverse
@@ -92,8 +92,8 @@ def test_only_the_oldest_incomplete_referrals_are_listed_with_a_link_to_all(clie
 
 
 # Session, user, roles, the user's sites, counts by site and status, the sites, the protocol,
-# the enrolment count, enrolments by month and first MDT decisions (issue 4), and for those who
-# enter referrals the oldest incomplete ones.
+# the enrolment count, enrolments by month and first MDT decisions, and for those who enter
+# referrals the oldest incomplete ones.
 DASHBOARD_QUERIES = {"coordinator_wuwei": 11, "mdt": 9, "data_manager": 10}
 
 

@@ -1,4 +1,4 @@
-"""Enrolment under the cap, study numbers and declined consent (issue 4 item 5)."""
+"""Enrolment under the cap, study numbers and declined consent."""
 
 import datetime
 import json
@@ -174,7 +174,7 @@ def test_only_an_approved_patient_can_decline(coordinator_wuwei):
         services.participant_decline(referral=in_review, user=coordinator_wuwei)
 
 
-# --- the acceptance path of issue 4 ---
+# --- the whole path: imported, approved by the MDT, enrolled ---
 
 
 def test_imported_referral_is_approved_and_enrolled_as_ec_001(

@@ -1,4 +1,4 @@
-"""export_screening_log and export_enrolment (issue 5): the browser's rows, from the shell."""
+"""export_screening_log and export_enrolment: the browser's rows, from the shell."""
 
 import csv
 import datetime

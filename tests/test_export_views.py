@@ -1,4 +1,7 @@
-"""The exports page and its downloads (issue 5): who may, what the files hold, what it costs."""
+"""The exports page and its downloads: what the files hold, what they cost, what is logged.
+
+Who may download is the access sweep's (test_access_sweep.py).
+"""
 
 import csv
 import datetime

@@ -1,4 +1,4 @@
-"""Row builders and writers of screening/exports.py (issue 5)."""
+"""Row builders and writers of screening/exports.py."""
 
 import csv
 import datetime

@@ -1,5 +1,5 @@
 """The referral form in the browser: every validator's message lands next to its field, the
-rest of what the user typed stays, and nothing is saved (issue 3)."""
+rest of what the user typed stays, and nothing is saved."""
 
 import datetime
 

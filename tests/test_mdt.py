@@ -1,4 +1,4 @@
-"""The MDT queue, the decision and its binding to the evidence (issue 4 items 1-3)."""
+"""The MDT queue, the decision and its binding to the evidence."""
 
 import datetime
 from decimal import Decimal
@@ -255,7 +255,7 @@ def test_get_of_a_decided_referral_tells_who_decided(client_as, mdt_member, in_r
     assert b'value="approve"' not in html
 
 
-# --- evidence binding (item 3) ---
+# --- a decision is bound to the evidence it saw ---
 
 
 def test_changed_lab_value_sends_an_approved_referral_back_to_the_queue(

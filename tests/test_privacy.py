@@ -1,5 +1,5 @@
 """Names, hospital numbers and national IDs stay out of logs, error pages, error e-mails and
-pseudonymous exports (issue 6)."""
+pseudonymous exports."""
 
 import io
 import logging

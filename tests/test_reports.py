@@ -1,5 +1,4 @@
-"""Accrual against the straight line to the target, and days from referral to MDT decision
-(issue 4 item 7)."""
+"""Accrual against the straight line to the target, and days from referral to MDT decision."""
 
 import datetime
 

@@ -1,4 +1,4 @@
-"""Sign-in protection (issue 6): lockout, idle sessions, password rules, the second factor."""
+"""Sign-in protection: lockout, idle sessions, password rules, the second factor."""
 
 import datetime
 import time
