@@ -80,8 +80,8 @@ def create_referrals(
 
     ``status`` is the status every referral must end in: one that entry gives (screening,
     screen_failed, mdt_review) is checked; mdt_approved, mdt_rejected and enrolled are reached
-    through the MDT's decision by the cast's MDT member and the enrolment by ``user``;
-    withdrawn through a withdrawal by ``user``.
+    through the MDT's decision by the cast's MDT member and the enrolment by ``user`` (who
+    must then be given); withdrawn through a withdrawal by ``user``.
     """
     assert status is None or status in Status.values, f"no status {status!r}"
     sites = (site,) if isinstance(site, str) else tuple(site)
@@ -134,6 +134,7 @@ def _move_on(referral: Referral, status: str, user) -> None:
                 referral=referral, user=mdt_member, decision="approve", rationale="Fit."
             )
             if status == Status.ENROLLED:
+                assert user is not None, "an enrolment needs the user who enrols"
                 services.participant_enrol(
                     referral=referral, user=user, consent_date=timezone.localdate()
                 )
