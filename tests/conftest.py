@@ -4,8 +4,11 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
+from django.test import Client
 
-from tests.factories import UserFactory
+from screening import services
+from screening.models import Referral
+from tests.factories import UserFactory, create_referral
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +47,15 @@ def data_manager(db):
     return UserFactory(username="data-manager", role="admin")
 
 
+# The cast's roles and the fixture of each member; anonymous has none.
+CAST = {
+    "coordinator_wuwei": "coordinator_wuwei",
+    "coordinator_lanzhou": "coordinator_lanzhou",
+    "mdt": "mdt_member",
+    "data_manager": "data_manager",
+}
+
+
 @pytest.fixture
 def cast(coordinator_wuwei, coordinator_lanzhou, mdt_member, data_manager):
     """Every signed-in role by name; anonymous is ``None``."""
@@ -54,6 +66,49 @@ def cast(coordinator_wuwei, coordinator_lanzhou, mdt_member, data_manager):
         "mdt": mdt_member,
         "data_manager": data_manager,
     }
+
+
+@pytest.fixture
+def client_as(request, db):
+    """``client_as("mdt")``: a new test client signed in as that member of the cast
+    (``"anonymous"``: signed in as nobody).
+
+    Only the member asked for is created, and it is the same user as the test's fixture of
+    that name, so ``client_as("coordinator_wuwei")`` acts as ``coordinator_wuwei``.
+    """
+
+    def signed_in(role: str) -> Client:
+        client = Client()
+        if role != "anonymous":
+            client.force_login(request.getfixturevalue(CAST[role]))
+        return client
+
+    return signed_in
+
+
+@pytest.fixture
+def wuwei_referral(db):
+    """A potentially eligible referral of Wuwei, patient number 1 (status mdt_review)."""
+    return create_referral(site="wuwei", number=1)
+
+
+@pytest.fixture
+def withdrawn_first(monkeypatch):
+    """``withdrawn_first("referral_update")``: that service now finds its referral withdrawn by
+    another user just before it runs, as when two people act on the same referral at once."""
+
+    def race(service_name: str) -> None:
+        real_service = getattr(services, service_name)
+        real_withdraw = services.referral_withdraw
+
+        def raced(**kwargs):
+            stored = Referral.objects.get(pk=kwargs["referral"].pk)
+            real_withdraw(referral=stored, reason="withdrawn at the other desk")
+            return real_service(**kwargs)
+
+        monkeypatch.setattr(services, service_name, raced)
+
+    return race
 
 
 @pytest.fixture

@@ -1,60 +1,14 @@
-"""Referrals that have gone every way through the trial, for the export and CONSORT tests.
+"""The workflow's steps, and referrals that have gone every way through the trial, for the
+export and CONSORT tests.
 
 Everything goes through the services a coordinator and the MDT use, so the data is what the
 app itself would hold.
 """
 
-import datetime
-
 from django.utils import timezone
 
 from screening import services
-from screening.imports import validate_rows
-from screening.models import ProtocolVersion, Site
-from tests.factories import referral_data
-
-
-def aged(years: int, **overrides) -> dict:
-    """``referral_data(**overrides)`` for a patient of exactly ``years`` at screening."""
-    data = referral_data(**overrides)
-    screening = datetime.date.fromisoformat(data["screening_date"])
-    # Born on 1 January: the birthday of the screening year has always passed.
-    data["date_of_birth"] = datetime.date(screening.year - years, 1, 1).isoformat()
-    return data
-
-
-def create_referrals(rows: list[dict], user=None) -> list:
-    """Validate ``referral_data`` rows as the import does and create them in one batch."""
-    cleaned, errors = validate_rows(rows, protocol=ProtocolVersion.current())
-    assert not errors, errors
-    return services.referrals_create(rows=cleaned, user=user)
-
-
-def eligible_rows(count: int, *, start: int = 1, site: str = "wuwei") -> list[dict]:
-    return [referral_data(number=number, site=site) for number in range(start, start + count)]
-
-
-def copies(rows: list[dict], count: int, *, start: int = 1) -> list[dict]:
-    """``count`` patients, alternately at Wuwei and Lanzhou, with the data of ``rows`` in turn.
-
-    Only ``rows`` go through the form (about 50 constraint queries each), so hundreds of
-    patients cost what a few do.
-    """
-    cleaned, errors = validate_rows(rows, protocol=ProtocolVersion.current())
-    assert not errors, errors
-    sites = [Site.objects.get(code="wuwei"), Site.objects.get(code="lanzhou")]
-    return [
-        {
-            **cleaned[index % len(cleaned)],
-            "site": sites[index % 2],
-            "hospital_number": f"C{start + index:06d}",
-        }
-        for index in range(count)
-    ]
-
-
-def create_copies(rows: list[dict], count: int, *, start: int = 1, user=None) -> list:
-    return services.referrals_create(rows=copies(rows, count, start=start), user=user)
+from tests.factories import create_referral, create_referrals
 
 
 def approve(referral, mdt_user):
@@ -98,17 +52,18 @@ def varied_trial(coordinator, mdt_user) -> dict:
     six approved: two enrolled, one declined consent, one withdrawn for another reason, two
     awaiting enrolment.
     """
-    rows = [
-        referral_data(number=number, site=site, **overrides)
+    screened = [
+        create_referral(user=coordinator, number=number, site=site, **overrides)
         for number, (site, overrides) in enumerate(SCREENED, start=100)
     ]
-    rows.append(aged(74, number=120, site="wuwei"))  # I1
-    rows.append(aged(80, number=121, site="lanzhou", cm="M1"))  # I1 and I2
-    screened = create_referrals(rows, user=coordinator)
+    screened += [
+        create_referral(user=coordinator, number=120, site="wuwei", age=74),  # I1
+        create_referral(user=coordinator, number=121, site="lanzhou", age=80, cm="M1"),  # I1, I2
+    ]
     incomplete_withdrawn = screened[4]
     services.referral_withdraw(referral=incomplete_withdrawn, reason="moved away", user=coordinator)
 
-    eligible = create_copies([referral_data(number=200)], 14, user=coordinator)
+    eligible = create_referrals(14, user=coordinator, number=200, site=("wuwei", "lanzhou"))
     waiting, superseded, withdrawn_early = eligible[0:3], eligible[3], eligible[4]
     rejected, approved = eligible[5:8], eligible[8:14]
 

@@ -1,4 +1,7 @@
-"""The access helpers: who sees which referral and who may change it (issue 3)."""
+"""The access helpers: who sees which referral and who may change it.
+
+What each page answers each role is the access sweep's (test_access_sweep.py).
+"""
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -6,11 +9,6 @@ from django.http import Http404
 
 from screening import access
 from tests.factories import UserFactory, create_referral
-
-
-@pytest.fixture
-def wuwei_referral(db):
-    return create_referral(site="wuwei", number=1)
 
 
 @pytest.fixture

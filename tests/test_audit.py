@@ -1,4 +1,4 @@
-"""The audit trail (issue 4 item 6): every change recorded with its user by the database,
+"""The audit trail: every change recorded with its user by the database,
 history rows that cannot be rewritten, the history page in plain words and the admin log."""
 
 import json
@@ -107,8 +107,8 @@ def test_import_command_records_the_importing_user(tmp_path, coordinator_wuwei):
     assert {_user_of(event) for event in events} == {coordinator_wuwei.pk}
 
 
-def test_web_request_records_user_and_path(client, mdt_member, referral):
-    client.force_login(mdt_member)
+def test_web_request_records_user_and_path(client_as, mdt_member, referral):
+    client = client_as("mdt")
     url = reverse("referral_decision", args=[referral.screening_number])
     client.post(
         url, {"decision": "approve", "rationale": "Fit.", "evaluation": referral.evaluation_id}
@@ -173,23 +173,6 @@ def test_context_may_still_gain_details(referral):
 # --- the history page ---
 
 
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 200),
-        ("coordinator_lanzhou", 404),
-        ("mdt", 200),
-        ("data_manager", 200),
-    ],
-)
-def test_history_page_has_the_referral_pages_access(client, cast, referral, role, expected):
-    if cast[role] is not None:
-        client.force_login(cast[role])
-    url = reverse("referral_history", args=[referral.screening_number])
-    assert client.get(url).status_code == expected
-
-
 def _local_minute(moment):
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
@@ -226,10 +209,10 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
     ]
 
 
-def test_history_page_shows_when_who_and_what(client, coordinator_wuwei, referral):
+def test_history_page_shows_when_who_and_what(client_as, coordinator_wuwei, referral):
     services.referral_update(referral=referral, data={"alt": Decimal(120)}, user=coordinator_wuwei)
     event = _last_event(referral)
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
 
     response = client.get(reverse("referral_history", args=[referral.screening_number]))
 
@@ -254,9 +237,9 @@ def test_history_shows_lab_values_in_the_unit_they_were_entered(coordinator_wuwe
 
 
 def test_history_query_count_does_not_grow_with_events(
-    client, coordinator_wuwei, referral, django_assert_num_queries
+    client_as, coordinator_wuwei, referral, django_assert_num_queries
 ):
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
     url = reverse("referral_history", args=[referral.screening_number])
     for physician in ("Dr A", "Dr B", "Dr C", "Dr D"):
         services.referral_update(
@@ -272,8 +255,8 @@ def test_history_query_count_does_not_grow_with_events(
 # --- the whole log in the admin, read-only ---
 
 
-def test_data_manager_reads_the_whole_log_in_the_admin(client, data_manager, referral):
-    client.force_login(data_manager)
+def test_data_manager_reads_the_whole_log_in_the_admin(client_as, referral):
+    client = client_as("data_manager")
     changelist = reverse("admin:pghistory_middlewareevents_changelist")
 
     response = client.get(changelist)
@@ -289,14 +272,6 @@ def test_data_manager_reads_the_whole_log_in_the_admin(client, data_manager, ref
     assert page.status_code == 200
     assert b'name="_save"' not in page.content
     assert client.post(change, {}).status_code == 403
-
-
-@pytest.mark.parametrize("role", ["coordinator_wuwei", "mdt"])
-def test_other_roles_do_not_reach_the_admin_log(client, cast, role):
-    client.force_login(cast[role])
-    response = client.get(reverse("admin:pghistory_middlewareevents_changelist"))
-    assert response.status_code == 302
-    assert response.url.startswith(reverse("admin:login"))
 
 
 def test_history_tells_a_rejection_with_its_reason_and_attendees(mdt_member, referral):

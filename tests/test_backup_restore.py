@@ -1,5 +1,5 @@
 """The backup and restore of docs/deploy.md round-trip a database with referrals, decisions,
-an enrolment and their audit history (issue 6).
+an enrolment and their audit history.
 
 The test runs the documented shell blocks themselves, with its own database and directory in
 place of the production ones, against whichever PostgreSQL the suite uses (a server on

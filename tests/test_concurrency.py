@@ -1,5 +1,5 @@
-"""Races on a real PostgreSQL (issue 4 item 4 and 5): each thread has its own connection and
-transaction, and all of them start together, so only the database's locks keep order."""
+"""MDT decisions and enrolments racing on a real PostgreSQL: each thread has its own connection
+and transaction, and all of them start together, so only the database's locks keep order."""
 
 import functools
 import threading

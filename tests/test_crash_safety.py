@@ -1,5 +1,5 @@
 """Nothing is half-written when an import fails or its process dies, and the database's own
-constraints hold for rows that skip the forms (``bulk_create``) (issue 6)."""
+constraints hold for rows that skip the forms (``bulk_create``)."""
 
 import datetime
 import json

@@ -1,4 +1,4 @@
-"""Enrolment under the cap, study numbers and declined consent (issue 4 item 5)."""
+"""Enrolment under the cap, study numbers and declined consent."""
 
 import datetime
 import json
@@ -10,98 +10,23 @@ from django.utils import timezone
 
 from screening import services
 from screening.models import Enrolment, MdtDecision, ProtocolVersion, Referral
-from tests.factories import create_referral, referral_data
+from tests.factories import create_referral, create_referrals, referral_data
 
 Status = Referral.Status
 
 
-def _approved(coordinator, mdt_member, **overrides) -> Referral:
-    referral = create_referral(user=coordinator, **overrides)
-    services.mdt_decision_record(
-        referral=referral, user=mdt_member, decision="approve", rationale="Fit."
-    )
-    return referral
-
-
 @pytest.fixture
-def approved(coordinator_wuwei, mdt_member):
-    return _approved(coordinator_wuwei, mdt_member)
-
-
-def _client_for(client, user):
-    if user is not None:
-        client.force_login(user)
-    return client
+def approved(coordinator_wuwei):
+    """A Wuwei referral approved by the cast's MDT member."""
+    return create_referral(user=coordinator_wuwei, status=Status.MDT_APPROVED)
 
 
 def _today():
     return timezone.localdate()
 
 
-# --- who may do what ---
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 200),
-        ("coordinator_lanzhou", 404),
-        ("mdt", 403),
-        ("data_manager", 200),
-    ],
-)
-def test_enrolment_page_is_for_the_sites_coordinators_and_data_managers(
-    client, cast, approved, role, expected
-):
-    url = reverse("referral_enrol", args=[approved.screening_number])
-    assert _client_for(client, cast[role]).get(url).status_code == expected
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 302),
-        ("coordinator_lanzhou", 404),
-        ("mdt", 403),
-        ("data_manager", 302),
-    ],
-)
-def test_only_the_sites_coordinators_and_data_managers_enrol(
-    client, cast, approved, role, expected
-):
-    url = reverse("referral_enrol", args=[approved.screening_number])
-    response = _client_for(client, cast[role]).post(url, {"consent_date": _today().isoformat()})
-    assert response.status_code == expected
-    assert Enrolment.objects.filter(referral=approved).exists() is (
-        expected == 302 and role != "anonymous"
-    )
-
-
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 302),
-        ("coordinator_lanzhou", 404),
-        ("mdt", 403),
-        ("data_manager", 302),
-    ],
-)
-def test_only_the_sites_coordinators_and_data_managers_record_declined_consent(
-    client, cast, approved, role, expected
-):
-    url = reverse("referral_decline", args=[approved.screening_number])
-    response = _client_for(client, cast[role]).post(url, {"confirm": "on"})
-    assert response.status_code == expected
-    approved.refresh_from_db()
-    declined = approved.status == Status.WITHDRAWN
-    assert declined is (expected == 302 and role != "anonymous")
-
-
-def test_decline_is_post_only(client, coordinator_wuwei, approved):
-    client.force_login(coordinator_wuwei)
+def test_decline_is_post_only(client_as, approved):
+    client = client_as("coordinator_wuwei")
     assert (
         client.get(reverse("referral_decline", args=[approved.screening_number])).status_code == 405
     )
@@ -110,10 +35,9 @@ def test_decline_is_post_only(client, coordinator_wuwei, approved):
 # --- enrolment ---
 
 
-def test_enrolment_assigns_consecutive_study_numbers(client, coordinator_wuwei, mdt_member):
-    first = _approved(coordinator_wuwei, mdt_member, number=1)
-    second = _approved(coordinator_wuwei, mdt_member, number=2)
-    client.force_login(coordinator_wuwei)
+def test_enrolment_assigns_consecutive_study_numbers(client_as, coordinator_wuwei):
+    first, second = create_referrals(2, user=coordinator_wuwei, status=Status.MDT_APPROVED)
+    client = client_as("coordinator_wuwei")
 
     for referral in (first, second):
         url = reverse("referral_enrol", args=[referral.screening_number])
@@ -141,16 +65,16 @@ def test_study_number_follows_the_protocols_format(coordinator_wuwei, mdt_member
     assert enrolment.study_number == "CIRT-0001"
 
 
-def test_consent_date_is_required(client, coordinator_wuwei, approved):
-    client.force_login(coordinator_wuwei)
+def test_consent_date_is_required(client_as, approved):
+    client = client_as("coordinator_wuwei")
     response = client.post(reverse("referral_enrol", args=[approved.screening_number]), {})
     assert "Give the date the patient signed consent." in response.content.decode()
     assert not Enrolment.objects.exists()
 
 
-def test_consent_date_before_the_approval_is_refused(client, coordinator_wuwei, approved):
+def test_consent_date_before_the_approval_is_refused(client_as, approved):
     approved_on = timezone.localdate(MdtDecision.objects.get(referral=approved).decided_at)
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
     day_before = approved_on - datetime.timedelta(days=1)
 
     response = client.post(
@@ -164,8 +88,8 @@ def test_consent_date_before_the_approval_is_refused(client, coordinator_wuwei, 
     assert not Enrolment.objects.exists()
 
 
-def test_consent_date_in_the_future_is_refused(client, coordinator_wuwei, approved):
-    client.force_login(coordinator_wuwei)
+def test_consent_date_in_the_future_is_refused(client_as, approved):
+    client = client_as("coordinator_wuwei")
     tomorrow = _today() + datetime.timedelta(days=1)
     response = client.post(
         reverse("referral_enrol", args=[approved.screening_number]),
@@ -175,17 +99,17 @@ def test_consent_date_in_the_future_is_refused(client, coordinator_wuwei, approv
     assert not Enrolment.objects.exists()
 
 
-def test_date_picker_offers_only_acceptable_dates(client, coordinator_wuwei, approved):
+def test_date_picker_offers_only_acceptable_dates(client_as, approved):
     approved_on = timezone.localdate(MdtDecision.objects.get(referral=approved).decided_at)
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
     html = client.get(reverse("referral_enrol", args=[approved.screening_number])).content.decode()
     assert f'min="{approved_on.isoformat()}"' in html
     assert f'max="{_today().isoformat()}"' in html
 
 
-def test_referral_without_approval_cannot_be_enrolled(client, coordinator_wuwei):
+def test_referral_without_approval_cannot_be_enrolled(client_as, coordinator_wuwei):
     in_review = create_referral(user=coordinator_wuwei)
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
     url = reverse("referral_enrol", args=[in_review.screening_number])
 
     assert b"Only an MDT-approved referral can be enrolled" in client.get(url).content
@@ -202,12 +126,12 @@ def test_enrolled_referral_is_not_enrolled_twice(coordinator_wuwei, approved):
     assert Enrolment.objects.count() == 1
 
 
-def test_enrolment_stops_at_the_target_naming_it(client, coordinator_wuwei, mdt_member):
+def test_enrolment_stops_at_the_target_naming_it(client_as, coordinator_wuwei):
     ProtocolVersion.objects.update(enrolment_target=2)
-    referrals = [_approved(coordinator_wuwei, mdt_member, number=n) for n in (1, 2, 3)]
+    referrals = create_referrals(3, user=coordinator_wuwei, status=Status.MDT_APPROVED)
     for referral in referrals[:2]:
         services.participant_enrol(referral=referral, user=coordinator_wuwei, consent_date=_today())
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
 
     response = client.post(
         reverse("referral_enrol", args=[referrals[2].screening_number]),
@@ -223,8 +147,8 @@ def test_enrolment_stops_at_the_target_naming_it(client, coordinator_wuwei, mdt_
 # --- declined consent ---
 
 
-def test_declined_consent_needs_confirmation(client, coordinator_wuwei, approved):
-    client.force_login(coordinator_wuwei)
+def test_declined_consent_needs_confirmation(client_as, approved):
+    client = client_as("coordinator_wuwei")
     response = client.post(reverse("referral_decline", args=[approved.screening_number]), {})
     assert response.status_code == 200
     assert "Tick the box to confirm that the patient declined consent." in response.content.decode()
@@ -232,8 +156,8 @@ def test_declined_consent_needs_confirmation(client, coordinator_wuwei, approved
     assert approved.status == Status.MDT_APPROVED
 
 
-def test_declined_consent_withdraws_the_referral(client, coordinator_wuwei, approved):
-    client.force_login(coordinator_wuwei)
+def test_declined_consent_withdraws_the_referral(client_as, approved):
+    client = client_as("coordinator_wuwei")
     url = reverse("referral_decline", args=[approved.screening_number])
 
     response = client.post(url, {"confirm": "on"})
@@ -250,25 +174,24 @@ def test_only_an_approved_patient_can_decline(coordinator_wuwei):
         services.participant_decline(referral=in_review, user=coordinator_wuwei)
 
 
-# --- the acceptance path of issue 4 ---
+# --- the whole path: imported, approved by the MDT, enrolled ---
 
 
 def test_imported_referral_is_approved_and_enrolled_as_ec_001(
-    client, tmp_path, coordinator_wuwei, mdt_member
+    client_as, tmp_path, coordinator_wuwei
 ):
     path = tmp_path / "referrals.json"
     path.write_text(json.dumps([referral_data()]), encoding="utf-8")
     call_command("import_referrals", str(path), "--user", coordinator_wuwei.username)
     referral = Referral.objects.get()
 
-    client.force_login(mdt_member)
-    assert referral.screening_number in client.get(reverse("mdt_queue")).content.decode()
-    client.post(
+    mdt = client_as("mdt")
+    assert referral.screening_number in mdt.get(reverse("mdt_queue")).content.decode()
+    mdt.post(
         reverse("referral_decision", args=[referral.screening_number]),
         {"decision": "approve", "rationale": "Fit.", "evaluation": referral.evaluation_id},
     )
-    client.force_login(coordinator_wuwei)
-    client.post(
+    client_as("coordinator_wuwei").post(
         reverse("referral_enrol", args=[referral.screening_number]),
         {"consent_date": _today().isoformat()},
     )

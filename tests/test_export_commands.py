@@ -1,4 +1,4 @@
-"""export_screening_log and export_enrolment (issue 5): the browser's rows, from the shell."""
+"""export_screening_log and export_enrolment: the browser's rows, from the shell."""
 
 import csv
 import datetime
@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from screening import exports
-from tests.flows import create_referrals, eligible_rows, varied_trial
+from tests.factories import create_referral, create_referrals
+from tests.flows import varied_trial
 
 pytestmark = pytest.mark.django_db
 
@@ -55,15 +56,16 @@ def test_enrolment_json_has_the_enrolment_keys_in_study_number_order(trial):
     }
 
 
-def test_command_and_browser_share_the_rows(trial, client, data_manager):
-    client.force_login(data_manager)
+def test_command_and_browser_share_the_rows(trial, client_as):
+    client = client_as("data_manager")
     downloaded = b"".join(client.get("/exports/screening-log.csv").streaming_content)
 
     assert run("export_screening_log").encode() == downloaded
 
 
 def test_filters_select_the_site_and_referral_dates(coordinator_wuwei):
-    create_referrals(eligible_rows(2) + eligible_rows(1, start=5, site="lanzhou"))
+    create_referrals(2)
+    create_referral(number=5, site="lanzhou")
 
     lanzhou = json.loads(run("export_screening_log", "--format", "json", "--site", "lanzhou"))
     early = ["--format", "json", "--referred-to", "2025-05-01"]

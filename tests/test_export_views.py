@@ -1,4 +1,7 @@
-"""The exports page and its downloads (issue 5): who may, what the files hold, what it costs."""
+"""The exports page and its downloads: what the files hold, what they cost, what is logged.
+
+Who may download is the access sweep's (test_access_sweep.py).
+"""
 
 import csv
 import datetime
@@ -13,14 +16,8 @@ from openpyxl import load_workbook
 
 from screening import exports
 from screening.models import ExportLog, Referral
-from tests.flows import (
-    approve,
-    create_copies,
-    create_referrals,
-    eligible_rows,
-    enrol,
-    varied_trial,
-)
+from tests.factories import create_referral, create_referrals
+from tests.flows import approve, enrol, varied_trial
 
 pytestmark = pytest.mark.django_db
 
@@ -57,41 +54,15 @@ def xlsx_rows(response) -> list[list[str]]:
 
 
 @pytest.fixture
-def signed_in(client, data_manager):
-    client.force_login(data_manager)
-    return client
+def signed_in(client_as):
+    return client_as("data_manager")
 
 
 @pytest.fixture
 def trial(coordinator_wuwei, mdt_member, data_manager):
     data = varied_trial(data_manager, mdt_member)
-    (row,) = eligible_rows(1, start=300)
-    create_referrals([{**row, "full_name": FORMULA_NAME, "hospital_number": "+8613900000000"}])
+    create_referral(number=300, full_name=FORMULA_NAME, hospital_number="+8613900000000")
     return data
-
-
-@pytest.mark.parametrize(
-    ("role", "status"),
-    [
-        ("anonymous", 302),
-        ("coordinator_wuwei", 403),
-        ("coordinator_lanzhou", 403),
-        ("mdt", 403),
-        ("data_manager", 200),
-    ],
-)
-@pytest.mark.parametrize("url_name", ["exports", *DOWNLOADS])
-def test_only_data_managers_export(client, cast, role, status, url_name):
-    if cast[role]:
-        client.force_login(cast[role])
-
-    response = client.get(reverse(url_name))
-
-    assert response.status_code == status
-    if status == 302:
-        assert response["Location"].startswith(reverse("login"))
-    if status == 403:
-        assert not ExportLog.objects.exists()
 
 
 def test_screening_log_csv_has_one_row_per_referral_and_the_protocol_columns(signed_in, trial):
@@ -256,19 +227,11 @@ def test_identification_download_is_recorded_with_the_user(signed_in, data_manag
 
 
 def test_filters_select_site_and_referral_dates(signed_in, coordinator_wuwei):
-    old, recent = create_referrals(
-        [
-            {
-                **row,
-                "referral_date": "2025-06-01",
-                "screening_date": "2025-06-02",
-                "labs_date": "2025-06-01",
-            }
-            for row in eligible_rows(1)
-        ]
-        + eligible_rows(1, start=2)
+    old = create_referral(
+        number=1, referral_date="2025-06-01", screening_date="2025-06-02", labs_date="2025-06-01"
     )
-    create_referrals(eligible_rows(1, start=3, site="lanzhou"))
+    recent = create_referral(number=2)
+    create_referral(number=3, site="lanzhou")
 
     def numbers(**params):
         rows = csv_rows(signed_in.get(reverse("export_screening_log_csv"), params))
@@ -306,7 +269,7 @@ def test_bad_filters_are_refused_with_a_message(signed_in, params, message):
 def test_downloads_take_the_same_queries_for_10_and_200_rows(
     signed_in, coordinator_wuwei, mdt_member, django_assert_num_queries, url_name, count
 ):
-    referrals = create_copies(eligible_rows(3), count)
+    referrals = create_referrals(count, site=("wuwei", "lanzhou"))
     # Some decided and enrolled, so the joins to decisions and enrolments have rows.
     for referral in referrals[:3]:
         approve(referral, mdt_member)

@@ -11,7 +11,8 @@ from openpyxl import load_workbook
 from screening import exports, writers
 from screening.models import MdtDecision, Referral
 from screening.national_id import check_character
-from tests.flows import aged, approve, create_copies, create_referrals, eligible_rows, enrol
+from tests.factories import create_referral, create_referrals, referral_data
+from tests.flows import approve, enrol
 
 COLUMNS = ("name", "number", "when")
 
@@ -58,7 +59,7 @@ def test_csv_is_streamed_header_first_then_rows_a_chunk_at_a_time():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_download_stopped_early_ends_its_read(seeded):
-    create_copies(eligible_rows(2), 10)
+    create_referrals(10, site=("wuwei", "lanzhou"))
     chunks = writers.csv_chunks(
         exports.screening_log_rows(), exports.SCREENING_LOG_COLUMNS, rows_per_chunk=2
     )
@@ -72,7 +73,7 @@ def test_a_download_stopped_early_ends_its_read(seeded):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_row_that_fails_to_build_ends_the_read(seeded):
-    create_copies(eligible_rows(2), 10)
+    create_referrals(10, site=("wuwei", "lanzhou"))
 
     def broken(values):
         raise KeyError("a reason template without its parameter")
@@ -86,7 +87,7 @@ def test_a_row_that_fails_to_build_ends_the_read(seeded):
 
 @pytest.mark.django_db
 def test_a_download_stopped_early_inside_a_transaction_leaves_it_usable(coordinator_wuwei):
-    create_copies(eligible_rows(2), 10)
+    create_referrals(10, site=("wuwei", "lanzhou"))
     chunks = writers.csv_chunks(
         exports.screening_log_rows(), exports.SCREENING_LOG_COLUMNS, rows_per_chunk=2
     )
@@ -105,7 +106,7 @@ def test_file_name_has_the_trial_code_and_date():
 
 @pytest.mark.django_db
 def test_decision_date_is_the_trials_local_date(coordinator_wuwei, mdt_member):
-    (referral,) = create_referrals(eligible_rows(1))
+    referral = create_referral()
     approve(referral, mdt_member)
     # 17:30 in UTC is already the next day in Wuwei and Lanzhou (UTC+8).
     decided = datetime.datetime(2026, 3, 1, 17, 30, tzinfo=datetime.UTC)
@@ -118,12 +119,12 @@ def test_decision_date_is_the_trials_local_date(coordinator_wuwei, mdt_member):
 
 @pytest.mark.django_db
 def test_identification_rows_link_numbers_to_patients(coordinator_wuwei, mdt_member):
-    identified = aged(62, number=1, sex="M")
-    first17 = "620602" + identified["date_of_birth"].replace("-", "") + "013"  # 13: odd, male
+    patient = {"number": 1, "age": 62, "sex": "M"}
+    born = referral_data(**patient)["date_of_birth"]
+    first17 = "620602" + born.replace("-", "") + "013"  # 13: odd, male
     national_id = first17 + check_character(first17)
-    with_id, enrolled = create_referrals(
-        [{**identified, "national_id": national_id}, aged(62, number=2)]
-    )
+    with_id = create_referral(**patient, national_id=national_id)
+    enrolled = create_referral(number=2, age=62)
     approve(enrolled, mdt_member)
     enrol(enrolled, coordinator_wuwei)
 
@@ -146,17 +147,17 @@ def test_identification_rows_link_numbers_to_patients(coordinator_wuwei, mdt_mem
 def test_row_builders_take_one_query_however_many_rows(
     django_assert_num_queries, coordinator_wuwei, rows
 ):
-    create_copies(eligible_rows(2), 5)
+    create_referrals(5, site=("wuwei", "lanzhou"))
     with django_assert_num_queries(1):
         list(rows())
-    create_copies(eligible_rows(2), 150, start=100)
+    create_referrals(150, number=100, site=("wuwei", "lanzhou"))
     with django_assert_num_queries(1):
         list(rows())
 
 
 @pytest.mark.django_db
 def test_referrals_filtered_by_site_and_inclusive_dates(coordinator_wuwei):
-    first, second = create_referrals(eligible_rows(2))
+    first, second = create_referral(number=1), create_referral(number=2)
     day = second.referral_date
 
     same_day = exports.referrals_filtered(referred_from=day, referred_to=day)

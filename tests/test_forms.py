@@ -1,5 +1,5 @@
 """The referral form in the browser: every validator's message lands next to its field, the
-rest of what the user typed stays, and nothing is saved (issue 3)."""
+rest of what the user typed stays, and nothing is saved."""
 
 import datetime
 
@@ -134,9 +134,9 @@ INVALID = [
     ids=[case[0] for case in INVALID],
 )
 def test_a_bad_value_comes_back_next_to_its_field_with_everything_else_kept(
-    client, coordinator_wuwei, changes, field, message
+    client_as, changes, field, message
 ):
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
     posted = {**BASE, "full_name": "欧阳建国", "referring_physician": "Dr Sun", **changes}
     response = client.post(reverse("referral_create"), posted)
     page = response.content.decode()
@@ -158,9 +158,9 @@ def test_a_bad_value_comes_back_next_to_its_field_with_everything_else_kept(
     assert not Evaluation.objects.exists()
 
 
-def test_a_second_open_referral_for_the_same_patient_is_refused(client, coordinator_wuwei):
+def test_a_second_open_referral_for_the_same_patient_is_refused(client_as):
     existing = create_referral(number=4)
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
     response = client.post(reverse("referral_create"), BASE)
     message = (
         f"This patient already has an open referral at this site ({existing.screening_number})."
@@ -169,16 +169,16 @@ def test_a_second_open_referral_for_the_same_patient_is_refused(client, coordina
     assert Referral.objects.count() == 1
 
 
-def test_the_same_hospital_number_at_the_other_site_is_another_patient(client, data_manager):
+def test_the_same_hospital_number_at_the_other_site_is_another_patient(client_as):
     create_referral(number=4)
-    client.force_login(data_manager)
+    client = client_as("data_manager")
     response = client.post(reverse("referral_create"), {**BASE, "site": "lanzhou"})
     assert response.status_code == 302
     assert Referral.objects.count() == 2
 
 
-def test_several_errors_at_once_are_all_reported_and_nothing_is_lost(client, coordinator_wuwei):
-    client.force_login(coordinator_wuwei)
+def test_several_errors_at_once_are_all_reported_and_nothing_is_lost(client_as):
+    client = client_as("coordinator_wuwei")
     posted = {**BASE, "alt": "9000", "ct": "T5", "full_name": "", "national_id": BAD_CHECK}
     page = client.post(reverse("referral_create"), posted).content.decode()
     assert "4 fields need correcting" in page
@@ -190,9 +190,9 @@ def test_several_errors_at_once_are_all_reported_and_nothing_is_lost(client, coo
     assert not Referral.objects.exists()
 
 
-def test_a_failed_edit_keeps_the_typed_values_and_changes_nothing(client, coordinator_wuwei):
+def test_a_failed_edit_keeps_the_typed_values_and_changes_nothing(client_as):
     referral = create_referral(number=4)
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
     url = reverse("referral_edit", args=[referral.screening_number])
     posted = {**BASE, "platelets": "80", "ecog": "9"}
     page = client.post(url, posted).content.decode()

@@ -1,4 +1,4 @@
-"""import_referrals and export_screening_log from the command line (issue 2)."""
+"""import_referrals and export_screening_log from the command line."""
 
 import csv
 import datetime

@@ -1,4 +1,4 @@
-"""Malformed input never breaks TrialScreen (issue 6): every form and endpoint answers junk with
+"""Malformed input never breaks TrialScreen: every form and endpoint answers junk with
 a 4xx or the form again with its messages, never a 500, and writes nothing unless the input
 was valid.
 

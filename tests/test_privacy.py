@@ -1,5 +1,5 @@
 """Names, hospital numbers and national IDs stay out of logs, error pages, error e-mails and
-pseudonymous exports (issue 6)."""
+pseudonymous exports."""
 
 import io
 import logging
@@ -57,9 +57,9 @@ def log_text(caplog) -> str:
 
 
 def test_a_referral_another_site_asks_for_logs_and_shows_no_patient_data(
-    client, coordinator_lanzhou, referral, caplog
+    client_as, referral, caplog
 ):
-    client.force_login(coordinator_lanzhou)
+    client = client_as("coordinator_lanzhou")
 
     with caplog.at_level(logging.INFO):
         response = client.get(reverse("referral_detail", args=[referral.screening_number]))
@@ -71,7 +71,7 @@ def test_a_referral_another_site_asks_for_logs_and_shows_no_patient_data(
 
 
 def test_a_crash_while_saving_a_referral_shows_a_generic_page_and_reports_no_patient_data(
-    client, coordinator_wuwei, referral, caplog, reported
+    client_as, referral, caplog, reported
 ):
     # The message of a refused row, as PostgreSQL words it, quotes the row's values.
     refused = IntegrityError(
@@ -80,7 +80,7 @@ def test_a_crash_while_saving_a_referral_shows_a_generic_page_and_reports_no_pat
         f"DETAIL:  Key (site_id, hospital_number)=(1, {HOSPITAL_NUMBER}) already exists "
         f"for {NAME} ({NATIONAL_ID})."
     )
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
     client.raise_request_exception = False
     edit = reverse("referral_edit", args=[referral.screening_number])
 
@@ -100,9 +100,9 @@ def test_a_crash_while_saving_a_referral_shows_a_generic_page_and_reports_no_pat
 
 
 def test_a_crash_during_a_search_reports_neither_the_searched_name_nor_the_query(
-    client, coordinator_wuwei, referral, caplog, reported
+    client_as, referral, caplog, reported
 ):
-    client.force_login(coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
     client.raise_request_exception = False
 
     with mock.patch(
@@ -120,8 +120,8 @@ def test_a_crash_during_a_search_reports_neither_the_searched_name_nor_the_query
     assert_no_patient_data(report.body)
 
 
-def test_a_refused_form_logs_nothing_identifying(client, coordinator_wuwei, caplog):
-    client.force_login(coordinator_wuwei)
+def test_a_refused_form_logs_nothing_identifying(client_as, caplog):
+    client = client_as("coordinator_wuwei")
 
     with caplog.at_level(logging.DEBUG):
         response = client.post(reverse("referral_create"), form_data(ecog="9", **PATIENT))
@@ -174,8 +174,8 @@ def xlsx_text(content: bytes) -> str:
 
 
 @pytest.mark.parametrize("name", ["screening-log", "enrolment"])
-def test_pseudonymous_downloads_hold_no_patient_data(client, data_manager, enrolled, name):
-    client.force_login(data_manager)
+def test_pseudonymous_downloads_hold_no_patient_data(client_as, enrolled, name):
+    client = client_as("data_manager")
 
     csv = b"".join(client.get(f"/exports/{name}.csv").streaming_content).decode()
     xlsx = b"".join(client.get(f"/exports/{name}.xlsx").streaming_content)
@@ -196,10 +196,8 @@ def test_pseudonymous_exports_of_the_commands_hold_no_patient_data(enrolled, com
     assert_no_patient_data(out.getvalue())
 
 
-def test_the_identification_list_is_the_download_that_names_patients(
-    client, data_manager, enrolled
-):
-    client.force_login(data_manager)
+def test_the_identification_list_is_the_download_that_names_patients(client_as, enrolled):
+    client = client_as("data_manager")
 
     csv = b"".join(client.get("/exports/identification.csv").streaming_content).decode()
 

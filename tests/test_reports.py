@@ -1,5 +1,4 @@
-"""Accrual against the straight line to the target, and days from referral to MDT decision
-(issue 4 item 7)."""
+"""Accrual against the straight line to the target, and days from referral to MDT decision."""
 
 import datetime
 
@@ -110,9 +109,7 @@ def test_median_days_from_referral_to_first_decision(coordinator_wuwei, mdt_memb
     assert reports.median_days_to_decision() == 4
 
 
-def test_dashboard_shows_accrual_and_days_to_decision(
-    client, coordinator_wuwei, mdt_member, data_manager
-):
+def test_dashboard_shows_accrual_and_days_to_decision(client_as, coordinator_wuwei, mdt_member):
     _enrolled_on([timezone.localdate()], coordinator_wuwei, mdt_member)
     decision = MdtDecision.objects.get()
     referred = decision.referral.referral_date
@@ -120,7 +117,7 @@ def test_dashboard_shows_accrual_and_days_to_decision(
     protocol = ProtocolVersion.current()
     today = timezone.localdate()
     expected = int(reports.expected_by(protocol, today))
-    client.force_login(data_manager)
+    client = client_as("data_manager")
 
     html = " ".join(client.get("/").content.decode().split())
 
@@ -133,8 +130,8 @@ def test_dashboard_shows_accrual_and_days_to_decision(
     assert 'data-testid="median-days-to-decision">6<' in html
 
 
-def test_dashboard_before_any_decision(client, coordinator_wuwei):
-    client.force_login(coordinator_wuwei)
+def test_dashboard_before_any_decision(client_as):
+    client = client_as("coordinator_wuwei")
     html = client.get("/").content.decode()
     assert "No MDT decision yet." in html
     assert "0 enrolled by" in html

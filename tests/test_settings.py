@@ -1,4 +1,4 @@
-"""Settings fail loudly and production settings pass Django's deployment checks (issue 6)."""
+"""Settings fail loudly and production settings pass Django's deployment checks."""
 
 import datetime
 import os

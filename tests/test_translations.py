@@ -268,8 +268,8 @@ def language_restored():
         yield
 
 
-def test_language_choice_is_remembered(client, coordinator_wuwei, language_restored):
-    client.force_login(coordinator_wuwei)
+def test_language_choice_is_remembered(client_as, language_restored):
+    client = client_as("coordinator_wuwei")
     assert "Dashboard" in client.get("/").content.decode()
 
     response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/referrals/"})
@@ -286,11 +286,9 @@ def read_csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-def test_downloads_have_chinese_headers_for_a_reader_in_chinese(
-    client, data_manager, language_restored
-):
+def test_downloads_have_chinese_headers_for_a_reader_in_chinese(client_as, language_restored):
     create_referral()
-    client.force_login(data_manager)
+    client = client_as("data_manager")
     english = client.get(reverse("export_screening_log_csv"))
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     chinese = client.get(reverse("export_screening_log_csv"))

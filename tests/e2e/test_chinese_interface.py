@@ -1,4 +1,4 @@
-"""The main screens switched to 简体中文 show no untranslated English (issue 7).
+"""The main screens switched to 简体中文 show no untranslated English.
 
 The visible text of each page is read from the browser; what remains once names, codes,
 units and abbreviations clinicians write in Latin letters are set aside must be Chinese.

@@ -1,4 +1,4 @@
-"""A coordinator enters a referral section by section in a real browser (issue 7)."""
+"""A coordinator enters a referral section by section in a real browser."""
 
 import datetime
 

@@ -1,5 +1,4 @@
-"""A coordinator enrols an approved candidate; the data manager downloads and reads the lists
-(issue 7)."""
+"""A coordinator enrols an approved candidate; the data manager downloads and reads the lists."""
 
 import csv
 import io

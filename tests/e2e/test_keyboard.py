@@ -1,4 +1,4 @@
-"""The coordinator's pages work with the keyboard alone (issue 7)."""
+"""The coordinator's pages work with the keyboard alone."""
 
 import pytest
 from playwright.sync_api import expect

@@ -1,4 +1,4 @@
-"""MDT members decide on a candidate in a real browser (issue 7)."""
+"""MDT members decide on a candidate in a real browser."""
 
 import pytest
 from playwright.sync_api import expect

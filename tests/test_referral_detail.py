@@ -1,0 +1,95 @@
+"""The referral page: the record, its judgement, the actions the user may take and the status
+history."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from screening import services
+from tests.factories import create_referral
+from tests.pages import find, text
+
+
+def test_the_referral_page_shows_the_record(client_as):
+    referral = create_referral(
+        number=3,
+        cn="NX",
+        ecog=None,
+        full_name="王建国",
+        hospital_number="WU777",
+        hemoglobin=12.1,
+        hemoglobin_unit="g/dL",
+        histology="squamous_cell_carcinoma",
+        ct="T3",
+        cm="M0",
+    )
+    client = client_as("coordinator_wuwei")
+    page = client.get(reverse("referral_detail", args=[referral.screening_number])).content.decode()
+    for expected in (
+        referral.screening_number,
+        "王建国",
+        "WU777",
+        "62 years",
+        "Wuwei Heavy Ion Center",
+        "Screening",  # status badge
+        "Incomplete: no criterion fails, but data is missing.",
+        "To do: missing data",
+        "Organs at risk cannot meet dose constraint requirements",
+        "MDT to confirm",
+        "cNX: regional nodes not assessed",
+        "protocol version 1",
+        "12.1 g/dL (= 121 g/L)",
+        "Status history",
+        referral.referral_date.isoformat(),
+    ):
+        assert expected in page, expected
+    assert page.count('class="criterion criterion-') == 12
+    # The to-do list names what is missing: cN for I2, ECOG for I6.
+    todo = page[page.index("To do: missing data") : page.index('id="criteria-heading"')]
+    assert "cN" in todo
+    assert "ECOG" in todo
+    # NX is not assignable, so no stage group either.
+    assert 'AJCC 8th clinical stage group: <strong class="text-body">not assignable' in page
+
+
+def test_the_referral_page_shows_the_stage_group(client_as):
+    referral = create_referral(histology="squamous_cell_carcinoma", ct="T3", cn="N1", cm="M0")
+    client = client_as("mdt")
+    page = client.get(reverse("referral_detail", args=[referral.screening_number])).content.decode()
+    assert '<strong class="text-body">III</strong>' in page
+
+
+def test_edit_and_withdraw_buttons_only_for_those_allowed(client_as, wuwei_referral):
+    number = wuwei_referral.screening_number
+    edit_url = reverse("referral_edit", args=[number])
+    for who, shown in (("coordinator_wuwei", True), ("mdt", False), ("data_manager", True)):
+        page = client_as(who).get(reverse("referral_detail", args=[number])).content.decode()
+        assert (edit_url in page) is shown, who
+        assert ('id="withdraw-modal"' in page) is shown, who
+
+
+def test_status_history_lists_each_change_with_who_made_it(client_as, wuwei_referral):
+    client = client_as("coordinator_wuwei")
+    number = wuwei_referral.screening_number
+    client.post(reverse("referral_withdraw", args=[number]), {"reason": "moved away"})
+    page = client.get(reverse("referral_detail", args=[number])).content.decode()
+    history = text(find(page, "ol", class_="status-history"))
+    assert history.index("Screening") < history.index("MDT review") < history.index("Withdrawn")
+    assert history.count("coord-wuwei") == 1  # the withdrawal; the test set the referral up
+
+
+def test_referral_page_queries_do_not_grow_with_its_history(client_as, coordinator_wuwei):
+    referral = create_referral(user=coordinator_wuwei)
+    client = client_as("data_manager")
+    url = reverse("referral_detail", args=[referral.screening_number])
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(url).status_code == 200
+
+    for alt in (40, 50, 60, 70, 80):
+        services.referral_update(referral=referral, data={"alt": alt}, user=coordinator_wuwei)
+    with CaptureQueriesContext(connection) as later:
+        response = client.get(url)
+
+    assert "ALT" in response.content.decode()
+    assert referral.evaluations.count() == 6
+    assert len(later.captured_queries) == len(first.captured_queries)
