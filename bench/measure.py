@@ -187,9 +187,11 @@ SELECT r.screening_number, s.code AS site, r.referral_date, r.screening_date,
          WHERE c.value ->> 'result' <> 'pass') AS reasons,
        pv.version AS protocol_version, d.decision AS mdt_decision,
        (d.decided_at AT TIME ZONE %(zone)s)::date AS mdt_decision_date,
-       en.study_number
+       en.study_number, prev.screening_number AS previous_screening_number,
+       NULLIF(r.withdrawal_code, '') AS withdrawal_reason, en.consent_date
   FROM screening_referral r
   JOIN screening_site s ON s.id = r.site_id
+  LEFT JOIN screening_referral prev ON prev.id = r.previous_referral_id
   LEFT JOIN screening_evaluation e ON e.id = r.evaluation_id
   LEFT JOIN screening_protocolversion pv ON pv.id = e.protocol_version_id
   LEFT JOIN screening_mdtdecision d ON d.referral_id = r.id AND d.superseded_at IS NULL

@@ -204,6 +204,7 @@ def _maybe_withdraw(referral, rng) -> int:
     if rng.random() >= WITHDRAWN_SHARE:
         return 0
     referral.status = Status.WITHDRAWN
+    referral.withdrawal_code = Referral.WithdrawalReason.PATIENT_CHOICE
     referral.withdrawal_reason = "患者及家属拒绝参加试验"
     return 1
 

@@ -61,6 +61,11 @@ def _coordinated_site_ids(user) -> frozenset[int]:
     return _site_ids_of(user) if is_coordinator(user) else frozenset()
 
 
+def visible_site_ids(user) -> frozenset[int] | None:
+    """Ids of the sites whose referrals the user may see; None for every site."""
+    return None if sees_every_site(user) else _coordinated_site_ids(user)
+
+
 def referrals_for_user(user) -> QuerySet[Referral]:
     """Every referral the user may see: all for MDT and data managers, else their sites'."""
     if sees_every_site(user):

@@ -68,6 +68,8 @@ def _value_text(event, field, names: _Names) -> str:
         return names.sites.get(value, str(value))
     if field.choices:
         return str(dict(field.choices).get(value, value))
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
     if isinstance(value, datetime.datetime):
         return local_minute(value)
     if isinstance(value, datetime.date):
@@ -129,6 +131,14 @@ def _decision_texts(event, previous, names: _Names) -> list[str]:
         return [_("superseded the rejection of %(at)s") % {"at": decided_at}]
     if event.pgh_label == "delete":
         return [_("deleted the MDT decision of %(at)s") % {"at": decided_at}]
+    if event.pgh_label == "update" and event.rests_on_id != previous.rests_on_id:
+        return [
+            _(
+                "kept the approval of %(at)s: every criterion still passes, and it now rests on "
+                "evaluation #%(id)s"
+            )
+            % {"at": decided_at, "id": event.rests_on_id}
+        ]
     fields = [f for f in MdtDecisionEvent._meta.concrete_fields if not f.name.startswith("pgh_")]
     return _changes(previous, event, fields, names)
 

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from screening import rules
 from screening.models import MdtDecision, ProtocolVersion, Referral, Site
-from screening.services import DECLINED_CONSENT, REJECTION_REASONS
+from screening.services import REJECTION_REASONS
 
 Outcome = Referral.Outcome
 Status = Referral.Status
@@ -121,7 +121,7 @@ def _box_conditions() -> dict[str, Q]:
     potentially_eligible = Q(outcome=Outcome.POTENTIALLY_ELIGIBLE)
     undecided = Q(current_decision__isnull=True)
     withdrawn = Q(status=Status.WITHDRAWN)
-    declined = Q(withdrawal_reason=DECLINED_CONSENT)
+    declined = Q(withdrawal_code=Referral.WithdrawalReason.DECLINED_CONSENT)
     approved = potentially_eligible & Q(current_decision__decision=Decision.APPROVE)
     return {
         "ineligible": Q(outcome=Outcome.INELIGIBLE),

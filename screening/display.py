@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from screening import rules, staging, units
+from screening import rules, services, staging, units
 from screening.forms.referrals import SECTIONS
 from screening.models import MEASUREMENT_UNITS, ProtocolVersion, Referral
 from screening.text import format_number
@@ -253,3 +253,15 @@ def status_history(referral: Referral) -> list[StatusChange]:
         StatusChange(at, status, str(labels[status]), names.get(user_id, ""))
         for at, status, user_id in changes
     ]
+
+
+def eligibility_as_of(referral: Referral, day: datetime.date) -> dict:
+    """Whether the referral could be enrolled with consent on ``day`` under the protocol in
+    force (PROTOCOL section 4), and what stands in the way: enrolment's check, shown beforehand.
+    One query (the protocol)."""
+    result = services.eligibility_on(referral, day, ProtocolVersion.current())
+    return {
+        "as_of": day,
+        "eligible": services.approvable(result.results),
+        "problems": services.not_eligible_reasons(result, referral.labs_date, day),
+    }

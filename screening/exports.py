@@ -38,6 +38,9 @@ SCREENING_LOG_COLUMNS = (
     "mdt_decision",
     "mdt_decision_date",
     "study_number",
+    "previous_screening_number",
+    "withdrawal_reason",
+    "consent_date",
 )
 IDENTIFYING_COLUMNS = ("hospital_number", "full_name")
 ENROLMENT_COLUMNS = (
@@ -85,6 +88,8 @@ COLUMN_HEADERS = {
     "mdt_decision": pgettext_lazy("export column", "mdt_decision"),
     "mdt_decision_date": pgettext_lazy("export column", "mdt_decision_date"),
     "study_number": pgettext_lazy("export column", "study_number"),
+    "previous_screening_number": pgettext_lazy("export column", "previous_screening_number"),
+    "withdrawal_reason": pgettext_lazy("export column", "withdrawal_reason"),
     "hospital_number": pgettext_lazy("export column", "hospital_number"),
     "full_name": pgettext_lazy("export column", "full_name"),
     "consent_date": pgettext_lazy("export column", "consent_date"),
@@ -188,6 +193,9 @@ SCREENING_LOG_VALUES = (
     "current_decision__decision",
     "mdt_decision_date",
     "enrolment__study_number",
+    "previous_referral__screening_number",
+    "withdrawal_code",
+    "enrolment__consent_date",
     "hospital_number",
     "full_name",
 )
@@ -238,6 +246,9 @@ def _screening_log_row(*, identified: bool):
             decision,
             mdt_decision_date,
             study_number,
+            previous_screening_number,
+            withdrawal_code,
+            consent_date,
             hospital_number,
             full_name,
         ) = values
@@ -266,6 +277,9 @@ def _screening_log_row(*, identified: bool):
             "mdt_decision": decision,
             "mdt_decision_date": mdt_decision_date,
             "study_number": study_number,
+            "previous_screening_number": previous_screening_number,
+            "withdrawal_reason": withdrawal_code or None,
+            "consent_date": consent_date,
         }
         if identified:
             built["hospital_number"] = hospital_number

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
+from screening import persons
 from screening.forms.referrals import REFERRAL_KEYS, ReferralForm
+from screening.models import Site
 
 
 class ImportFileError(Exception):
@@ -76,9 +78,13 @@ def _form_value(value):
 def validate_rows(
     rows: list, *, protocol, sites=None, progress: Callable[[int], None] | None = None
 ) -> tuple[list[dict], list[RowError]]:
-    """Validate every row; return the clean clinical data and the errors (rows count from 1)."""
-    cleaned, errors = [], []
-    seen_patients = {}
+    """Validate every row; return the clean clinical data and the errors (rows count from 1).
+
+    The sites are read once, and the person checks of PROTOCOL section 3a are made for the
+    whole file at once: a constant number of queries besides the rows' own validation.
+    """
+    sites = list(Site.objects.all() if sites is None else sites)
+    forms, errors = [], []
     for number, row in enumerate(rows, start=1):
         if progress:
             progress(number)
@@ -95,7 +101,7 @@ def validate_rows(
             for key, value in row.items()
             if key in REFERRAL_KEYS and key not in structured
         }
-        form = ReferralForm(data=data, protocol=protocol, sites=sites)
+        form = ReferralForm(data=data, protocol=protocol, sites=sites, check_person=False)
         if not form.is_valid():
             for field, messages in form.errors.items():
                 if field in structured:
@@ -103,17 +109,34 @@ def validate_rows(
                 for message in messages:
                     errors.append(RowError(number, field if field != "__all__" else "-", message))
             continue
-        patient = (form.cleaned_data["site"].code, form.cleaned_data["hospital_number"])
-        if patient in seen_patients:
-            errors.append(
-                RowError(
-                    number,
-                    "hospital_number",
-                    _("the same patient is already in row %(row)s of this file")
-                    % {"row": seen_patients[patient]},
-                )
-            )
-            continue
-        seen_patients[patient] = number
-        cleaned.append(form.clinical_data())
-    return cleaned, errors
+        forms.append((number, form))
+    errors.extend(_person_errors(forms, visible_site_ids={site.pk for site in sites}))
+    return [form.clinical_data() for _number, form in forms], sorted(errors, key=_row_order)
+
+
+def _row_order(error: RowError) -> int:
+    return error.row
+
+
+def _person_errors(forms, *, visible_site_ids) -> list[RowError]:
+    """Rows about a person who is already in an earlier row, already has an open referral or
+    is enrolled (PROTOCOL section 3a); two queries for the whole file."""
+    people = [(number, form.person()) for number, form in forms]
+    errors, first_row = [], {}
+    for number, person in people:
+        keys = [("site", person.site_id, person.hospital_number)]
+        if person.national_id:
+            keys.append(("national_id", person.national_id))
+        earlier = next((first_row[key] for key in keys if key in first_row), None)
+        if earlier is not None:
+            field = "hospital_number" if keys[0] in first_row else "national_id"
+            message = _("the same patient is already in row %(row)s of this file")
+            errors.append(RowError(number, field, message % {"row": earlier}))
+        for key in keys:
+            first_row.setdefault(key, number)
+    findings = persons.check(
+        [person for _number, person in people], visible_site_ids=visible_site_ids
+    )
+    for (number, _person), finding in zip(people, findings, strict=True):
+        errors.extend(RowError(number, field, message) for field, message in finding.refusals)
+    return errors

@@ -317,6 +317,16 @@ class Outcome(models.TextChoices):
     POTENTIALLY_ELIGIBLE = rules.Outcome.POTENTIALLY_ELIGIBLE, _("Potentially eligible")
 
 
+class WithdrawalReason(models.TextChoices):
+    DECLINED_CONSENT = "declined_consent", _("Declined consent")
+    PATIENT_CHOICE = "patient_choice", _("Patient's choice")
+    CLINICAL_DETERIORATION = "clinical_deterioration", _("Clinical deterioration")
+    DIED = "died", _("Died")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Lost to follow-up")
+    DUPLICATE_REFERRAL = "duplicate_referral", _("Duplicate referral")
+    OTHER = "other", _("Other")
+
+
 # The yes / no / unknown answers of the exclusion checks (E3-E6), in clinical order.
 EXCLUSION_ANSWERS = (
     "fistula_or_perforation",
@@ -355,11 +365,12 @@ class Referral(models.Model):
     Dosimetry = Dosimetry
     Status = Status
     Outcome = Outcome
+    WithdrawalReason = WithdrawalReason
 
-    # Statuses in which a referral is still being worked; at most one per site + hospital number.
+    # Statuses in which a referral is still being worked: at most one per person (PROTOCOL 3a).
     OPEN_STATUSES = (Status.SCREENING, Status.MDT_REVIEW, Status.MDT_APPROVED)
-    # Statuses after which clinical data no longer changes.
-    CLOSED_STATUSES = (Status.ENROLLED, Status.WITHDRAWN)
+    # Statuses after which clinical data no longer changes (a screen failure can be corrected).
+    CLOSED_STATUSES = (Status.MDT_REJECTED, Status.ENROLLED, Status.WITHDRAWN)
 
     screening_number = models.CharField(_("screening number"), max_length=20, unique=True)
     site = models.ForeignKey(Site, on_delete=models.PROTECT, verbose_name=_("site"))
@@ -459,7 +470,26 @@ class Referral(models.Model):
         related_name="+",
         verbose_name=_("current evaluation"),
     )
-    withdrawal_reason = models.TextField(_("withdrawal reason"), blank=True)
+    withdrawal_code = models.CharField(
+        _("withdrawal reason"), max_length=25, choices=WithdrawalReason.choices, blank=True
+    )
+    withdrawal_reason = models.TextField(_("withdrawal details"), blank=True)
+    previous_referral = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("previous referral"),
+        help_text=_("The same person's latest earlier referral, closed when this one was made."),
+    )
+    possible_duplicate = models.BooleanField(
+        _("possible duplicate"),
+        default=False,
+        help_text=_(
+            "Another referral has the same name, date of birth and sex under another person key."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     created_by = models.ForeignKey(
@@ -482,6 +512,14 @@ class Referral(models.Model):
                     "This patient already has an open referral at this site."
                 ),
             ),
+            models.UniqueConstraint(
+                fields=["national_id"],
+                condition=Q(status__in=["screening", "mdt_review", "mdt_approved"])
+                & ~Q(national_id=""),
+                name="screening_referral_one_open_per_national_id",
+                violation_error_message=_("This person already has an open referral."),
+            ),
+            _in_choices("withdrawal_code", WithdrawalReason.choices, allow_blank=True),
             _in_choices("sex", Sex.choices),
             _in_choices("histology", Histology.choices),
             _in_choices("tumour_location", TumourLocation.choices, allow_blank=True),
@@ -528,6 +566,8 @@ class Referral(models.Model):
             models.Index(
                 fields=["site", "status", "referral_date", "id"], name="referral_site_status_idx"
             ),
+            # Possible duplicates are looked for among referrals of the same birth date.
+            models.Index(fields=["date_of_birth", "sex"], name="referral_birth_sex_idx"),
         ]
 
     def __str__(self):
@@ -641,6 +681,16 @@ class MdtDecision(models.Model):
     )
     decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
     superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+    # An approval kept through fresh labs or dosimetry rests on the newer evaluation (PROTOCOL
+    # section 6); ``evaluation`` stays the one the MDT saw.
+    rests_on = models.ForeignKey(
+        Evaluation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("rests on evaluation"),
+    )
 
     class Meta:
         ordering = ["-decided_at", "-id"]
@@ -676,6 +726,14 @@ class Enrolment(models.Model):
     protocol_version = models.ForeignKey(
         ProtocolVersion, on_delete=models.PROTECT, related_name="enrolments"
     )
+    identity_confirmed = models.BooleanField(
+        _("identity confirmed"),
+        default=False,
+        help_text=_("For a possible duplicate: checked not to be the same person."),
+    )
+    # The twelve criteria judged as of the consent date (PROTOCOL section 4): rules.Evaluation
+    # JSON with "as_of" and "protocol_version".
+    eligibility = models.JSONField(_("eligibility at consent"), null=True, blank=True)
 
     class Meta:
         ordering = ["sequence"]

@@ -1,5 +1,6 @@
 """Every state change of a referral has its home here (STYLE.md lesson 2)."""
 
+import dataclasses
 import functools
 from collections.abc import Iterable
 
@@ -9,7 +10,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from screening import rules
+from screening import persons, rules, units
 from screening.models import (
     Enrolment,
     Evaluation,
@@ -25,7 +26,31 @@ Decision = MdtDecision.Decision
 
 # A rejection names the criterion it rests on, or "other".
 REJECTION_REASONS = (*rules.CODES, "other")
-DECLINED_CONSENT = "declined consent"
+# Changes after which an MDT approval still holds when every criterion still passes (PROTOCOL
+# section 6): the blood panel, the screening date and the dosimetry, and the identification
+# and referral details, which no criterion reads. Any other change supersedes the decision.
+APPROVAL_KEEPING_FIELDS = frozenset(
+    {
+        "labs_date",
+        *units.LAB_KEYS,
+        *(f"{key}_unit" for key in units.LAB_KEYS),
+        "screening_date",
+        "dosimetry_status",
+        "lung_v20_percent",
+        "lung_mean_dose_gy",
+        "heart_v30_percent",
+        "spinal_cord_max_gy",
+        "hospital_number",
+        "full_name",
+        "national_id",
+        "referring_physician",
+        "referral_date",
+    }
+)
+# Changes after which the possible-duplicate flags of PROTOCOL section 3a are worked out again.
+PERSON_FIELDS = frozenset(
+    {"site", "hospital_number", "national_id", "full_name", "date_of_birth", "sex"}
+)
 # Key of the PostgreSQL advisory lock that lets one enrolment at a time count and number.
 ENROLMENT_LOCK = 4_157_001
 
@@ -67,7 +92,7 @@ def _lock(referral: Referral) -> None:
     """
     current = (
         Referral.objects.select_for_update()
-        .values("status", "outcome", "evaluation_id")
+        .values("status", "outcome", "evaluation_id", "possible_duplicate")
         .get(pk=referral.pk)
     )
     for name, value in current.items():
@@ -82,17 +107,20 @@ def _next_screening_numbers(count: int) -> list[str]:
         return [f"S-{number:05d}" for (number,) in cursor.fetchall()]
 
 
-def _evaluation_build(referral, protocol, user) -> Evaluation:
-    snapshot = referral.snapshot()
-    result = rules.evaluate(snapshot, protocol.limits())
+def _evaluation_record(referral, protocol, user, result: rules.Evaluation) -> Evaluation:
     return Evaluation(
         referral=referral,
         protocol_version=protocol,
         outcome=str(result.outcome),
         results={criterion.code: criterion.to_json() for criterion in result.results},
-        snapshot=snapshot.to_json(),
+        snapshot=referral.snapshot().to_json(),
         created_by=user,
     )
+
+
+def _evaluation_build(referral, protocol, user) -> Evaluation:
+    result = rules.evaluate(referral.snapshot(), protocol.limits())
+    return _evaluation_record(referral, protocol, user, result)
 
 
 def _status_after(referral: Referral, outcome: str) -> str:
@@ -125,17 +153,30 @@ def ensure_withdrawable(referral: Referral) -> None:
 def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
     """Create and evaluate referrals from validated clinical data (``ReferralForm.clinical_data``).
 
-    One transaction for all rows: either every referral is saved or none. Costs a constant
+    One transaction for all rows: either every referral is saved or none. Each is linked to its
+    person's latest closed referral and flagged when it is a possible duplicate (PROTOCOL
+    section 3a); a person with an open referral or an enrolment is refused. Costs a constant
     number of queries per batch plus the audit triggers' own writes.
     """
     rows = list(rows)
     if not rows:
         return []
     protocol = ProtocolVersion.current()
+    people = [_person(data) for data in rows]
+    findings = persons.check(people)
+    for finding in findings:
+        for _field, message in finding.refusals:
+            raise WorkflowError(message)
     numbers = _next_screening_numbers(len(rows))
     referrals = [
-        Referral(screening_number=number, created_by=user, **data)
-        for number, data in zip(numbers, rows, strict=True)
+        Referral(
+            screening_number=number,
+            created_by=user,
+            previous_referral_id=finding.previous_id,
+            possible_duplicate=finding.possible_duplicate,
+            **data,
+        )
+        for number, data, finding in zip(numbers, rows, findings, strict=True)
     ]
     Referral.objects.bulk_create(referrals)
     evaluations = [_evaluation_build(referral, protocol, user) for referral in referrals]
@@ -145,7 +186,25 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
         referral.outcome = evaluation.outcome
         referral.status = _status_after(referral, evaluation.outcome)
     Referral.objects.bulk_update(referrals, ["evaluation", "outcome", "status"])
+    # Rows of the same file, and the earlier referrals they match, are flagged too.
+    persons.refresh_duplicate_flags(
+        [
+            dataclasses.replace(person, pk=referral.pk)
+            for person, referral in zip(people, referrals, strict=True)
+        ]
+    )
     return referrals
+
+
+def _person(data: dict) -> persons.Person:
+    return persons.Person(
+        site_id=data["site"].pk,
+        hospital_number=data["hospital_number"],
+        national_id=data.get("national_id") or "",
+        full_name=data["full_name"],
+        date_of_birth=data["date_of_birth"],
+        sex=data["sex"],
+    )
 
 
 def referral_create(*, data: dict, user=None) -> Referral:
@@ -153,36 +212,53 @@ def referral_create(*, data: dict, user=None) -> Referral:
     return referrals_create(rows=[data], user=user)[0]
 
 
+def approvable(results) -> bool:
+    """Whether evaluation results let a referral be approved or enrolled: every criterion but
+    E2 passes and E2 does not fail (PROTOCOL section 4)."""
+    for result in results:
+        if result.code == rules.DEFERRABLE:
+            if result.result is rules.FAIL:
+                return False
+        elif result.result is not rules.PASS:
+            return False
+    return True
+
+
 @_attributed
 @transaction.atomic
-def referral_evaluate(*, referral: Referral, user=None, protocol=None) -> Evaluation:
+def referral_evaluate(
+    *, referral: Referral, user=None, protocol=None, changed: Iterable[str] = ()
+) -> Evaluation:
     """Evaluate the referral's current data and move it along the workflow.
 
-    A current MDT decision is bound to the evaluation it saw: when the new outcome differs from
-    it or the clinical data it judged changed, the decision is superseded and the referral
-    goes where the new outcome sends it.
+    An MDT approval is bound to the evidence it saw (PROTOCOL section 6). It is kept when the
+    ``changed`` fields are all ``APPROVAL_KEEPING_FIELDS`` and the new evaluation still lets
+    the referral be approved; it then rests on the new evaluation. Otherwise it is superseded
+    and the referral goes where the new outcome sends it.
     """
     _lock(referral)
     protocol = protocol or ProtocolVersion.current()
-    evaluation = _evaluation_build(referral, protocol, user)
+    result = rules.evaluate(referral.snapshot(), protocol.limits())
+    evaluation = _evaluation_record(referral, protocol, user, result)
     evaluation.save()
-    previous = referral.evaluation
     referral.evaluation = evaluation
     referral.outcome = evaluation.outcome
-    decided = referral.status in (Status.MDT_APPROVED, Status.MDT_REJECTED)
-    # Compared as snapshots, not JSON: a value read back from the database ("43.00000") equals
-    # the one entered ("43"), and a mere re-save must not undo the MDT's decision.
-    evidence_changed = (
-        previous is None
-        or rules.Snapshot.from_json(previous.snapshot)
-        != rules.Snapshot.from_json(evaluation.snapshot)
-        or previous.outcome != evaluation.outcome
-    )
-    if decided and evidence_changed:
-        MdtDecision.objects.filter(referral=referral, superseded_at__isnull=True).update(
-            superseded_at=timezone.now()
-        )
-    if not decided or evidence_changed:
+    if referral.status == Status.MDT_APPROVED:
+        decision = referral.current_decision()
+        if set(changed) <= APPROVAL_KEEPING_FIELDS and approvable(result.results):
+            evidence = decision.rests_on or decision.evaluation
+            # Compared as snapshots, not JSON: a value read back from the database ("43.00000")
+            # equals the one entered ("43"), and a mere re-save changes nothing.
+            if rules.Snapshot.from_json(evidence.snapshot) != rules.Snapshot.from_json(
+                evaluation.snapshot
+            ) or (evidence.protocol_version_id != evaluation.protocol_version_id):
+                decision.rests_on = evaluation
+                decision.save(update_fields=["rests_on"])
+        else:
+            decision.superseded_at = timezone.now()
+            decision.save(update_fields=["superseded_at"])
+            referral.status = STATUS_FOR_OUTCOME[evaluation.outcome]
+    else:
         referral.status = _status_after(referral, evaluation.outcome)
     referral.save(update_fields=["evaluation", "outcome", "status", "updated_at"])
     return evaluation
@@ -191,26 +267,35 @@ def referral_evaluate(*, referral: Referral, user=None, protocol=None) -> Evalua
 @_attributed
 @transaction.atomic
 def referral_update(*, referral: Referral, data: dict, user=None) -> Referral:
-    """Assign edited clinical data to a referral and re-evaluate it."""
+    """Assign edited clinical data to a referral that is not closed and re-evaluate it."""
     _lock(referral)
     ensure_editable(referral)
+    before = persons.Person.of(referral)
     changed = [name for name, value in data.items() if getattr(referral, name) != value]
     for name in changed:
         setattr(referral, name, data[name])
     referral.save(update_fields=[*changed, "updated_at"])
-    referral_evaluate(referral=referral, user=user)
+    if PERSON_FIELDS.intersection(changed):
+        persons.refresh_duplicate_flags([before, persons.Person.of(referral)])
+    referral_evaluate(referral=referral, user=user, changed=changed)
     return referral
 
 
 @_attributed
 @transaction.atomic
-def referral_withdraw(*, referral: Referral, reason: str, user=None) -> Referral:
-    """Withdraw a referral that is not yet enrolled; irreversible."""
+def referral_withdraw(*, referral: Referral, code: str, reason: str = "", user=None) -> Referral:
+    """Withdraw a referral that is not closed, for a coded reason (``WithdrawalReason``) and
+    its details; irreversible."""
     _lock(referral)
     ensure_withdrawable(referral)
+    if code not in Referral.WithdrawalReason.values:
+        raise WorkflowError(_("Choose the reason for the withdrawal."))
+    if code == Referral.WithdrawalReason.OTHER and not reason.strip():
+        raise WorkflowError(_("Describe the reason for the withdrawal."))
     referral.status = Status.WITHDRAWN
-    referral.withdrawal_reason = reason
-    referral.save(update_fields=["status", "withdrawal_reason", "updated_at"])
+    referral.withdrawal_code = code
+    referral.withdrawal_reason = reason.strip()
+    referral.save(update_fields=["status", "withdrawal_code", "withdrawal_reason", "updated_at"])
     return referral
 
 
@@ -297,14 +382,48 @@ def _not_approved_error(referral: Referral) -> WorkflowError:
     )
 
 
+def eligibility_on(referral: Referral, day, protocol: ProtocolVersion) -> rules.Evaluation:
+    """The twelve criteria judged as of ``day`` instead of the screening date (PROTOCOL
+    section 4): age on that day, labs fresh when taken at most 28 days before it."""
+    snapshot = dataclasses.replace(referral.snapshot(), screening_date=day)
+    return rules.evaluate(snapshot, protocol.limits())
+
+
+def not_eligible_reasons(result: rules.Evaluation, labs_date, day) -> list[str]:
+    """What stands in the way of enrolment on ``day`` in ``result`` (``eligibility_on``), one
+    line per problem: the criteria that stale labs hold back together, then each other one."""
+    blocking = [r for r in result.results if not approvable((r,))]
+    stale = [r.code for r in blocking if labs_date is not None and r.missing == ("labs_date",)]
+    lines = []
+    if stale:
+        lines.append(
+            _(
+                "%(codes)s: labs dated %(date)s are %(days)s days old on that day; enter a new "
+                "blood panel"
+            )
+            % {
+                "codes": ", ".join(stale),
+                "date": labs_date.isoformat(),
+                "days": (day - labs_date).days,
+            }
+        )
+    lines.extend(f"{r.code}: {r.reason}" for r in blocking if r.code not in stale)
+    return lines
+
+
 @_attributed
 @transaction.atomic
-def participant_enrol(*, referral: Referral, user, consent_date) -> Enrolment:
+def participant_enrol(
+    *, referral: Referral, user, consent_date, identity_confirmed: bool = False
+) -> Enrolment:
     """Enrol an MDT-approved referral under the next study number, never past the target.
 
-    Enrolments run one at a time: a transaction-scoped advisory lock is held from before the
-    count until the commit, so two people enrolling at once can neither both take the last
-    place nor the same number. The unique sequence and study number are the backstop.
+    The consent date must fall between the MDT approval and today, inside the accrual window,
+    and the referral must be eligible on it (PROTOCOL section 4); a possible duplicate needs
+    ``identity_confirmed``. Enrolments run one at a time: a transaction-scoped advisory lock is
+    held from before these checks and the count until the commit, so two people enrolling at
+    once can neither both take the last place nor the same number. The unique sequence and
+    study number are the backstop.
     """
     # An advisory lock rather than a row lock on the protocol version: a data manager may
     # create a new version meanwhile, and enrolments must still queue behind one another.
@@ -322,6 +441,32 @@ def participant_enrol(*, referral: Referral, user, consent_date) -> Enrolment:
     if consent_date > timezone.localdate():
         raise WorkflowError(_("The consent date is in the future."))
     protocol = ProtocolVersion.current()
+    if consent_date > protocol.accrual_end:
+        raise WorkflowError(
+            _("The consent date is after the accrual window closed (%(date)s).")
+            % {"date": protocol.accrual_end.isoformat()}
+        )
+    if referral.possible_duplicate and not identity_confirmed:
+        raise WorkflowError(
+            _(
+                "%(number)s may be the same person as another referral: check the identity and "
+                "confirm it before enrolling."
+            )
+            % {"number": referral.screening_number}
+        )
+    # The clinical data as committed, read under the lock.
+    current = Referral.objects.get(pk=referral.pk)
+    eligibility = eligibility_on(current, consent_date, protocol)
+    if not approvable(eligibility.results):
+        problems = not_eligible_reasons(eligibility, current.labs_date, consent_date)
+        raise WorkflowError(
+            _("%(number)s is not eligible on the consent date %(date)s: %(problems)s.")
+            % {
+                "number": referral.screening_number,
+                "date": consent_date.isoformat(),
+                "problems": "; ".join(problems),
+            }
+        )
     enrolled = Enrolment.objects.aggregate(count=Count("id"), last=Max("sequence"))
     if enrolled["count"] >= protocol.enrolment_target:
         raise WorkflowError(
@@ -336,6 +481,12 @@ def participant_enrol(*, referral: Referral, user, consent_date) -> Enrolment:
         consent_date=consent_date,
         enrolled_by=user,
         protocol_version=protocol,
+        identity_confirmed=identity_confirmed,
+        eligibility={
+            **eligibility.to_json(),
+            "as_of": consent_date.isoformat(),
+            "protocol_version": protocol.version,
+        },
     )
     referral.status = Status.ENROLLED
     referral.save(update_fields=["status", "updated_at"])
@@ -349,7 +500,9 @@ def participant_decline(*, referral: Referral, user) -> Referral:
     _lock(referral)
     if referral.status != Status.MDT_APPROVED:
         raise _not_approved_error(referral)
-    return referral_withdraw(referral=referral, reason=DECLINED_CONSENT, user=user)
+    return referral_withdraw(
+        referral=referral, code=Referral.WithdrawalReason.DECLINED_CONSENT, user=user
+    )
 
 
 @_attributed

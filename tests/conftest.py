@@ -103,7 +103,7 @@ def withdrawn_first(monkeypatch):
 
         def raced(**kwargs):
             stored = Referral.objects.get(pk=kwargs["referral"].pk)
-            real_withdraw(referral=stored, reason="withdrawn at the other desk")
+            real_withdraw(referral=stored, code="other", reason="withdrawn at the other desk")
             return real_service(**kwargs)
 
         monkeypatch.setattr(services, service_name, raced)

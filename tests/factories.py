@@ -76,7 +76,8 @@ def create_referrals(
     The data is validated once, as the import validates it (about 50 queries), and the
     referrals are created in one batch (a constant number of queries): hundreds cost what a
     few do. Copies after the first are the patients of the next ``number``s: the same clinical
-    data under their own hospital numbers. ``site`` may be a tuple of site codes, taken in turn.
+    data under their own hospital numbers and names (numbered, so that no copy is a possible
+    duplicate of another). ``site`` may be a tuple of site codes, taken in turn.
 
     ``status`` is the status every referral must end in: one that entry gives (screening,
     screen_failed, mdt_review) is checked; mdt_approved, mdt_rejected and enrolled are reached
@@ -97,7 +98,12 @@ def create_referrals(
         code = sites[index % len(sites)]
         patient = referral_data(number=first + index, site=code)
         rows.append(
-            {**cleaned[0], "site": by_code[code], "hospital_number": patient["hospital_number"]}
+            {
+                **cleaned[0],
+                "site": by_code[code],
+                "hospital_number": patient["hospital_number"],
+                "full_name": f"{cleaned[0]['full_name']} {index}",
+            }
         )
     referrals = services.referrals_create(rows=rows, user=user)
     if status is not None:
@@ -117,7 +123,9 @@ def _move_on(referral: Referral, status: str, user) -> None:
     if status in ENTRY_STATUSES:
         assert referral.status == status, f"entered as {referral.status}, not {status}"
     elif status == Status.WITHDRAWN:
-        services.referral_withdraw(referral=referral, reason="moved away", user=user)
+        services.referral_withdraw(
+            referral=referral, code="patient_choice", reason="moved away", user=user
+        )
     else:
         assert referral.status == Status.MDT_REVIEW, f"entered as {referral.status}"
         mdt_member = _cast_mdt_member()

@@ -61,16 +61,23 @@ def varied_trial(coordinator, mdt_user) -> dict:
         create_referral(user=coordinator, number=121, site="lanzhou", age=80, cm="M1"),  # I1, I2
     ]
     incomplete_withdrawn = screened[4]
-    services.referral_withdraw(referral=incomplete_withdrawn, reason="moved away", user=coordinator)
+    services.referral_withdraw(
+        code="other", referral=incomplete_withdrawn, reason="moved away", user=coordinator
+    )
 
     eligible = create_referrals(14, user=coordinator, number=200, site=("wuwei", "lanzhou"))
     waiting, superseded, withdrawn_early = eligible[0:3], eligible[3], eligible[4]
     rejected, approved = eligible[5:8], eligible[8:14]
 
     approve(superseded, mdt_user)
-    # A changed lab value supersedes the approval and sends the referral back to the queue.
-    services.referral_update(referral=superseded, data={"alt": 61}, user=coordinator)
-    services.referral_withdraw(referral=withdrawn_early, reason="changed mind", user=coordinator)
+    # A clinical change other than labs or dosimetry supersedes the approval and sends the
+    # referral back to the queue.
+    services.referral_update(
+        referral=superseded, data={"tumour_location": "cervical"}, user=coordinator
+    )
+    services.referral_withdraw(
+        code="other", referral=withdrawn_early, reason="changed mind", user=coordinator
+    )
     for referral, reason in zip(rejected, ("I2", "E2", "other"), strict=True):
         reject(referral, mdt_user, reason)
     for referral in approved:
@@ -79,7 +86,9 @@ def varied_trial(coordinator, mdt_user) -> dict:
     for referral in enrolled:
         enrol(referral, coordinator)
     services.participant_decline(referral=declined, user=coordinator)
-    services.referral_withdraw(referral=withdrawn_late, reason="died", user=coordinator)
+    services.referral_withdraw(
+        code="other", referral=withdrawn_late, reason="died", user=coordinator
+    )
     return {
         "screened": screened,
         "waiting": [*waiting, superseded],

@@ -151,7 +151,7 @@ SWEEP = {
         post(
             "/referrals/{number}/withdraw/",
             statuses(302, 302, 404, 403, 302),
-            body=lambda referral: {"reason": "moved away"},
+            body=lambda referral: {"code": "other", "reason": "moved away"},
             changes=lambda referral: fresh(referral).status,
         ),
     ),
@@ -181,7 +181,12 @@ SWEEP = {
         post(
             "/referrals/{number}/enrol/",
             statuses(302, 302, 404, 403, 302),
-            body=lambda referral: {"consent_date": timezone.localdate().isoformat()},
+            # Each role's referral is the same patient under another hospital number, so each
+            # is a possible duplicate of the others: the identity check is part of the body.
+            body=lambda referral: {
+                "consent_date": timezone.localdate().isoformat(),
+                "identity_confirmed": "on",
+            },
             referral_status=Status.MDT_APPROVED,
             changes=lambda referral: Enrolment.objects.filter(referral=referral).exists(),
         ),

@@ -42,7 +42,9 @@ def ages(coordinator_wuwei, mdt_member):
         "62 approved": patient(7, 62),
         "62 enrolled": patient(8, 62),
     }
-    services.referral_withdraw(referral=referrals["72 withdrawn"], reason="moved", user=None)
+    services.referral_withdraw(
+        code="other", referral=referrals["72 withdrawn"], reason="moved", user=None
+    )
     approve(referrals["62 approved"], mdt_member)
     approve(referrals["62 enrolled"], mdt_member)
     enrol(referrals["62 enrolled"], coordinator_wuwei)

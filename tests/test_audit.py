@@ -181,7 +181,14 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
     decision = services.mdt_decision_record(
         referral=referral, user=mdt_member, decision="approve", rationale="Fit for CIRT."
     )
+    # Fresh labs that keep every criterion passing keep the approval (PROTOCOL section 6) ...
     services.referral_update(referral=referral, data={"alt": Decimal(80)}, user=coordinator_wuwei)
+    kept_on = Referral.objects.get(pk=referral.pk).evaluation_id
+    # ... any other clinical change supersedes it.
+    location = referral.get_tumour_location_display()
+    services.referral_update(
+        referral=referral, data={"tumour_location": "cervical"}, user=coordinator_wuwei
+    )
     services.mdt_decision_record(
         referral=referral, user=mdt_member, decision="approve", rationale="Still fit."
     )
@@ -189,6 +196,7 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
         referral=referral, user=coordinator_wuwei, consent_date=timezone.localdate()
     )
     consent = enrolment.consent_date.isoformat()
+    approved_at = _local_minute(decision.decided_at)
 
     lines = [(line.actor, line.text) for line in referral_history(referral)]
 
@@ -200,7 +208,14 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
         ("mdt-member", "changed status from MDT review to MDT approved"),
         ("coord-wuwei", "changed ALT from 30 U/L to 80 U/L"),
         ("coord-wuwei", "evaluated the referral under protocol v1: Potentially eligible"),
-        ("coord-wuwei", f"superseded the approval of {_local_minute(decision.decided_at)}"),
+        (
+            "coord-wuwei",
+            f"kept the approval of {approved_at}: every criterion still passes, and it now "
+            f"rests on evaluation #{kept_on}",
+        ),
+        ("coord-wuwei", f"changed tumour location from {location} to Cervical"),
+        ("coord-wuwei", "evaluated the referral under protocol v1: Potentially eligible"),
+        ("coord-wuwei", f"superseded the approval of {approved_at}"),
         ("coord-wuwei", "changed status from MDT approved to MDT review"),
         ("mdt-member", "approved the referral; rationale: “Still fit.”"),
         ("mdt-member", "changed status from MDT review to MDT approved"),

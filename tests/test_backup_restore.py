@@ -164,7 +164,9 @@ def history():
         referral=enrolled, user=mdt, decision="approve", rationale="fit for carbon ions"
     )
     services.participant_enrol(referral=enrolled, user=manager, consent_date=timezone.localdate())
-    services.referral_withdraw(referral=withdrawn, reason="moved away", user=coordinator)
+    services.referral_withdraw(
+        code="other", referral=withdrawn, reason="moved away", user=coordinator
+    )
     return enrolled
 
 

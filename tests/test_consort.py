@@ -229,5 +229,5 @@ def test_counts_are_kept_only_while_the_database_is_unchanged(seeded, django_ass
 
     withdrawn = create_referral(number=10)
     assert consort.consort_report().overall.referred == 4
-    services.referral_withdraw(referral=withdrawn, user=None, reason="Moved away.")
+    services.referral_withdraw(code="other", referral=withdrawn, user=None, reason="Moved away.")
     assert consort.consort_report().overall.withdrawn_before_decision == 1

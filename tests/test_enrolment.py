@@ -164,7 +164,7 @@ def test_declined_consent_withdraws_the_referral(client_as, approved):
 
     assert response.url == reverse("referral_detail", args=[approved.screening_number])
     approved.refresh_from_db()
-    assert (approved.status, approved.withdrawal_reason) == (Status.WITHDRAWN, "declined consent")
+    assert (approved.status, approved.withdrawal_code) == (Status.WITHDRAWN, "declined_consent")
     assert not Enrolment.objects.exists()
 
 

@@ -100,6 +100,9 @@ def test_screening_log_csv_has_one_row_per_referral_and_the_protocol_columns(sig
         "mdt_decision",
         "mdt_decision_date",
         "study_number",
+        "previous_screening_number",
+        "withdrawal_reason",
+        "consent_date",
     ]
     numbers = [row[0] for row in data]
     assert numbers == sorted(Referral.objects.values_list("screening_number", flat=True))
@@ -108,9 +111,14 @@ def test_screening_log_csv_has_one_row_per_referral_and_the_protocol_columns(sig
     for name, hospital_number in Referral.objects.values_list("full_name", "hospital_number"):
         assert name not in text
         assert hospital_number not in text
-    enrolled = {row[0]: row for row in data if row[-1]}
+    study_number = header.index("study_number")
+    consent_date = header.index("consent_date")
+    enrolled = {row[0]: row for row in data if row[study_number]}
     assert len(enrolled) == 2
-    assert all(re.fullmatch(r"EC-00[12]", row[-1]) for row in enrolled.values())
+    assert all(re.fullmatch(r"EC-00[12]", row[study_number]) for row in enrolled.values())
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", row[consent_date]) for row in enrolled.values())
+    withdrawal = header.index("withdrawal_reason")
+    assert {row[withdrawal] for row in data} == {"", "declined_consent", "other"}
 
 
 def test_a_chinese_download_gives_its_reasons_in_chinese(signed_in, trial):

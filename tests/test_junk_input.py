@@ -277,10 +277,11 @@ def test_junk_to_the_consent_declined_form(client, coordinator_wuwei, approved, 
     assert_answered_without_partial_write(response, before, may_write={"ReferralEvent"})
 
 
+WITHDRAWAL = {"code": "other", "reason": "moved"}
+
+
 @fuzz
-@given(
-    data=st.one_of(mutated({"reason": "moved"}, {"reason"}), raw_body({"reason": "x"}, {"reason"}))
-)
+@given(data=st.one_of(mutated(WITHDRAWAL, set(WITHDRAWAL)), raw_body(WITHDRAWAL, set(WITHDRAWAL))))
 def test_junk_to_the_withdrawal(client, coordinator_wuwei, screening_referral, data):
     signed_in(client, coordinator_wuwei)
     before = counts()
@@ -428,7 +429,7 @@ def forms(coordinator_wuwei, mdt_member, screening_referral, in_review, approved
         "withdrawal": (
             coordinator_wuwei,
             reverse("referral_withdraw", args=[screening_referral.screening_number]),
-            {"reason": "moved away"},
+            {"code": "other", "reason": "moved away"},
         ),
     }
 

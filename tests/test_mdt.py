@@ -258,7 +258,7 @@ def test_get_of_a_decided_referral_tells_who_decided(client_as, mdt_member, in_r
 # --- a decision is bound to the evidence it saw ---
 
 
-def test_changed_lab_value_sends_an_approved_referral_back_to_the_queue(
+def test_fresh_labs_that_keep_every_criterion_passing_keep_the_approval(
     client_as, mdt_member, coordinator_wuwei, in_review
 ):
     decision = _approve(in_review, mdt_member)
@@ -268,15 +268,45 @@ def test_changed_lab_value_sends_an_approved_referral_back_to_the_queue(
 
     referral.refresh_from_db()
     decision.refresh_from_db()
+    assert referral.status == Status.MDT_APPROVED
+    assert decision.superseded_at is None
+    assert decision.evaluation_id != referral.evaluation_id  # the one the MDT saw, kept
+    assert decision.rests_on_id == referral.evaluation_id
+    history = client_as("mdt").get(reverse("referral_history", args=[referral.screening_number]))
+    assert f"now rests on evaluation #{referral.evaluation_id}" in history.content.decode()
+
+
+def test_another_clinical_change_sends_an_approved_referral_back_to_the_queue(
+    client_as, mdt_member, coordinator_wuwei, in_review
+):
+    decision = _approve(in_review, mdt_member)
+
+    referral = Referral.objects.get(pk=in_review.pk)
+    services.referral_update(
+        referral=referral, data={"tumour_location": "lower_thoracic"}, user=coordinator_wuwei
+    )
+
+    referral.refresh_from_db()
+    decision.refresh_from_db()
     assert referral.status == Status.MDT_REVIEW
     assert decision.superseded_at is not None
     assert MdtDecision.objects.filter(referral=referral).count() == 1  # kept in history
-    assert referral.evaluation_id != decision.evaluation_id
     client = client_as("mdt")
     assert referral.screening_number in client.get(reverse("mdt_queue")).content.decode()
     # The MDT can decide again on the new evidence.
     again = _approve(referral, mdt_member, evaluation_id=referral.evaluation_id)
     assert again.evaluation_id == referral.evaluation_id
+
+
+def test_fresh_labs_that_make_a_criterion_unknown_send_the_referral_back_to_screening(
+    mdt_member, coordinator_wuwei, in_review
+):
+    decision = _approve(in_review, mdt_member)
+    services.referral_update(referral=in_review, data={"anc": None}, user=coordinator_wuwei)
+    in_review.refresh_from_db()
+    decision.refresh_from_db()
+    assert in_review.status == Status.SCREENING
+    assert decision.superseded_at is not None
 
 
 def test_approved_referral_that_became_ineligible_is_screen_failed(
@@ -290,17 +320,18 @@ def test_approved_referral_that_became_ineligible_is_screen_failed(
     assert decision.superseded_at is not None
 
 
-def test_rejected_referral_with_new_evidence_is_reviewed_again(
-    mdt_member, coordinator_wuwei, in_review
-):
+def test_a_rejected_referral_is_closed_to_edits(mdt_member, coordinator_wuwei, in_review):
     rejection = services.mdt_decision_record(
         referral=in_review, user=mdt_member, decision="reject", rationale="ALT", reason_code="I4"
     )
-    services.referral_update(referral=in_review, data={"alt": Decimal(77)}, user=coordinator_wuwei)
+    with pytest.raises(services.WorkflowError, match="can no longer change"):
+        services.referral_update(
+            referral=in_review, data={"alt": Decimal(77)}, user=coordinator_wuwei
+        )
     in_review.refresh_from_db()
     rejection.refresh_from_db()
-    assert in_review.status == Status.MDT_REVIEW
-    assert rejection.superseded_at is not None
+    assert in_review.status == Status.MDT_REJECTED
+    assert rejection.superseded_at is None
 
 
 def test_saving_unchanged_data_keeps_the_decision(mdt_member, coordinator_wuwei, in_review):

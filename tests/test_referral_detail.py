@@ -71,7 +71,7 @@ def test_edit_and_withdraw_buttons_only_for_those_allowed(client_as, wuwei_refer
 def test_status_history_lists_each_change_with_who_made_it(client_as, wuwei_referral):
     client = client_as("coordinator_wuwei")
     number = wuwei_referral.screening_number
-    client.post(reverse("referral_withdraw", args=[number]), {"reason": "moved away"})
+    client.post(reverse("referral_withdraw", args=[number]), {"code": "other", "reason": "moved"})
     page = client.get(reverse("referral_detail", args=[number])).content.decode()
     history = text(find(page, "ol", class_="status-history"))
     assert history.index("Screening") < history.index("MDT review") < history.index("Withdrawn")

@@ -55,7 +55,7 @@ def test_the_edit_form_comes_filled_in_and_saves_unchanged(client_as):
 
 
 def test_a_withdrawn_referral_can_no_longer_be_edited(client_as, wuwei_referral):
-    services.referral_withdraw(referral=wuwei_referral, reason="declined")
+    services.referral_withdraw(code="other", referral=wuwei_referral, reason="declined")
     client = client_as("coordinator_wuwei")
     number = wuwei_referral.screening_number
     response = client.post(reverse("referral_edit", args=[number]), form_data(number=1, ecog=3))

@@ -7,14 +7,30 @@ from django.utils.translation import gettext_lazy
 
 
 class EnrolmentForm(forms.Form):
+    """The consent date; for a possible duplicate, also the identity check (PROTOCOL 3a)."""
+
     consent_date = forms.DateField(
         label=gettext_lazy("Consent date"),
+        input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": gettext_lazy("Give the date the patient signed consent.")},
     )
+    identity_confirmed = forms.BooleanField(
+        label=gettext_lazy(
+            "I checked the identity: this patient is not the same person as the other referral."
+        ),
+        required=False,
+    )
 
-    def __init__(self, *args, approved_on=None, **kwargs):
+    def __init__(self, *args, approved_on=None, possible_duplicate=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if possible_duplicate:
+            self.fields["identity_confirmed"].required = True
+            self.fields["identity_confirmed"].error_messages["required"] = gettext_lazy(
+                "Check the identity and tick the box: this referral may be a duplicate."
+            )
+        else:
+            del self.fields["identity_confirmed"]
         # The browser's date picker offers only dates the service will accept.
         attrs = self.fields["consent_date"].widget.attrs
         attrs["max"] = timezone.localdate().isoformat()

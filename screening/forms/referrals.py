@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from screening import text, units
+from screening import persons, text, units
 from screening.models import EXCLUSION_ANSWERS, TRI_STATE_FIELDS, Referral, Site, TriState
 from screening.national_id import national_id_problems
 
@@ -58,15 +58,36 @@ REFERRAL_KEYS = tuple(name for _title, names in SECTIONS for name in names)
 DEFAULTED_FIELDS = (*TRI_STATE_FIELDS, "histology", "dosimetry_status")
 
 
+class SiteChoiceField(forms.ModelChoiceField):
+    """A site by its code, looked up among sites read once for the form (or once for a whole
+    import, which sets ``by_code``): no query per validated row."""
+
+    by_code: dict | None = None
+
+    def sites_by_code(self) -> dict:
+        if self.by_code is None:
+            self.by_code = {site.code: site for site in self.queryset}
+        return self.by_code
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        site = self.sites_by_code().get(str(value))
+        if site is None:
+            error = self.error_messages["invalid_choice"]
+            raise forms.ValidationError(error, code="invalid_choice", params={"value": value})
+        return site
+
+
 class ReferralForm(forms.ModelForm):
     """Validates one referral; lab values arrive in the entered unit and leave in SI.
 
-    ``protocol`` supplies the accrual window; ``sites`` limits the sites a user may choose.
+    ``protocol`` supplies the accrual window; ``sites`` limits the sites a user may choose (a
+    list is read once for many forms). ``check_person=False`` leaves the person checks of
+    PROTOCOL section 3a to the caller, which makes them for a whole file at once.
     """
 
-    site = forms.ModelChoiceField(
-        queryset=Site.objects.all(), to_field_name="code", label=_("Site")
-    )
+    site = SiteChoiceField(queryset=Site.objects.all(), to_field_name="code", label=_("Site"))
 
     class Meta:
         model = Referral
@@ -76,10 +97,15 @@ class ReferralForm(forms.ModelForm):
             for name in ("date_of_birth", "referral_date", "screening_date", "labs_date")
         }
 
-    def __init__(self, *args, protocol, sites=None, **kwargs):
+    def __init__(self, *args, protocol, sites=None, check_person=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.protocol = protocol
-        if sites is not None:
+        self.check_person = check_person
+        if isinstance(sites, list | tuple):
+            site_field = self.fields["site"]
+            site_field.queryset = Site.objects.filter(pk__in=[site.pk for site in sites])
+            site_field.by_code = {site.code: site for site in sites}
+        elif sites is not None:
             self.fields["site"].queryset = sites
         if self.instance.pk:
             # The site field is keyed by code; an instance would offer its id.
@@ -188,23 +214,30 @@ class ReferralForm(forms.ModelForm):
         for problem in problems:
             self.add_error("national_id", problem)
 
-    def _clean_one_open_referral(self):
-        site, hospital_number = (
-            self.cleaned_data.get("site"),
-            self.cleaned_data.get("hospital_number"),
+    def person(self) -> persons.Person | None:
+        """Who the valid form is about, for the checks of PROTOCOL section 3a."""
+        data = self.cleaned_data
+        needed = ("site", "hospital_number", "full_name", "date_of_birth", "sex")
+        if any(not data.get(name) for name in needed):
+            return None
+        return persons.Person(
+            site_id=data["site"].pk,
+            hospital_number=data["hospital_number"],
+            national_id=data.get("national_id") or "",
+            full_name=data["full_name"],
+            date_of_birth=data["date_of_birth"],
+            sex=data["sex"],
+            pk=self.instance.pk,
         )
-        if not site or not hospital_number:
+
+    def _clean_person(self):
+        person = self.person()
+        if person is None:
             return
-        open_referrals = Referral.objects.filter(
-            site=site, hospital_number=hospital_number, status__in=Referral.OPEN_STATUSES
-        ).exclude(pk=self.instance.pk)
-        existing = open_referrals.values_list("screening_number", flat=True).first()
-        if existing:
-            self.add_error(
-                "hospital_number",
-                _("This patient already has an open referral at this site (%(number)s).")
-                % {"number": existing},
-            )
+        visible = {site.pk for site in self.fields["site"].sites_by_code().values()}
+        (finding,) = persons.check([person], visible_site_ids=visible)
+        for field_name, message in finding.refusals:
+            self.add_error(field_name, message)
 
     def clean(self):
         super().clean()
@@ -212,7 +245,8 @@ class ReferralForm(forms.ModelForm):
         self._clean_labs()
         self._clean_dates()
         self._clean_national_id_against_patient()
-        self._clean_one_open_referral()
+        if self.check_person:
+            self._clean_person()
         return self.cleaned_data
 
     def clinical_data(self) -> dict:
@@ -264,10 +298,24 @@ def referral_form_helper() -> FormHelper:
 
 
 class WithdrawalForm(forms.Form):
-    reason = forms.CharField(
+    """A coded reason (what reports count) and its details."""
+
+    code = forms.ChoiceField(
         label=_("Reason for withdrawal"),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        choices=[("", "---------"), *Referral.WithdrawalReason.choices],
         help_text=_("Withdrawal is final: the referral can no longer be edited."),
-        error_messages={"required": _("Give the reason for the withdrawal.")},
+        error_messages={"required": _("Choose the reason for the withdrawal.")},
     )
+    reason = forms.CharField(
+        label=_("Details"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Needed when the reason is Other."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("code") == Referral.WithdrawalReason.OTHER and not data.get("reason"):
+            self.add_error("reason", _("Describe the reason for the withdrawal."))
+        return data

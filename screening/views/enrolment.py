@@ -19,7 +19,8 @@ def _enrolment_page(request, referral, *, enrol_form=None, decline_form=None):
     context = {
         **display.candidate(referral),
         "approval": approval,
-        "enrol_form": enrol_form or EnrolmentForm(approved_on=approved_on),
+        "enrol_form": enrol_form
+        or EnrolmentForm(approved_on=approved_on, possible_duplicate=referral.possible_duplicate),
         "decline_form": decline_form or DeclineForm(),
     }
     return render(request, "mdt/enrol.html", context)
@@ -32,11 +33,11 @@ def referral_enrol(request, screening_number):
     referral = access.referral_for_user(user, screening_number, action=access.ENROL)
     if request.method == "GET":
         return _enrolment_page(request, referral)
-    form = EnrolmentForm(request.POST)
+    form = EnrolmentForm(request.POST, possible_duplicate=referral.possible_duplicate)
     if form.is_valid():
         try:
             enrolment = services.participant_enrol(
-                referral=referral, user=user, consent_date=form.cleaned_data["consent_date"]
+                referral=referral, user=user, **form.cleaned_data
             )
         except services.WorkflowError as error:
             form.add_error(None, str(error))

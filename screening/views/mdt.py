@@ -70,5 +70,6 @@ def referral_decision(request, screening_number):
         "form": form,
         "in_review": referral.status == Status.MDT_REVIEW,
         "current_decision": referral.current_decision(),
+        "eligibility_today": display.eligibility_as_of(referral, timezone.localdate()),
     }
     return render(request, "mdt/decision.html", context)

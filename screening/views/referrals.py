@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from screening import access, audit, display, reports, services
+from screening import access, audit, display, persons, reports, services
 from screening.filters import ReferralFilter
 from screening.forms.referrals import (
     PREGNANCY_QUESTION_ID,
@@ -85,6 +85,9 @@ def referral_create(request):
             "hospital_number", _("This patient already has an open referral at this site.")
         )
         return _form_page(request, form)
+    except services.WorkflowError as refusal:
+        form.add_error(None, str(refusal))
+        return _form_page(request, form)
     messages.success(
         request,
         _("Referral %(number)s saved: %(outcome)s.")
@@ -124,11 +127,25 @@ def referral_edit(request, screening_number):
     )
     if not form.is_bound or not form.is_valid():
         return _form_page(request, form, referral=referral)
+    was_approved = referral.status == Status.MDT_APPROVED
     services.referral_update(referral=referral, data=form.clinical_data(), user=user)
+    if was_approved and referral.status == Status.MDT_APPROVED:
+        message = _("Referral %(number)s updated: the MDT's approval stands on the new data.")
+    elif was_approved:
+        message = _(
+            "Referral %(number)s updated: the MDT's approval no longer holds; the referral is "
+            "now %(status)s."
+        )
+    else:
+        message = _("Referral %(number)s updated: %(outcome)s.")
     messages.success(
         request,
-        _("Referral %(number)s updated: %(outcome)s.")
-        % {"number": referral.screening_number, "outcome": referral.get_outcome_display()},
+        message
+        % {
+            "number": referral.screening_number,
+            "outcome": referral.get_outcome_display(),
+            "status": referral.get_status_display(),
+        },
     )
     return redirect("referral_detail", screening_number=referral.screening_number)
 
@@ -163,6 +180,7 @@ def referral_detail(request, screening_number):
     evaluation = referral.evaluation
     results = evaluation.results
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
+    earlier, duplicates = persons.related(referral, visible_site_ids=access.visible_site_ids(user))
     context = {
         "referral": referral,
         "evaluation": evaluation,
@@ -174,6 +192,8 @@ def referral_detail(request, screening_number):
         "status_history": display.status_history(referral),
         "may_act": may_act,
         "withdraw_form": WithdrawalForm() if may_act else None,
+        "earlier_referrals": earlier,
+        "possible_duplicates": duplicates,
     }
     return render(request, "referrals/detail.html", context)
 
@@ -194,8 +214,7 @@ def referral_withdraw(request, screening_number):
     services.ensure_withdrawable(referral)
     form = WithdrawalForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        reason = form.cleaned_data["reason"]
-        services.referral_withdraw(referral=referral, reason=reason, user=request.user)
+        services.referral_withdraw(referral=referral, user=request.user, **form.cleaned_data)
         messages.success(
             request, _("Referral %(number)s withdrawn.") % {"number": referral.screening_number}
         )

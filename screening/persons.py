@@ -1,0 +1,234 @@
+"""The person behind a referral (PROTOCOL section 3a): one open referral per person, never a
+second enrolment, re-referrals linked to the earlier one, possible duplicates flagged.
+
+A person is the national ID when one is given, else the site and hospital number; two referrals
+are of the same person when either matches. Every function here takes a whole batch of rows and
+costs a constant number of queries, so an import of 10,000 rows is checked like one form.
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from screening.models import Referral
+
+Status = Referral.Status
+
+# Spaces a name may carry that do not make it another name (the ideographic one included).
+_NAME_SPACES = re.compile("[ \t\n\r\f\v\u00a0\u3000]")
+
+
+def name_key(full_name: str) -> str:
+    """The name as compared for possible duplicates: spaces dropped, case ignored."""
+    return _NAME_SPACES.sub("", full_name).lower()
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who a referral (stored or about to be) is about. ``pk`` is the referral's own id."""
+
+    site_id: int
+    hospital_number: str
+    national_id: str
+    full_name: str
+    date_of_birth: object
+    sex: str
+    pk: int | None = None
+
+    def same_person(self, other: "Person") -> bool:
+        if self.national_id and self.national_id == other.national_id:
+            return True
+        return (self.site_id, self.hospital_number) == (other.site_id, other.hospital_number)
+
+    def duplicate_key(self) -> tuple:
+        return (name_key(self.full_name), self.date_of_birth, self.sex)
+
+    @classmethod
+    def of(cls, referral: Referral) -> "Person":
+        return cls(
+            site_id=referral.site_id,
+            hospital_number=referral.hospital_number,
+            national_id=referral.national_id,
+            full_name=referral.full_name,
+            date_of_birth=referral.date_of_birth,
+            sex=referral.sex,
+            pk=referral.pk,
+        )
+
+
+@dataclass
+class Finding:
+    """What the stored referrals say about one row: refusals (field, message), the referral a
+    new one follows on, and whether it is a possible duplicate."""
+
+    refusals: list[tuple[str, str]] = field(default_factory=list)
+    previous_id: int | None = None
+    possible_duplicate: bool = False
+
+
+_FIELDS = (
+    "pk",
+    "site_id",
+    "hospital_number",
+    "national_id",
+    "full_name",
+    "date_of_birth",
+    "sex",
+    "status",
+    "screening_number",
+    "referral_date",
+    "enrolment__study_number",
+)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    person: Person
+    status: str
+    screening_number: str
+    referral_date: object
+    study_number: str | None
+
+
+def _stored(condition: Q) -> list[_Stored]:
+    rows = Referral.objects.filter(condition).order_by("referral_date", "pk").values_list(*_FIELDS)
+    return [
+        _Stored(Person(site, hn, nid, name, dob, sex, pk), status, number, referred, study)
+        for pk, site, hn, nid, name, dob, sex, status, number, referred, study in rows
+    ]
+
+
+def _refusals(person: Person, same: list[_Stored], visible_site_ids) -> list[tuple[str, str]]:
+    """Refusals for a row whose person already has ``same`` referrals (its own excluded)."""
+    field_name = "hospital_number"
+    for stored in same:
+        if stored.study_number:
+            if stored.person.site_id != person.site_id or (
+                stored.person.hospital_number != person.hospital_number
+            ):
+                field_name = "national_id"
+            return [
+                (
+                    field_name,
+                    _("This person is already enrolled as %(study_number)s.")
+                    % {"study_number": stored.study_number},
+                )
+            ]
+    for stored in same:
+        if stored.status not in Referral.OPEN_STATUSES:
+            continue
+        by_id = (stored.person.site_id, stored.person.hospital_number) != (
+            person.site_id,
+            person.hospital_number,
+        )
+        field_name = "national_id" if by_id else "hospital_number"
+        if visible_site_ids is None or stored.person.site_id in visible_site_ids:
+            message = _("This person already has an open referral (%(number)s).") % {
+                "number": stored.screening_number
+            }
+        else:
+            # Across sites only the fact is told (PROTOCOL section 3a).
+            message = _("This person already has an open referral at another site.")
+        return [(field_name, message)]
+    return []
+
+
+def check(people: list[Person], *, visible_site_ids=None) -> list[Finding]:
+    """What the stored referrals say about each of ``people``: refusals (an open referral of the
+    same person; an enrolment), the latest earlier closed referral to link to, and whether the
+    row is a possible duplicate of a stored referral. Rows are not compared with each other.
+
+    ``visible_site_ids`` are the sites whose screening numbers may be named (None: all).
+    Two queries whatever the number of rows.
+    """
+    if not people:
+        return []
+    same_person = Q(
+        hospital_number__in={person.hospital_number for person in people},
+        site_id__in={person.site_id for person in people},
+    ) | Q(national_id__in={person.national_id for person in people if person.national_id})
+    by_person = _stored(same_person)
+    by_birth = defaultdict(list)
+    for stored in _stored(Q(date_of_birth__in={person.date_of_birth for person in people})):
+        by_birth[stored.person.duplicate_key()].append(stored)
+    findings = []
+    for person in people:
+        same = [s for s in by_person if s.person.pk != person.pk and s.person.same_person(person)]
+        finding = Finding(refusals=_refusals(person, same, visible_site_ids))
+        closed = [s for s in same if s.status not in Referral.OPEN_STATUSES]
+        if closed:
+            finding.previous_id = closed[-1].person.pk
+        finding.possible_duplicate = any(
+            stored.person.pk != person.pk and not stored.person.same_person(person)
+            for stored in by_birth.get(person.duplicate_key(), ())
+        )
+        findings.append(finding)
+    return findings
+
+
+def refresh_duplicate_flags(people: list[Person]) -> None:
+    """Set ``possible_duplicate`` right on every stored referral that shares a name, birth date
+    and sex with one of ``people`` (their stored referrals included). Three queries at most."""
+    keys = {person.duplicate_key() for person in people}
+    stored = _stored(Q(date_of_birth__in={key[1] for key in keys}))
+    groups = defaultdict(list)
+    for row in stored:
+        if row.person.duplicate_key() in keys:
+            groups[row.person.duplicate_key()].append(row.person)
+    flagged, cleared = [], []
+    for group in groups.values():
+        for person in group:
+            duplicate = any(not other.same_person(person) for other in group if other is not person)
+            (flagged if duplicate else cleared).append(person.pk)
+    Referral.objects.filter(pk__in=flagged, possible_duplicate=False).update(
+        possible_duplicate=True
+    )
+    Referral.objects.filter(pk__in=cleared, possible_duplicate=True).update(
+        possible_duplicate=False
+    )
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another referral of the same person, or a possible duplicate, as a page may tell it: its
+    number, status and date only when the reader may see its site, else only that it exists."""
+
+    screening_number: str | None
+    status: str | None
+    referral_date: object
+    is_previous: bool = False  # the closed referral the one shown follows on from
+
+    @property
+    def status_label(self) -> str:
+        return Status(self.status).label if self.status else ""
+
+
+def related(referral: Referral, *, visible_site_ids=None) -> tuple[list[Related], list[Related]]:
+    """The same person's other referrals, oldest first, and the possible duplicates of
+    ``referral``. ``visible_site_ids`` are the sites the reader may see (None: all). One query."""
+    person = Person.of(referral)
+    same_person = Q(site_id=person.site_id, hospital_number=person.hospital_number)
+    if person.national_id:
+        same_person |= Q(national_id=person.national_id)
+    candidates = _stored(same_person | Q(date_of_birth=person.date_of_birth, sex=person.sex))
+
+    def told(stored: _Stored) -> Related:
+        is_previous = stored.person.pk == referral.previous_referral_id
+        if visible_site_ids is None or stored.person.site_id in visible_site_ids:
+            return Related(
+                stored.screening_number, stored.status, stored.referral_date, is_previous
+            )
+        return Related(None, None, None, is_previous)
+
+    others = [stored for stored in candidates if stored.person.pk != person.pk]
+    earlier = [told(stored) for stored in others if stored.person.same_person(person)]
+    duplicates = [
+        told(stored)
+        for stored in others
+        if not stored.person.same_person(person)
+        and stored.person.duplicate_key() == person.duplicate_key()
+    ]
+    return earlier, duplicates
