@@ -140,6 +140,11 @@ class ReferralForm(forms.ModelForm):
                 self.initial[key] = units.from_si(key, getattr(self.instance, key), entered_unit)
                 self.initial[f"{key}_unit"] = entered_unit
 
+    def _get_validation_exclusions(self):
+        # The site was found among the sites read for the form; the model's check of the
+        # foreign key would ask the database again, once per imported row.
+        return {*super()._get_validation_exclusions(), "site"}
+
     def clean_national_id(self):
         return self.cleaned_data["national_id"].strip().upper()
 
