@@ -47,6 +47,19 @@ class Person:
         return (name_key(self.full_name), self.date_of_birth, self.sex)
 
     @classmethod
+    def from_data(cls, data: dict, *, pk: int | None = None) -> "Person":
+        """The person of validated referral data (``ReferralForm.cleaned_data``)."""
+        return cls(
+            site_id=data["site"].pk,
+            hospital_number=data["hospital_number"],
+            national_id=data.get("national_id") or "",
+            full_name=data["full_name"],
+            date_of_birth=data["date_of_birth"],
+            sex=data["sex"],
+            pk=pk,
+        )
+
+    @classmethod
     def of(cls, referral: Referral) -> "Person":
         return cls(
             site_id=referral.site_id,

@@ -162,7 +162,7 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
     if not rows:
         return []
     protocol = ProtocolVersion.current()
-    people = [_person(data) for data in rows]
+    people = [persons.Person.from_data(data) for data in rows]
     findings = persons.check(people)
     for finding in findings:
         for _field, message in finding.refusals:
@@ -194,17 +194,6 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
         ]
     )
     return referrals
-
-
-def _person(data: dict) -> persons.Person:
-    return persons.Person(
-        site_id=data["site"].pk,
-        hospital_number=data["hospital_number"],
-        national_id=data.get("national_id") or "",
-        full_name=data["full_name"],
-        date_of_birth=data["date_of_birth"],
-        sex=data["sex"],
-    )
 
 
 def referral_create(*, data: dict, user=None) -> Referral:

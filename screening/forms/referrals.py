@@ -221,19 +221,10 @@ class ReferralForm(forms.ModelForm):
 
     def person(self) -> persons.Person | None:
         """Who the valid form is about, for the checks of PROTOCOL section 3a."""
-        data = self.cleaned_data
         needed = ("site", "hospital_number", "full_name", "date_of_birth", "sex")
-        if any(not data.get(name) for name in needed):
+        if any(not self.cleaned_data.get(name) for name in needed):
             return None
-        return persons.Person(
-            site_id=data["site"].pk,
-            hospital_number=data["hospital_number"],
-            national_id=data.get("national_id") or "",
-            full_name=data["full_name"],
-            date_of_birth=data["date_of_birth"],
-            sex=data["sex"],
-            pk=self.instance.pk,
-        )
+        return persons.Person.from_data(self.cleaned_data, pk=self.instance.pk)
 
     def _clean_person(self):
         person = self.person()
