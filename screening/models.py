@@ -753,6 +753,17 @@ class ExportKind(models.TextChoices):
     IDENTIFICATION = "identification", _("Identification list")
 
 
+class ExportOutcome(models.TextChoices):
+    STARTED = "started", _("Started")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class ExportChannel(models.TextChoices):
+    BROWSER = "browser", _("Browser")
+    COMMAND = "command", _("Command line")
+
+
 @audited
 class ExportLog(models.Model):
     """One download of an export from the browser: who took which data, filtered how.
@@ -762,6 +773,8 @@ class ExportLog(models.Model):
     """
 
     Kind = ExportKind
+    Outcome = ExportOutcome
+    Channel = ExportChannel
 
     kind = models.CharField(_("export"), max_length=20, choices=ExportKind.choices)
     file_format = models.CharField(_("format"), max_length=4)
@@ -773,15 +786,114 @@ class ExportLog(models.Model):
     row_count = models.PositiveIntegerField(_("rows"))
     exported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("exported by"),
     )
     exported_at = models.DateTimeField(_("exported at"), auto_now_add=True)
+    # A download is recorded before it starts and marked delivered once the last byte is out,
+    # or failed; a command-line export names the operating-system account that ran it.
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=ExportOutcome.choices, default=ExportOutcome.STARTED
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=ExportChannel.choices, default=ExportChannel.BROWSER
+    )
+    os_user = models.CharField(_("operating-system user"), max_length=100, blank=True)
 
     class Meta:
         ordering = ["-exported_at", "-id"]
-        constraints = [_in_choices("kind", ExportKind.choices)]
+        constraints = [
+            _in_choices("kind", ExportKind.choices),
+            _in_choices("outcome", ExportOutcome.choices),
+            _in_choices("channel", ExportChannel.choices),
+        ]
 
     def __str__(self):
         return f"{self.kind}.{self.file_format} {self.exported_at:%Y-%m-%d %H:%M}"
+
+
+class SignatureMeaning(models.TextChoices):
+    APPROVED = "approved", _("approved for the trial")
+    REJECTED = "rejected", _("rejected")
+    VOIDED = "voided", _("decision voided")
+    ENROLLED = "enrolled", _("enrolled")
+
+
+@audited
+class Signature(models.Model):
+    """An electronic signature (PROTOCOL section 6, 21 CFR Part 11 style): who signed, when,
+    meaning what, bound to the evaluation the act rested on by its hash."""
+
+    Meaning = SignatureMeaning
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="signatures")
+    meaning = models.CharField(_("meaning"), max_length=10, choices=SignatureMeaning.choices)
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("signer"),
+    )
+    # The name as shown when signing; the account's name may change later.
+    signer_name = models.CharField(_("signer's name"), max_length=300)
+    signed_at = models.DateTimeField(_("signed at"), auto_now_add=True)
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.PROTECT, related_name="+", verbose_name=_("evaluation")
+    )
+    evaluation_hash = models.CharField(_("evaluation hash"), max_length=64)
+    decision = models.ForeignKey(
+        MdtDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="signatures"
+    )
+    enrolment = models.OneToOneField(
+        Enrolment, null=True, blank=True, on_delete=models.PROTECT, related_name="signature"
+    )
+    second_factor = models.BooleanField(_("second factor given"), default=False)
+
+    class Meta:
+        ordering = ["signed_at", "id"]
+        constraints = [_in_choices("meaning", SignatureMeaning.choices)]
+
+    def __str__(self):
+        return f"{self.signer_name} {self.meaning} {self.referral_id}"
+
+
+class RecordViewKind(models.TextChoices):
+    REFERRAL = "referral", _("Referral page")
+    HISTORY = "history", _("Referral history")
+    IDENTIFICATION = "identification", _("Identification list")
+
+
+class RecordView(models.Model):
+    """Someone saw identified data: a referral page, its history or the identification list.
+
+    Written once and never changed; the app's database role may insert and read these rows only.
+    """
+
+    Kind = RecordViewKind
+
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("viewer"),
+    )
+    kind = models.CharField(_("what"), max_length=15, choices=RecordViewKind.choices)
+    referral = models.ForeignKey(
+        Referral,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("referral"),
+    )
+    viewed_at = models.DateTimeField(_("viewed at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-viewed_at", "-id"]
+        constraints = [_in_choices("kind", RecordViewKind.choices)]
+
+    def __str__(self):
+        return f"{self.viewer_id} {self.kind} {self.referral_id}"
