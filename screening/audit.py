@@ -45,6 +45,7 @@ class HistoryLine:
     actor: str  # username; "" when the change carried no user (e.g. a migration)
     text: str
     source: str  # request path or command; "" when unknown
+    reason: str = ""  # the reason given for the change, when one was asked for
 
 
 @dataclass(frozen=True)
@@ -193,8 +194,9 @@ def referral_history(referral: Referral) -> list[HistoryLine]:
     for (at, _rank, _id), event, previous, describe, metadata in entries:
         actor = names.users.get(metadata.get("user"), "")
         source = metadata.get("url") or metadata.get("command") or ""
+        reason = metadata.get("change_reason", "")
         lines.extend(
-            HistoryLine(at=at, actor=actor, text=text, source=source)
+            HistoryLine(at=at, actor=actor, text=text, source=source, reason=reason)
             for text in describe(event, previous, names)
         )
     return lines

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from screening import rules, services, staging, units
-from screening.forms.referrals import SECTIONS
+from screening.forms.referrals import REFERRAL_KEYS, SECTIONS
 from screening.models import MEASUREMENT_UNITS, ProtocolVersion, Referral
 from screening.text import format_number
 
@@ -178,12 +178,14 @@ def live_panel(form) -> dict:
 
 
 def blank_form_panel(form) -> dict:
-    """The panel for an unbound ``ReferralForm``: its instance judged, with the required fields
-    that have no initial value listed as still to fill."""
+    """The panel for an unbound ``ReferralForm``: its instance judged, with the required
+    referral fields that have no initial value listed as still to fill."""
     unfilled = [
         (name, str(field.label))
         for name, field in form.fields.items()
-        if field.required and form.get_initial_for_field(field, name) in (None, "")
+        if name in REFERRAL_KEYS
+        and field.required
+        and form.get_initial_for_field(field, name) in (None, "")
     ]
     return _panel(form.instance.snapshot(), form.protocol, unfilled=unfilled)
 

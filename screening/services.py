@@ -255,8 +255,21 @@ def referral_evaluate(
 
 @_attributed
 @transaction.atomic
-def referral_update(*, referral: Referral, data: dict, user=None) -> Referral:
-    """Assign edited clinical data to a referral that is not closed and re-evaluate it."""
+def referral_update(
+    *, referral: Referral, data: dict, change_reason: str, user=None
+) -> Referral:
+    """Assign edited clinical data to a referral that is not closed and re-evaluate it.
+
+    ``change_reason`` (required, PROTOCOL section 6) is kept in the audit context of every
+    event the change writes.
+    """
+    if not change_reason.strip():
+        raise WorkflowError(_("Give the reason for the change."))
+    with pghistory.context(change_reason=change_reason.strip()):
+        return _referral_update(referral=referral, data=data, user=user)
+
+
+def _referral_update(*, referral: Referral, data: dict, user) -> Referral:
     _lock(referral)
     ensure_editable(referral)
     before = persons.Person.of(referral)

@@ -73,7 +73,10 @@ def varied_trial(coordinator, mdt_user) -> dict:
     # A clinical change other than labs or dosimetry supersedes the approval and sends the
     # referral back to the queue.
     services.referral_update(
-        referral=superseded, data={"tumour_location": "cervical"}, user=coordinator
+        change_reason="Corrected from the source record.",
+        referral=superseded,
+        data={"tumour_location": "cervical"},
+        user=coordinator,
     )
     services.referral_withdraw(
         code="other", referral=withdrawn_early, reason="changed mind", user=coordinator

@@ -142,7 +142,7 @@ SWEEP = {
         post(
             "/referrals/{number}/edit/",
             statuses(302, 302, 404, 403, 302),
-            body=lambda referral: the_patient(referral, ecog=3),
+            body=lambda referral: {**the_patient(referral, ecog=3), "change_reason": "ECOG"},
             changes=lambda referral: fresh(referral).ecog,
         ),
     ),

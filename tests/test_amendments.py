@@ -118,7 +118,12 @@ def test_later_edits_under_the_new_version_are_not_part_of_its_changes(
 ):
     protocol, changes = amendments.protocol_amend(user=data_manager, **amendment(age_max=75))
     referral = Referral.objects.get(pk=ages["69"].pk)
-    services.referral_update(referral=referral, data={"cm": "M1"}, user=coordinator_wuwei)
+    services.referral_update(
+        change_reason="Corrected from the source record.",
+        referral=referral,
+        data={"cm": "M1"},
+        user=coordinator_wuwei,
+    )
     create_referral(number=20, age=74)
 
     assert amendments.protocol_outcome_changes(protocol=protocol) == changes

@@ -88,7 +88,12 @@ def test_raw_sql_update_is_recorded_with_the_user(referral, data_manager):
 
 
 def test_service_outside_a_request_records_its_user(referral, coordinator_wuwei):
-    services.referral_update(referral=referral, data={"alt": Decimal(50)}, user=coordinator_wuwei)
+    services.referral_update(
+        change_reason="Corrected from the source record.",
+        referral=referral,
+        data={"alt": Decimal(50)},
+        user=coordinator_wuwei,
+    )
     events = ReferralEvent.objects.filter(pgh_obj=referral, alt=Decimal(50))
     assert events.exists()
     assert {_user_of(event) for event in events.select_related("pgh_context")} == {
@@ -182,12 +187,20 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
         referral=referral, user=mdt_member, decision="approve", rationale="Fit for CIRT."
     )
     # Fresh labs that keep every criterion passing keep the approval (PROTOCOL section 6) ...
-    services.referral_update(referral=referral, data={"alt": Decimal(80)}, user=coordinator_wuwei)
+    services.referral_update(
+        change_reason="Corrected from the source record.",
+        referral=referral,
+        data={"alt": Decimal(80)},
+        user=coordinator_wuwei,
+    )
     kept_on = Referral.objects.get(pk=referral.pk).evaluation_id
     # ... any other clinical change supersedes it.
     location = referral.get_tumour_location_display()
     services.referral_update(
-        referral=referral, data={"tumour_location": "cervical"}, user=coordinator_wuwei
+        change_reason="Corrected from the source record.",
+        referral=referral,
+        data={"tumour_location": "cervical"},
+        user=coordinator_wuwei,
     )
     services.mdt_decision_record(
         referral=referral, user=mdt_member, decision="approve", rationale="Still fit."
@@ -225,7 +238,12 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
 
 
 def test_history_page_shows_when_who_and_what(client_as, coordinator_wuwei, referral):
-    services.referral_update(referral=referral, data={"alt": Decimal(120)}, user=coordinator_wuwei)
+    services.referral_update(
+        change_reason="Corrected from the source record.",
+        referral=referral,
+        data={"alt": Decimal(120)},
+        user=coordinator_wuwei,
+    )
     event = _last_event(referral)
     client = client_as("coordinator_wuwei")
 
@@ -243,6 +261,7 @@ def test_history_page_shows_when_who_and_what(client_as, coordinator_wuwei, refe
 def test_history_shows_lab_values_in_the_unit_they_were_entered(coordinator_wuwei):
     referral = create_referral(user=coordinator_wuwei, hemoglobin=121)
     services.referral_update(
+        change_reason="Corrected from the source record.",
         referral=referral,
         data={"hemoglobin": Decimal(125), "hemoglobin_unit": "g/dL"},
         user=coordinator_wuwei,
@@ -258,7 +277,10 @@ def test_history_query_count_does_not_grow_with_events(
     url = reverse("referral_history", args=[referral.screening_number])
     for physician in ("Dr A", "Dr B", "Dr C", "Dr D"):
         services.referral_update(
-            referral=referral, data={"referring_physician": physician}, user=coordinator_wuwei
+            change_reason="Corrected from the source record.",
+            referral=referral,
+            data={"referring_physician": physician},
+            user=coordinator_wuwei,
         )
     # session, user, roles, sites of the user, referral; four event tables; users, sites,
     # protocol versions

@@ -158,7 +158,10 @@ def history():
     create_referral(user=coordinator, number=2, site="lanzhou")
     withdrawn = create_referral(user=coordinator, number=3)
     services.referral_update(
-        referral=enrolled, data={"referring_physician": "Dr Sun"}, user=coordinator
+        change_reason="Corrected from the source record.",
+        referral=enrolled,
+        data={"referring_physician": "Dr Sun"},
+        user=coordinator,
     )
     services.mdt_decision_record(
         referral=enrolled, user=mdt, decision="approve", rationale="fit for carbon ions"

@@ -190,8 +190,12 @@ def test_junk_to_the_new_referral_form(client, coordinator_wuwei, data):
     )
 
 
+EDIT_FORM = {**REFERRAL_FORM, "change_reason": "Corrected"}
+EDIT_FIELDS = {*FORM_FIELDS, "change_reason"}
+
+
 @fuzz
-@given(data=st.one_of(mutated(REFERRAL_FORM, FORM_FIELDS), raw_body(REFERRAL_FORM, FORM_FIELDS)))
+@given(data=st.one_of(mutated(EDIT_FORM, EDIT_FIELDS), raw_body(EDIT_FORM, EDIT_FIELDS)))
 def test_junk_to_the_edit_form(client, coordinator_wuwei, screening_referral, data):
     signed_in(client, coordinator_wuwei)
     before = counts()
@@ -413,7 +417,7 @@ def forms(coordinator_wuwei, mdt_member, screening_referral, in_review, approved
         "edit": (
             coordinator_wuwei,
             reverse("referral_edit", args=[screening_referral.screening_number]),
-            REFERRAL_FORM,
+            EDIT_FORM,
         ),
         "live evaluation": (coordinator_wuwei, reverse("referral_evaluate"), REFERRAL_FORM),
         "decision": (

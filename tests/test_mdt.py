@@ -233,7 +233,12 @@ def test_decision_on_data_changed_since_the_page_was_opened_is_refused(
     client_as, coordinator_wuwei, in_review
 ):
     seen = in_review.evaluation_id
-    services.referral_update(referral=in_review, data={"alt": Decimal(55)}, user=coordinator_wuwei)
+    services.referral_update(
+        change_reason="Corrected from the source record.",
+        referral=in_review,
+        data={"alt": Decimal(55)},
+        user=coordinator_wuwei,
+    )
     client = client_as("mdt")
     url = reverse("referral_decision", args=[in_review.screening_number])
 
@@ -264,7 +269,12 @@ def test_fresh_labs_that_keep_every_criterion_passing_keep_the_approval(
     decision = _approve(in_review, mdt_member)
 
     referral = Referral.objects.get(pk=in_review.pk)
-    services.referral_update(referral=referral, data={"alt": Decimal(80)}, user=coordinator_wuwei)
+    services.referral_update(
+        change_reason="Corrected from the source record.",
+        referral=referral,
+        data={"alt": Decimal(80)},
+        user=coordinator_wuwei,
+    )
 
     referral.refresh_from_db()
     decision.refresh_from_db()
@@ -283,7 +293,10 @@ def test_another_clinical_change_sends_an_approved_referral_back_to_the_queue(
 
     referral = Referral.objects.get(pk=in_review.pk)
     services.referral_update(
-        referral=referral, data={"tumour_location": "lower_thoracic"}, user=coordinator_wuwei
+        change_reason="Corrected from the source record.",
+        referral=referral,
+        data={"tumour_location": "lower_thoracic"},
+        user=coordinator_wuwei,
     )
 
     referral.refresh_from_db()
@@ -302,7 +315,12 @@ def test_fresh_labs_that_make_a_criterion_unknown_send_the_referral_back_to_scre
     mdt_member, coordinator_wuwei, in_review
 ):
     decision = _approve(in_review, mdt_member)
-    services.referral_update(referral=in_review, data={"anc": None}, user=coordinator_wuwei)
+    services.referral_update(
+        change_reason="Corrected from the source record.",
+        referral=in_review,
+        data={"anc": None},
+        user=coordinator_wuwei,
+    )
     in_review.refresh_from_db()
     decision.refresh_from_db()
     assert in_review.status == Status.SCREENING
@@ -313,7 +331,12 @@ def test_approved_referral_that_became_ineligible_is_screen_failed(
     mdt_member, coordinator_wuwei, in_review
 ):
     decision = _approve(in_review, mdt_member)
-    services.referral_update(referral=in_review, data={"alt": Decimal(180)}, user=coordinator_wuwei)
+    services.referral_update(
+        change_reason="Corrected from the source record.",
+        referral=in_review,
+        data={"alt": Decimal(180)},
+        user=coordinator_wuwei,
+    )
     in_review.refresh_from_db()
     decision.refresh_from_db()
     assert in_review.status == Status.SCREEN_FAILED
@@ -326,7 +349,10 @@ def test_a_rejected_referral_is_closed_to_edits(mdt_member, coordinator_wuwei, i
     )
     with pytest.raises(services.WorkflowError, match="can no longer change"):
         services.referral_update(
-            referral=in_review, data={"alt": Decimal(77)}, user=coordinator_wuwei
+            change_reason="Corrected from the source record.",
+            referral=in_review,
+            data={"alt": Decimal(77)},
+            user=coordinator_wuwei,
         )
     in_review.refresh_from_db()
     rejection.refresh_from_db()
@@ -340,7 +366,12 @@ def test_saving_unchanged_data_keeps_the_decision(mdt_member, coordinator_wuwei,
     referral = Referral.objects.get(pk=in_review.pk)
     unchanged = {"alt": referral.alt, "referring_physician": "Dr Zhao"}
 
-    services.referral_update(referral=referral, data=unchanged, user=coordinator_wuwei)
+    services.referral_update(
+        change_reason="Corrected from the source record.",
+        referral=referral,
+        data=unchanged,
+        user=coordinator_wuwei,
+    )
 
     referral.refresh_from_db()
     decision.refresh_from_db()

@@ -205,6 +205,7 @@ def test_correcting_a_name_clears_the_flag_on_both(coordinator_wuwei):
     second = create_referral(user=coordinator_wuwei, **{**row, "hospital_number": "WU2"})
 
     services.referral_update(
+        change_reason="Corrected from the source record.",
         referral=Referral.objects.get(pk=second.pk),
         data={"full_name": "Another Name"},
         user=coordinator_wuwei,

@@ -85,7 +85,7 @@ def test_a_crash_while_saving_a_referral_shows_a_generic_page_and_reports_no_pat
     edit = reverse("referral_edit", args=[referral.screening_number])
 
     with mock.patch("screening.services.referral_update", side_effect=refused):
-        response = client.post(edit, form_data(ecog="0", **PATIENT))
+        response = client.post(edit, {**form_data(ecog="0", **PATIENT), "change_reason": "ECOG"})
 
     assert response.status_code == 500
     assert_no_patient_data(response.content.decode())

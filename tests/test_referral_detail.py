@@ -86,7 +86,12 @@ def test_referral_page_queries_do_not_grow_with_its_history(client_as, coordinat
         assert client.get(url).status_code == 200
 
     for alt in (40, 50, 60, 70, 80):
-        services.referral_update(referral=referral, data={"alt": alt}, user=coordinator_wuwei)
+        services.referral_update(
+            change_reason="Corrected from the source record.",
+            referral=referral,
+            data={"alt": alt},
+            user=coordinator_wuwei,
+        )
     with CaptureQueriesContext(connection) as later:
         response = client.get(url)
 

@@ -18,7 +18,13 @@ def test_editing_saves_the_changed_values_and_re_evaluates(client_as, wuwei_refe
         "hemoglobin": "9.5",
         "hemoglobin_unit": "g/dL",
     }
-    response = client.post(reverse("referral_edit", args=[wuwei_referral.screening_number]), data)
+    url = reverse("referral_edit", args=[wuwei_referral.screening_number])
+    without_reason = client.post(url, data)
+    assert without_reason.status_code == 200
+    assert "Give the reason for the change." in without_reason.content.decode()
+    assert Evaluation.objects.filter(referral=wuwei_referral).count() == 1
+
+    response = client.post(url, {**data, "change_reason": "Lab report of 2 May re-read"})
     assert response.status_code == 302
     wuwei_referral.refresh_from_db()
     assert wuwei_referral.platelets == 80
@@ -27,6 +33,10 @@ def test_editing_saves_the_changed_values_and_re_evaluates(client_as, wuwei_refe
     assert wuwei_referral.status == "screen_failed"
     assert wuwei_referral.evaluation.results["I5"]["result"] == "fail"
     assert Evaluation.objects.filter(referral=wuwei_referral).count() == 2
+    history = client.get(reverse("referral_history", args=[wuwei_referral.screening_number]))
+    html = " ".join(history.content.decode().split())
+    assert "changed platelets from" in html
+    assert "Reason for the change: Lab report of 2 May re-read" in html
 
 
 def test_the_edit_form_shows_labs_in_the_unit_they_were_entered_in(client_as):
@@ -49,7 +59,7 @@ def test_the_edit_form_comes_filled_in_and_saves_unchanged(client_as):
     assert shown == stored
     assert "Needed to save" not in text(find(page, id="eligibility-panel"))
     # Saving the page as it came changes nothing but still records a new evaluation.
-    response = client.post(url, shown)
+    response = client.post(url, {**shown, "change_reason": "Checked against the notes"})
     assert response.status_code == 302
     assert referral.evaluations.count() == 2
 
@@ -58,7 +68,10 @@ def test_a_withdrawn_referral_can_no_longer_be_edited(client_as, wuwei_referral)
     services.referral_withdraw(code="other", referral=wuwei_referral, reason="declined")
     client = client_as("coordinator_wuwei")
     number = wuwei_referral.screening_number
-    response = client.post(reverse("referral_edit", args=[number]), form_data(number=1, ecog=3))
+    response = client.post(
+        reverse("referral_edit", args=[number]),
+        {**form_data(number=1, ecog=3), "change_reason": "x"},
+    )
     assert response.status_code == 302
     assert response.url == reverse("referral_detail", args=[number])
     wuwei_referral.refresh_from_db()
@@ -74,7 +87,9 @@ def test_an_edit_racing_a_withdrawal_is_refused_with_a_message(
     withdrawn_first("referral_update")
     client = client_as("coordinator_wuwei")
     url = reverse("referral_edit", args=[wuwei_referral.screening_number])
-    response = client.post(url, form_data(number=1, ecog=3), follow=True)
+    response = client.post(
+        url, {**form_data(number=1, ecog=3), "change_reason": "ECOG re-assessed"}, follow=True
+    )
     assert "its data can no longer change" in response.content.decode()
     wuwei_referral.refresh_from_db()
     assert wuwei_referral.status == "withdrawn"

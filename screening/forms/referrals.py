@@ -85,6 +85,7 @@ class ReferralForm(forms.ModelForm):
     ``protocol`` supplies the accrual window; ``sites`` limits the sites a user may choose (a
     list is read once for many forms). ``check_person=False`` leaves the person checks of
     PROTOCOL section 3a to the caller, which makes them for a whole file at once.
+    ``ask_change_reason`` adds the required ``change_reason`` of an edit.
     """
 
     site = SiteChoiceField(queryset=Site.objects.all(), to_field_name="code", label=_("Site"))
@@ -97,10 +98,21 @@ class ReferralForm(forms.ModelForm):
             for name in ("date_of_birth", "referral_date", "screening_date", "labs_date")
         }
 
-    def __init__(self, *args, protocol, sites=None, check_person=True, **kwargs):
+    def __init__(
+        self, *args, protocol, sites=None, check_person=True, ask_change_reason=False, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.protocol = protocol
         self.check_person = check_person
+        if ask_change_reason:
+            # Every edit of a saved referral says why (PROTOCOL section 6); kept in the audit.
+            self.fields["change_reason"] = forms.CharField(
+                label=_("Reason for the change"),
+                max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text=_("Kept in the referral's history beside the change."),
+                error_messages={"required": _("Give the reason for the change.")},
+            )
         if isinstance(sites, list | tuple):
             site_field = self.fields["site"]
             site_field.queryset = Site.objects.filter(pk__in=[site.pk for site in sites])

@@ -124,11 +124,17 @@ def referral_edit(request, screening_number):
         instance=copy.copy(referral),
         protocol=ProtocolVersion.current(),
         sites=access.editable_sites(user),
+        ask_change_reason=True,
     )
     if not form.is_bound or not form.is_valid():
         return _form_page(request, form, referral=referral)
     was_approved = referral.status == Status.MDT_APPROVED
-    services.referral_update(referral=referral, data=form.clinical_data(), user=user)
+    services.referral_update(
+        referral=referral,
+        data=form.clinical_data(),
+        change_reason=form.cleaned_data["change_reason"],
+        user=user,
+    )
     if was_approved and referral.status == Status.MDT_APPROVED:
         message = _("Referral %(number)s updated: the MDT's approval stands on the new data.")
     elif was_approved:
