@@ -187,6 +187,11 @@ SELECT r.screening_number, s.code AS site, r.referral_date, r.screening_date,
          WHERE c.value ->> 'result' <> 'pass') AS reasons,
        pv.version AS protocol_version, d.decision AS mdt_decision,
        (d.decided_at AT TIME ZONE %(zone)s)::date AS mdt_decision_date,
+       (SELECT sg.signer_name || ' ' || to_char(sg.signed_at AT TIME ZONE %(zone)s,
+                                                 'YYYY-MM-DD HH24:MI') || ' ' || sg.meaning
+          FROM screening_signature sg
+         WHERE sg.decision_id = d.id AND sg.meaning IN ('approved', 'rejected')
+         LIMIT 1) AS mdt_decision_signature,
        en.study_number, prev.screening_number AS previous_screening_number,
        NULLIF(r.withdrawal_code, '') AS withdrawal_reason, en.consent_date
   FROM screening_referral r

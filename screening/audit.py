@@ -24,6 +24,7 @@ from screening.models import (
     ProtocolVersion,
     Referral,
     ReferralEvent,
+    SignatureEvent,
     Site,
 )
 from screening.text import format_number, local_minute
@@ -156,6 +157,18 @@ def _enrolment_texts(event, previous, names: _Names) -> list[str]:
     return _changes(previous, event, fields, names)
 
 
+def _signature_texts(event, previous, names: _Names) -> list[str]:
+    if event.pgh_label != "insert":
+        return [_("%(action)s signature #%(id)s") % {"action": event.pgh_label, "id": event.id}]
+    return [
+        _("signed as %(name)s, meaning: %(meaning)s")
+        % {
+            "name": event.signer_name,
+            "meaning": event.get_meaning_display(),
+        }
+    ]
+
+
 def _names(user_ids) -> _Names:
     # An empty pk__in costs no query: Django answers it without asking the database.
     users = get_user_model().objects.filter(pk__in=user_ids)
@@ -170,7 +183,7 @@ def referral_history(referral: Referral) -> list[HistoryLine]:
     """Every recorded change of the referral and of its evaluations, MDT decisions and
     enrolment, oldest first.
 
-    At most seven queries whatever the number of events: one per event table, then users,
+    At most eight queries whatever the number of events: one per event table, then users,
     sites and protocol versions.
     """
     streams = (
@@ -178,6 +191,7 @@ def referral_history(referral: Referral) -> list[HistoryLine]:
         (EvaluationEvent.objects.filter(referral_id=referral.pk), _evaluation_texts),
         (MdtDecisionEvent.objects.filter(referral_id=referral.pk), _decision_texts),
         (EnrolmentEvent.objects.filter(referral_id=referral.pk), _enrolment_texts),
+        (SignatureEvent.objects.filter(referral_id=referral.pk), _signature_texts),
     )
     entries = []
     for rank, (events, describe) in enumerate(streams):

@@ -11,13 +11,13 @@ import functools
 import json
 
 from django.db import transaction
-from django.db.models import FilteredRelation, Func, OuterRef, Q, Subquery, TextField
-from django.db.models.functions import TruncDate
+from django.db.models import F, FilteredRelation, Func, OuterRef, Q, Subquery, TextField, Value
+from django.db.models.functions import Concat, TruncDate
 from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
 from screening import rules, staging
-from screening.models import MdtDecision, Referral
+from screening.models import MdtDecision, Referral, Signature
 
 # The trial's short code, in every export's file name (and the prefix of its study numbers).
 TRIAL_CODE = "EC"
@@ -37,6 +37,7 @@ SCREENING_LOG_COLUMNS = (
     "protocol_version",
     "mdt_decision",
     "mdt_decision_date",
+    "mdt_decision_signature",
     "study_number",
     "previous_screening_number",
     "withdrawal_reason",
@@ -87,6 +88,7 @@ COLUMN_HEADERS = {
     "protocol_version": pgettext_lazy("export column", "protocol_version"),
     "mdt_decision": pgettext_lazy("export column", "mdt_decision"),
     "mdt_decision_date": pgettext_lazy("export column", "mdt_decision_date"),
+    "mdt_decision_signature": pgettext_lazy("export column", "mdt_decision_signature"),
     "study_number": pgettext_lazy("export column", "study_number"),
     "previous_screening_number": pgettext_lazy("export column", "previous_screening_number"),
     "withdrawal_reason": pgettext_lazy("export column", "withdrawal_reason"),
@@ -192,6 +194,7 @@ SCREENING_LOG_VALUES = (
     "evaluation__protocol_version__version",
     "current_decision__decision",
     "mdt_decision_date",
+    "mdt_decision_signature",
     "enrolment__study_number",
     "previous_referral__screening_number",
     "withdrawal_code",
@@ -199,6 +202,26 @@ SCREENING_LOG_VALUES = (
     "hospital_number",
     "full_name",
 )
+
+
+def _decision_signature() -> Subquery:
+    """ "<signer> YYYY-MM-DD HH:MM <meaning>" of the current decision's signature, the time in
+    the trial's time zone; NULL before any decision."""
+    local_time = Func(
+        Value(timezone.get_current_timezone_name()), F("signed_at"), function="timezone"
+    )
+    signed_at = Func(
+        local_time, Value("YYYY-MM-DD HH24:MI"), function="to_char", output_field=TextField()
+    )
+    signatures = Signature.objects.filter(
+        decision_id=OuterRef("current_decision__id"),
+        meaning__in=[Signature.Meaning.APPROVED, Signature.Meaning.REJECTED],
+    ).annotate(
+        text=Concat(
+            "signer_name", Value(" "), signed_at, Value(" "), "meaning", output_field=TextField()
+        )
+    )
+    return Subquery(signatures.values("text")[:1], output_field=TextField())
 
 
 def screening_log_queryset(referrals=None):
@@ -214,6 +237,7 @@ def screening_log_queryset(referrals=None):
             not_passing=_NotPassing("evaluation__results"),
             # The date in the trial's time zone (settings.TIME_ZONE), not the server's.
             mdt_decision_date=TruncDate("current_decision__decided_at"),
+            mdt_decision_signature=_decision_signature(),
         )
         .order_by("screening_number")
         .values_list(*SCREENING_LOG_VALUES)
@@ -245,6 +269,7 @@ def _screening_log_row(*, identified: bool):
             protocol_version,
             decision,
             mdt_decision_date,
+            mdt_decision_signature,
             study_number,
             previous_screening_number,
             withdrawal_code,
@@ -276,6 +301,7 @@ def _screening_log_row(*, identified: bool):
             "protocol_version": protocol_version,
             "mdt_decision": decision,
             "mdt_decision_date": mdt_decision_date,
+            "mdt_decision_signature": mdt_decision_signature,
             "study_number": study_number,
             "previous_screening_number": previous_screening_number,
             "withdrawal_reason": withdrawal_code or None,

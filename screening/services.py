@@ -2,6 +2,8 @@
 
 import dataclasses
 import functools
+import hashlib
+import json
 from collections.abc import Iterable
 
 import pghistory
@@ -18,6 +20,7 @@ from screening.models import (
     MdtDecision,
     ProtocolVersion,
     Referral,
+    Signature,
 )
 from screening.text import local_minute
 
@@ -255,9 +258,7 @@ def referral_evaluate(
 
 @_attributed
 @transaction.atomic
-def referral_update(
-    *, referral: Referral, data: dict, change_reason: str, user=None
-) -> Referral:
+def referral_update(*, referral: Referral, data: dict, change_reason: str, user=None) -> Referral:
     """Assign edited clinical data to a referral that is not closed and re-evaluate it.
 
     ``change_reason`` (required, PROTOCOL section 6) is kept in the audit context of every
@@ -301,6 +302,37 @@ def referral_withdraw(*, referral: Referral, code: str, reason: str = "", user=N
     return referral
 
 
+def evaluation_hash(evaluation: Evaluation) -> str:
+    """SHA-256 of what an evaluation judged and found, in a canonical JSON form."""
+    canonical = json.dumps(
+        {
+            "protocol_version": evaluation.protocol_version_id,
+            "outcome": evaluation.outcome,
+            "results": evaluation.results,
+            "snapshot": evaluation.snapshot,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _sign(referral, user, meaning, evaluation, *, second_factor, **act) -> Signature:
+    """Record ``user``'s signature of an act on ``referral`` (its decision or enrolment in
+    ``act``), bound to the evaluation it rested on."""
+    return Signature.objects.create(
+        referral=referral,
+        meaning=meaning,
+        signer=user,
+        signer_name=user.get_full_name() or user.get_username(),
+        evaluation=evaluation,
+        evaluation_hash=evaluation_hash(evaluation),
+        second_factor=second_factor,
+        **act,
+    )
+
+
 def _not_in_review_error(referral: Referral) -> WorkflowError:
     decision = referral.current_decision()
     if decision is None:
@@ -333,13 +365,15 @@ def mdt_decision_record(
     reason_code: str = "",
     attendees: str = "",
     evaluation_id: int | None = None,
+    second_factor: bool = False,
 ) -> MdtDecision:
     """Record the MDT's decision on a referral in review, bound to its current evaluation.
 
     ``evaluation_id`` is the evaluation the deciders looked at; if the data changed since, the
     decision is refused rather than bound to evidence nobody saw. The referral's row is locked,
     so of two simultaneous decisions the second finds the first and is refused naming who
-    decided and when; the one-current-decision constraint is the database's backstop.
+    decided and when; the one-current-decision constraint is the database's backstop. The
+    decision is signed by ``user`` (who gave a second factor when ``second_factor``).
     """
     _lock(referral)
     if referral.status != Status.MDT_REVIEW:
@@ -364,7 +398,16 @@ def mdt_decision_record(
         attendees=attendees.strip(),
         decided_by=user,
     )
-    referral.status = Status.MDT_APPROVED if decision == Decision.APPROVE else Status.MDT_REJECTED
+    approved = decision == Decision.APPROVE
+    _sign(
+        referral,
+        user,
+        Signature.Meaning.APPROVED if approved else Signature.Meaning.REJECTED,
+        record.evaluation,
+        second_factor=second_factor,
+        decision=record,
+    )
+    referral.status = Status.MDT_APPROVED if approved else Status.MDT_REJECTED
     referral.save(update_fields=["status", "updated_at"])
     return record
 
@@ -416,7 +459,12 @@ def not_eligible_reasons(result: rules.Evaluation, labs_date, day) -> list[str]:
 @_attributed
 @transaction.atomic
 def participant_enrol(
-    *, referral: Referral, user, consent_date, identity_confirmed: bool = False
+    *,
+    referral: Referral,
+    user,
+    consent_date,
+    identity_confirmed: bool = False,
+    second_factor: bool = False,
 ) -> Enrolment:
     """Enrol an MDT-approved referral under the next study number, never past the target.
 
@@ -425,7 +473,7 @@ def participant_enrol(
     ``identity_confirmed``. Enrolments run one at a time: a transaction-scoped advisory lock is
     held from before these checks and the count until the commit, so two people enrolling at
     once can neither both take the last place nor the same number. The unique sequence and
-    study number are the backstop.
+    study number are the backstop. The enrolment is signed by ``user``.
     """
     # An advisory lock rather than a row lock on the protocol version: a data manager may
     # create a new version meanwhile, and enrolments must still queue behind one another.
@@ -489,6 +537,14 @@ def participant_enrol(
             "as_of": consent_date.isoformat(),
             "protocol_version": protocol.version,
         },
+    )
+    _sign(
+        referral,
+        user,
+        Signature.Meaning.ENROLLED,
+        current.evaluation,
+        second_factor=second_factor,
+        enrolment=enrolment,
     )
     referral.status = Status.ENROLLED
     referral.save(update_fields=["status", "updated_at"])

@@ -21,7 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from screening.models import Enrolment, ExportLog, Referral
-from tests.factories import create_referral, form_data
+from tests.factories import PASSWORD, create_referral, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +165,7 @@ SWEEP = {
             "/referrals/{number}/decision/",
             statuses(302, 403, 404, 302, 403),
             body=lambda referral: {
+                "password": PASSWORD,
                 "decision": "approve",
                 "rationale": "Fit for carbon-ion therapy.",
                 "evaluation": referral.evaluation_id,
@@ -184,6 +185,7 @@ SWEEP = {
             # Each role's referral is the same patient under another hospital number, so each
             # is a possible duplicate of the others: the identity check is part of the body.
             body=lambda referral: {
+                "password": PASSWORD,
                 "consent_date": timezone.localdate().isoformat(),
                 "identity_confirmed": "on",
             },

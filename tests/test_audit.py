@@ -22,7 +22,7 @@ from screening.models import (
     Referral,
     ReferralEvent,
 )
-from tests.factories import create_referral, referral_data
+from tests.factories import PASSWORD, create_referral, referral_data
 
 Status = Referral.Status
 EVENT_MODELS = (
@@ -116,7 +116,13 @@ def test_web_request_records_user_and_path(client_as, mdt_member, referral):
     client = client_as("mdt")
     url = reverse("referral_decision", args=[referral.screening_number])
     client.post(
-        url, {"decision": "approve", "rationale": "Fit.", "evaluation": referral.evaluation_id}
+        url,
+        {
+            "password": PASSWORD,
+            "decision": "approve",
+            "rationale": "Fit.",
+            "evaluation": referral.evaluation_id,
+        },
     )
 
     decision_event = MdtDecisionEvent.objects.select_related("pgh_context").get()
@@ -218,6 +224,7 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
         ("coord-wuwei", "evaluated the referral under protocol v1: Potentially eligible"),
         ("coord-wuwei", "changed status from Screening to MDT review"),
         ("mdt-member", "approved the referral; rationale: “Fit for CIRT.”"),
+        ("mdt-member", "signed as mdt-member, meaning: approved for the trial"),
         ("mdt-member", "changed status from MDT review to MDT approved"),
         ("coord-wuwei", "changed ALT from 30 U/L to 80 U/L"),
         ("coord-wuwei", "evaluated the referral under protocol v1: Potentially eligible"),
@@ -231,8 +238,10 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
         ("coord-wuwei", f"superseded the approval of {approved_at}"),
         ("coord-wuwei", "changed status from MDT approved to MDT review"),
         ("mdt-member", "approved the referral; rationale: “Still fit.”"),
+        ("mdt-member", "signed as mdt-member, meaning: approved for the trial"),
         ("mdt-member", "changed status from MDT review to MDT approved"),
         ("coord-wuwei", f"enrolled the participant as EC-001 (consent {consent})"),
+        ("coord-wuwei", "signed as coord-wuwei, meaning: enrolled"),
         ("coord-wuwei", "changed status from MDT approved to Enrolled"),
     ]
 
@@ -282,9 +291,9 @@ def test_history_query_count_does_not_grow_with_events(
             data={"referring_physician": physician},
             user=coordinator_wuwei,
         )
-    # session, user, roles, sites of the user, referral; four event tables; users, sites,
+    # session, user, roles, sites of the user, referral; five event tables; users, sites,
     # protocol versions
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = client.get(url)
     assert response.content.decode().count("changed referring physician") == 4
 

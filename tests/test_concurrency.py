@@ -11,9 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from screening import services
-from screening.imports import validate_rows
 from screening.models import Enrolment, MdtDecision, ProtocolVersion, Referral
-from tests.factories import UserFactory, create_referral, referral_data
+from tests.factories import PASSWORD, UserFactory, create_referral, create_referrals
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded")]
 
@@ -51,7 +50,11 @@ def test_two_simultaneous_decisions_leave_one(coordinator_wuwei):
     for number in range(1, 4):
         referral = create_referral(user=coordinator_wuwei, number=number)
         url = reverse("referral_decision", args=[referral.screening_number])
-        data = {"rationale": "Discussed.", "evaluation": referral.evaluation_id}
+        data = {
+            "password": PASSWORD,
+            "rationale": "Discussed.",
+            "evaluation": referral.evaluation_id,
+        }
 
         responses = _race(
             functools.partial(clients["mdt-li"].post, url, {**data, "decision": "approve"}),
@@ -70,21 +73,9 @@ def test_two_simultaneous_decisions_leave_one(coordinator_wuwei):
         assert referral.status == expected[decision.decision]
 
 
-def _approved_referrals(count, coordinator, mdt_member):
-    cleaned, errors = validate_rows([referral_data()], protocol=ProtocolVersion.current())
-    assert not errors
-    rows = [{**cleaned[0], "hospital_number": f"R{number:05d}"} for number in range(count)]
-    referrals = services.referrals_create(rows=rows, user=coordinator)
-    for referral in referrals:
-        services.mdt_decision_record(
-            referral=referral, user=mdt_member, decision="approve", rationale="Fit."
-        )
-    return referrals
-
-
 def test_forty_racing_enrolments_fill_a_target_of_32_exactly(coordinator_wuwei, mdt_member):
     assert ProtocolVersion.current().enrolment_target == 32
-    referrals = _approved_referrals(40, coordinator_wuwei, mdt_member)
+    referrals = create_referrals(40, user=coordinator_wuwei, status=Referral.Status.MDT_APPROVED)
     today = timezone.localdate()
 
     outcomes = _race(

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from screening import services
 from screening.models import Enrolment, ProtocolVersion, Referral
-from tests.factories import create_referral, days_ago
+from tests.factories import PASSWORD, create_referral, days_ago
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def _today() -> datetime.date:
 def _enrol_page_post(client_as, referral, consent_date: datetime.date):
     client = client_as("coordinator_wuwei")
     url = reverse("referral_enrol", args=[referral.screening_number])
-    return client.post(url, {"consent_date": consent_date.isoformat()})
+    return client.post(url, {"password": PASSWORD, "consent_date": consent_date.isoformat()})
 
 
 def test_labs_fresh_at_screening_but_stale_on_the_consent_date_refuse_enrolment(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from screening import services
 from screening.models import Enrolment, MdtDecision, ProtocolVersion, Referral
-from tests.factories import create_referral, create_referrals, referral_data
+from tests.factories import PASSWORD, create_referral, create_referrals, referral_data
 
 Status = Referral.Status
 
@@ -41,7 +41,7 @@ def test_enrolment_assigns_consecutive_study_numbers(client_as, coordinator_wuwe
 
     for referral in (first, second):
         url = reverse("referral_enrol", args=[referral.screening_number])
-        response = client.post(url, {"consent_date": _today().isoformat()})
+        response = client.post(url, {"password": PASSWORD, "consent_date": _today().isoformat()})
         assert response.status_code == 302
         assert response.url == reverse("referral_detail", args=[referral.screening_number])
 
@@ -79,7 +79,7 @@ def test_consent_date_before_the_approval_is_refused(client_as, approved):
 
     response = client.post(
         reverse("referral_enrol", args=[approved.screening_number]),
-        {"consent_date": day_before.isoformat()},
+        {"password": PASSWORD, "consent_date": day_before.isoformat()},
     )
 
     assert response.status_code == 200
@@ -93,7 +93,7 @@ def test_consent_date_in_the_future_is_refused(client_as, approved):
     tomorrow = _today() + datetime.timedelta(days=1)
     response = client.post(
         reverse("referral_enrol", args=[approved.screening_number]),
-        {"consent_date": tomorrow.isoformat()},
+        {"password": PASSWORD, "consent_date": tomorrow.isoformat()},
     )
     assert "The consent date is in the future." in response.content.decode()
     assert not Enrolment.objects.exists()
@@ -113,7 +113,7 @@ def test_referral_without_approval_cannot_be_enrolled(client_as, coordinator_wuw
     url = reverse("referral_enrol", args=[in_review.screening_number])
 
     assert b"Only an MDT-approved referral can be enrolled" in client.get(url).content
-    response = client.post(url, {"consent_date": _today().isoformat()})
+    response = client.post(url, {"password": PASSWORD, "consent_date": _today().isoformat()})
 
     assert "needs MDT approval first (status: MDT review)" in response.content.decode()
     assert not Enrolment.objects.exists()
@@ -135,7 +135,7 @@ def test_enrolment_stops_at_the_target_naming_it(client_as, coordinator_wuwei):
 
     response = client.post(
         reverse("referral_enrol", args=[referrals[2].screening_number]),
-        {"consent_date": _today().isoformat()},
+        {"password": PASSWORD, "consent_date": _today().isoformat()},
     )
 
     assert "The enrolment target of 2 is reached" in response.content.decode()
@@ -189,11 +189,16 @@ def test_imported_referral_is_approved_and_enrolled_as_ec_001(
     assert referral.screening_number in mdt.get(reverse("mdt_queue")).content.decode()
     mdt.post(
         reverse("referral_decision", args=[referral.screening_number]),
-        {"decision": "approve", "rationale": "Fit.", "evaluation": referral.evaluation_id},
+        {
+            "password": PASSWORD,
+            "decision": "approve",
+            "rationale": "Fit.",
+            "evaluation": referral.evaluation_id,
+        },
     )
     client_as("coordinator_wuwei").post(
         reverse("referral_enrol", args=[referral.screening_number]),
-        {"consent_date": _today().isoformat()},
+        {"password": PASSWORD, "consent_date": _today().isoformat()},
     )
 
     referral.refresh_from_db()

@@ -99,6 +99,7 @@ def test_screening_log_csv_has_one_row_per_referral_and_the_protocol_columns(sig
         "protocol_version",
         "mdt_decision",
         "mdt_decision_date",
+        "mdt_decision_signature",
         "study_number",
         "previous_screening_number",
         "withdrawal_reason",

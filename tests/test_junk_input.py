@@ -22,8 +22,15 @@ from hypothesis import strategies as st
 
 from screening import services
 from screening.forms.referrals import REFERRAL_KEYS
-from screening.models import Enrolment, Evaluation, MdtDecision, Referral, ReferralEvent
-from tests.factories import create_referral, form_data, referral_data
+from screening.models import (
+    Enrolment,
+    Evaluation,
+    MdtDecision,
+    Referral,
+    ReferralEvent,
+    Signature,
+)
+from tests.factories import PASSWORD, create_referral, form_data, referral_data
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +123,7 @@ def raw_body(base: dict, names) -> st.SearchStrategy:
     )
 
 
-COUNTED = (Referral, Evaluation, MdtDecision, Enrolment, ReferralEvent)
+COUNTED = (Referral, Evaluation, MdtDecision, Enrolment, ReferralEvent, Signature)
 
 
 def counts() -> dict[str, int]:
@@ -228,6 +235,7 @@ def test_junk_to_the_live_evaluation(client, coordinator_wuwei, screening_referr
 
 
 DECISION = {
+    "password": PASSWORD,
     "decision": "approve",
     "reason": "",
     "rationale": "fit",
@@ -248,15 +256,15 @@ def test_junk_to_the_mdt_decision(client, mdt_member, in_review, data):
     response = post(client, reverse("referral_decision", args=[in_review.screening_number]), data)
 
     assert_answered_without_partial_write(
-        response, before, may_write={"MdtDecision", "ReferralEvent"}
+        response, before, may_write={"MdtDecision", "ReferralEvent", "Signature"}
     )
 
 
-CONSENT = {"consent_date": ""}
+CONSENT = {"password": PASSWORD, "consent_date": ""}
 
 
 @fuzz
-@given(data=st.one_of(mutated(CONSENT, CONSENT), raw_body(CONSENT, CONSENT)))
+@given(data=st.one_of(mutated(CONSENT, set(CONSENT)), raw_body(CONSENT, set(CONSENT))))
 def test_junk_to_the_enrolment(client, coordinator_wuwei, approved, data):
     signed_in(client, coordinator_wuwei)
     if isinstance(data, dict) and data.get("consent_date") == "":
@@ -266,7 +274,7 @@ def test_junk_to_the_enrolment(client, coordinator_wuwei, approved, data):
     response = post(client, reverse("referral_enrol", args=[approved.screening_number]), data)
 
     assert_answered_without_partial_write(
-        response, before, may_write={"Enrolment", "ReferralEvent"}
+        response, before, may_write={"Enrolment", "ReferralEvent", "Signature"}
     )
 
 
@@ -410,7 +418,7 @@ def test_junk_to_the_language_switch(client, coordinator_wuwei, data):
 @pytest.fixture
 def forms(coordinator_wuwei, mdt_member, screening_referral, in_review, approved):
     """Each form with the user who may post it and the valid data it takes."""
-    consent = {"consent_date": timezone.localdate().isoformat()}
+    consent = {"password": PASSWORD, "consent_date": timezone.localdate().isoformat()}
     decision = {**DECISION, "evaluation": str(in_review.evaluation_id)}
     return {
         "new referral": (coordinator_wuwei, reverse("referral_create"), REFERRAL_FORM),

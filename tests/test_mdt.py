@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from screening import services
 from screening.models import MdtDecision, ProtocolVersion, Referral
-from tests.factories import create_referral, create_referrals
+from tests.factories import PASSWORD, create_referral, create_referrals
 
 Status = Referral.Status
 
@@ -130,6 +130,7 @@ def test_approval_records_who_when_and_the_evaluation_it_saw(client_as, mdt_memb
     response = client.post(
         url,
         {
+            "password": PASSWORD,
             "decision": "approve",
             "rationale": "Fit for carbon-ion therapy.",
             "attendees": "Dr Li, Dr Wang",
@@ -157,6 +158,7 @@ def test_rejection_needs_its_reason(client_as, in_review):
     client = client_as("mdt")
     url = reverse("referral_decision", args=[in_review.screening_number])
     data = {
+        "password": PASSWORD,
         "decision": "reject",
         "rationale": "Ulcer too deep.",
         "evaluation": in_review.evaluation_id,
@@ -180,7 +182,12 @@ def test_rejection_needs_its_reason(client_as, in_review):
 def test_decision_needs_a_rationale(client_as, in_review):
     client = client_as("mdt")
     url = reverse("referral_decision", args=[in_review.screening_number])
-    data = {"decision": "approve", "rationale": "  ", "evaluation": in_review.evaluation_id}
+    data = {
+        "password": PASSWORD,
+        "decision": "approve",
+        "rationale": "  ",
+        "evaluation": in_review.evaluation_id,
+    }
     response = client.post(url, data)
     assert "Give the rationale for the decision." in response.content.decode()
     assert not MdtDecision.objects.exists()
@@ -201,7 +208,12 @@ def test_only_a_referral_in_review_can_be_decided(client_as, coordinator_wuwei):
     incomplete = create_referral(user=coordinator_wuwei, ecog=None)
     client = client_as("mdt")
     url = reverse("referral_decision", args=[incomplete.screening_number])
-    data = {"decision": "approve", "rationale": "Fit.", "evaluation": incomplete.evaluation_id}
+    data = {
+        "password": PASSWORD,
+        "decision": "approve",
+        "rationale": "Fit.",
+        "evaluation": incomplete.evaluation_id,
+    }
 
     response = client.post(url, data)
 
@@ -215,6 +227,7 @@ def test_second_decision_names_who_decided_first(client_as, mdt_member, in_revie
     client = client_as("mdt")
     url = reverse("referral_decision", args=[in_review.screening_number])
     data = {
+        "password": PASSWORD,
         "decision": "reject",
         "rationale": "No.",
         "reason": "E3",
@@ -242,7 +255,9 @@ def test_decision_on_data_changed_since_the_page_was_opened_is_refused(
     client = client_as("mdt")
     url = reverse("referral_decision", args=[in_review.screening_number])
 
-    response = client.post(url, {"decision": "approve", "rationale": "Fit.", "evaluation": seen})
+    response = client.post(
+        url, {"password": PASSWORD, "decision": "approve", "rationale": "Fit.", "evaluation": seen}
+    )
 
     html = response.content.decode()
     assert "changed while you were looking at it" in html

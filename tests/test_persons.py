@@ -14,7 +14,7 @@ from screening.forms.referrals import ReferralForm
 from screening.imports import validate_rows
 from screening.models import Enrolment, ProtocolVersion, Referral, Site
 from screening.national_id import check_character
-from tests.factories import create_referral, form_data, referral_data
+from tests.factories import PASSWORD, create_referral, form_data, referral_data
 
 pytestmark = pytest.mark.django_db
 
@@ -188,7 +188,7 @@ def test_enrolling_a_possible_duplicate_needs_the_identity_check(client_as, coor
     )
     client = client_as("coordinator_wuwei")
     url = reverse("referral_enrol", args=[duplicate.screening_number])
-    consent = {"consent_date": timezone.localdate().isoformat()}
+    consent = {"password": PASSWORD, "consent_date": timezone.localdate().isoformat()}
 
     assert 'name="identity_confirmed"' in client.get(url).content.decode()
     refused = client.post(url, consent)

@@ -5,9 +5,12 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from screening.forms.signatures import SignedForm
 
-class EnrolmentForm(forms.Form):
-    """The consent date; for a possible duplicate, also the identity check (PROTOCOL 3a)."""
+
+class EnrolmentForm(SignedForm):
+    """The consent date; for a possible duplicate, also the identity check (PROTOCOL 3a). The
+    enrolment is signed (``SignedForm``)."""
 
     consent_date = forms.DateField(
         label=gettext_lazy("Consent date"),
@@ -36,6 +39,14 @@ class EnrolmentForm(forms.Form):
         attrs["max"] = timezone.localdate().isoformat()
         if approved_on is not None:
             attrs["min"] = approved_on.isoformat()
+
+    def service_arguments(self) -> dict:
+        """The keyword arguments of ``services.participant_enrol`` besides referral and user."""
+        return {
+            "consent_date": self.cleaned_data["consent_date"],
+            "identity_confirmed": self.cleaned_data.get("identity_confirmed", False),
+            "second_factor": self.second_factor,
+        }
 
 
 class DeclineForm(forms.Form):

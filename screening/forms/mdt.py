@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from screening import rules
+from screening.forms.signatures import SignedForm
 from screening.models import MdtDecision
 
 Decision = MdtDecision.Decision
@@ -15,8 +16,9 @@ def _reason_choices():
     return [("", _("Choose for a rejection")), *criteria, ("other", _("Other"))]
 
 
-class DecisionForm(forms.Form):
-    """The two submit buttons carry ``decision``; ``evaluation`` is the evaluation on screen."""
+class DecisionForm(SignedForm):
+    """The two submit buttons carry ``decision``; ``evaluation`` is the evaluation on screen.
+    The decision is signed (``SignedForm``)."""
 
     decision = forms.ChoiceField(
         choices=Decision.choices,
@@ -60,4 +62,5 @@ class DecisionForm(forms.Form):
             "reason_code": data["reason"],
             "attendees": data["attendees"],
             "evaluation_id": data["evaluation"],
+            "second_factor": self.second_factor,
         }

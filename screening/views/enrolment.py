@@ -20,7 +20,11 @@ def _enrolment_page(request, referral, *, enrol_form=None, decline_form=None):
         **display.candidate(referral),
         "approval": approval,
         "enrol_form": enrol_form
-        or EnrolmentForm(approved_on=approved_on, possible_duplicate=referral.possible_duplicate),
+        or EnrolmentForm(
+            request=request,
+            approved_on=approved_on,
+            possible_duplicate=referral.possible_duplicate,
+        ),
         "decline_form": decline_form or DeclineForm(),
     }
     return render(request, "mdt/enrol.html", context)
@@ -33,11 +37,13 @@ def referral_enrol(request, screening_number):
     referral = access.referral_for_user(user, screening_number, action=access.ENROL)
     if request.method == "GET":
         return _enrolment_page(request, referral)
-    form = EnrolmentForm(request.POST, possible_duplicate=referral.possible_duplicate)
+    form = EnrolmentForm(
+        request.POST, request=request, possible_duplicate=referral.possible_duplicate
+    )
     if form.is_valid():
         try:
             enrolment = services.participant_enrol(
-                referral=referral, user=user, **form.cleaned_data
+                referral=referral, user=user, **form.service_arguments()
             )
         except services.WorkflowError as error:
             form.add_error(None, str(error))

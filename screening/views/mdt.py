@@ -47,9 +47,9 @@ def referral_decision(request, screening_number):
     user = request.user
     referral = access.referral_for_user(user, screening_number, action=access.DECIDE)
     if request.method == "POST":
-        form = DecisionForm(request.POST)
+        form = DecisionForm(request.POST, request=request)
     else:
-        form = DecisionForm(initial={"evaluation": referral.evaluation_id})
+        form = DecisionForm(initial={"evaluation": referral.evaluation_id}, request=request)
     if form.is_bound and form.is_valid():
         try:
             decision = services.mdt_decision_record(

@@ -198,6 +198,7 @@ def referral_detail(request, screening_number):
         "status_history": display.status_history(referral),
         "may_act": may_act,
         "withdraw_form": WithdrawalForm() if may_act else None,
+        "signatures": list(referral.signatures.all()),
         "earlier_referrals": earlier,
         "possible_duplicates": duplicates,
     }

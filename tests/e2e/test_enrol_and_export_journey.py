@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from screening import services
 from screening.models import Referral
 from tests.e2e.conftest import screenshot, serious_accessibility_violations, sign_in
-from tests.factories import UserFactory, create_referral
+from tests.factories import PASSWORD, UserFactory, create_referral
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -45,6 +45,7 @@ def test_coordinator_enrols_and_data_manager_downloads_the_lists(new_page):
     expect(page.get_by_text("Approved by mdt-li")).to_be_visible()
     assert serious_accessibility_violations(page) == []
     page.get_by_label("Consent date").fill(today)
+    page.get_by_label("Your password, to sign").fill(PASSWORD)
     screenshot(page, "enrol-1-consent")
     page.get_by_role("button", name="Enrol participant").click()
 
@@ -52,6 +53,10 @@ def test_coordinator_enrols_and_data_manager_downloads_the_lists(new_page):
     expect(page.get_by_role("alert")).to_contain_text(f"{number} enrolled as EC-001.")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Enrolled")
     expect(page.get_by_text("EC-001").first).to_be_visible()
+    signatures = page.locator(".signatures")
+    expect(signatures).to_contain_text("Meaning: approved for the trial")
+    expect(signatures).to_contain_text("Meaning: enrolled")
+    expect(signatures).to_contain_text("coord-wuwei")
     screenshot(page, "enrol-2-study-number")
 
     manager = new_page()

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from screening.models import MdtDecision, Referral
 from tests.e2e.conftest import printed_pages, screenshot, serious_accessibility_violations, sign_in
-from tests.factories import UserFactory, create_referral
+from tests.factories import PASSWORD, UserFactory, create_referral
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -46,6 +46,7 @@ def test_mdt_member_approves_and_a_late_second_decision_is_refused(new_page):
     assert serious_accessibility_violations(page) == []
     page.get_by_label("Rationale").fill("cT3N1M0 squamous, fit; dosimetry to follow the MDT.")
     page.get_by_label("Attending members").fill("Li (radiation oncology), Zhou (surgery)")
+    page.get_by_label("Your password, to sign").fill(PASSWORD)
     screenshot(page, "mdt-3-decision")
     page.get_by_role("button", name="Approve").click()
 
@@ -56,6 +57,7 @@ def test_mdt_member_approves_and_a_late_second_decision_is_refused(new_page):
 
     # The late member's decision is refused and says who decided first.
     late.get_by_label("Rationale").fill("Eligible; fit for carbon-ion boost.")
+    late.get_by_label("Your password, to sign").fill(PASSWORD)
     late.get_by_role("button", name="Approve").click()
     refusal = late.get_by_role("alert")
     expect(refusal).to_contain_text(f"{number} was already decided by mdt-li")
