@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from screening.models import Evaluation, Referral
+from screening.forms.referrals import ReferralForm
+from screening.models import Evaluation, ProtocolVersion, Referral
 from screening.national_id import check_character
 from tests.factories import create_referral, form_data
 from tests.pages import field_wrapper, find_all, input_value, text
@@ -123,6 +124,18 @@ INVALID = [
         "not a date",
         {"date_of_birth": "21/04/1958"},
         "date_of_birth",
+        "Enter the date as YYYY-MM-DD, for example 1955-02-12.",
+    ),
+    (
+        "a date month first",
+        {"date_of_birth": "12/02/1955"},
+        "date_of_birth",
+        "Enter the date as YYYY-MM-DD, for example 1955-02-12.",
+    ),
+    (
+        "no such day",
+        {"date_of_birth": "1955-02-30"},
+        "date_of_birth",
         "Enter a valid date.",
     ),
 ]
@@ -201,3 +214,29 @@ def test_a_failed_edit_keeps_the_typed_values_and_changes_nothing(client, coordi
     referral.refresh_from_db()
     assert referral.platelets != 80
     assert referral.evaluations.count() == 1
+
+
+def referral_form(**changes) -> ReferralForm:
+    """The referral form bound to ``BASE`` with ``changes``, as the browser would post it."""
+    return ReferralForm(data={**BASE, **changes}, protocol=ProtocolVersion.current())
+
+
+# Each is read as some date by Django's default input formats, or by a person.
+NOT_ISO_DATES = ("12/02/1955", "02/12/1955", "12/02/55", "1955/02/12", "02.12.1955",
+                 "Oct 30 2025", "1955-2-12", "19550212")  # fmt: skip
+
+
+@pytest.mark.parametrize("field", ["date_of_birth", "referral_date", "screening_date", "labs_date"])
+@pytest.mark.parametrize("value", NOT_ISO_DATES)
+def test_a_date_is_read_only_as_yyyy_mm_dd(db, field, value):
+    form = referral_form(**{field: value})
+
+    assert not form.is_valid()
+    assert form.errors[field] == ["Enter the date as YYYY-MM-DD, for example 1955-02-12."]
+
+
+def test_an_iso_date_with_surrounding_spaces_is_read(db):
+    form = referral_form(date_of_birth=f" {BASE['date_of_birth']} ")
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["date_of_birth"].isoformat() == BASE["date_of_birth"]

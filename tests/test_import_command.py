@@ -156,6 +156,16 @@ def test_bad_input_names_row_and_field_and_imports_nothing(
     assert Referral.objects.count() == 0
 
 
+@pytest.mark.parametrize("value", ["12/02/1955", "1955/12/02", "02.12.1955", "Oct 30 1955"])
+def test_a_date_not_written_yyyy_mm_dd_is_refused_not_guessed(tmp_path, capsys, value):
+    rows = [referral_data(number=1, date_of_birth=value)]
+
+    errors = import_errors(write_csv(tmp_path, rows), capsys)
+
+    assert "row 1: date_of_birth: Enter the date as YYYY-MM-DD, for example 1955-02-12." in errors
+    assert Referral.objects.count() == 0
+
+
 def test_national_id_disagreeing_with_birth_date_and_sex_is_rejected(tmp_path, capsys):
     # 620602195804210315 is valid for a man born 1958-04-21.
     rows = [

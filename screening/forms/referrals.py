@@ -2,11 +2,13 @@
 crispy layout; the withdrawal confirmation."""
 
 import datetime
+import re
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Div, Fieldset, Layout, Row
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -56,6 +58,28 @@ SECTIONS = (
 REFERRAL_KEYS = tuple(name for _title, names in SECTIONS for name in names)
 # Choice columns that may be left out; a missing answer takes the model's default.
 DEFAULTED_FIELDS = (*TRI_STATE_FIELDS, "histology", "dosimetry_status")
+DATE_FIELDS = ("date_of_birth", "referral_date", "screening_date", "labs_date")
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class IsoDateField(forms.DateField):
+    """A date written ``YYYY-MM-DD`` and no other way (PROTOCOL section 3).
+
+    Django's default input formats also read ``12/02/1955`` as 2 December: a month and a day
+    swapped silently can make an ineligible patient look eligible. ``1955-02-30`` has the form
+    but no such day, and keeps Django's "Enter a valid date."
+    """
+
+    input_formats = ["%Y-%m-%d"]
+    default_error_messages = {
+        "format": _("Enter the date as YYYY-MM-DD, for example 1955-02-12."),
+    }
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip() and not _ISO_DATE.fullmatch(value.strip()):
+            raise ValidationError(self.error_messages["format"], code="format")
+        return super().to_python(value)
 
 
 class ReferralForm(forms.ModelForm):
@@ -71,9 +95,9 @@ class ReferralForm(forms.ModelForm):
     class Meta:
         model = Referral
         fields = REFERRAL_KEYS
+        field_classes = dict.fromkeys(DATE_FIELDS, IsoDateField)
         widgets = {
-            name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-            for name in ("date_of_birth", "referral_date", "screening_date", "labs_date")
+            name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d") for name in DATE_FIELDS
         }
 
     def __init__(self, *args, protocol, sites=None, **kwargs):
