@@ -5,6 +5,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from django.utils.translation import gettext as _
@@ -49,7 +50,9 @@ def read_rows(path: Path) -> list[dict]:
 
 def _json_rows(text: str, name: str) -> list[dict]:
     try:
-        data = json.loads(text)
+        # Numbers keep the text they are written in, so that the form reads them as it reads
+        # typed ones: 3e1, NaN and Infinity are refused, 12.50 stays exact.
+        data = json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
     except (json.JSONDecodeError, RecursionError) as error:
         raise ImportFileError(
             _("%(file)s is not valid JSON: %(error)s") % {"file": name, "error": error}
@@ -70,6 +73,9 @@ def _form_value(value):
         return ""
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, int | float | Decimal):
+        # A number given by code, not text from a file: plain digits, never 1E+1.
+        return f"{Decimal(str(value)):f}"
     return str(value)
 
 

@@ -2,13 +2,15 @@
 rest of what the user typed stays, and nothing is saved (issue 3)."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from screening import units
 from screening.forms.referrals import ReferralForm
-from screening.models import Evaluation, ProtocolVersion, Referral
+from screening.models import MEASUREMENTS, Evaluation, ProtocolVersion, Referral
 from screening.national_id import check_character
 from tests.factories import create_referral, form_data
 from tests.pages import field_wrapper, find_all, input_value, text
@@ -133,6 +135,13 @@ INVALID = [
         "Enter the date as YYYY-MM-DD, for example 1955-02-12.",
     ),
     (
+        "a thousands separator",
+        {"platelets": "1,500"},
+        "platelets",
+        "Enter a plain number such as 12.5: digits with an optional leading minus and decimal "
+        "point, without thousands separators, decimal commas, exponents or spaces.",
+    ),
+    (
         "no such day",
         {"date_of_birth": "1955-02-30"},
         "date_of_birth",
@@ -240,3 +249,61 @@ def test_an_iso_date_with_surrounding_spaces_is_read(db):
 
     assert form.is_valid(), form.errors
     assert form.cleaned_data["date_of_birth"].isoformat() == BASE["date_of_birth"]
+
+
+NUMBER_FIELDS = (*units.LAB_KEYS, *MEASUREMENTS)
+PLAIN_NUMBER = (
+    "Enter a plain number such as 12.5: digits with an optional leading minus and decimal "
+    "point, without thousands separators, decimal commas, exponents or spaces."
+)
+NOT_PLAIN_NUMBERS = (
+    "1,500",
+    "12,5",
+    "3e1",
+    "1E2",
+    "1_50",
+    "+3",
+    "٣٠",
+    "३०",
+    "NaN",
+    "nan",
+    "Infinity",
+    "-Infinity",
+    "1 500",
+    "1\u00a0500",
+    "0x1E",
+    "3.0.1",
+    "-",
+    ".",
+)
+
+
+@pytest.mark.parametrize("field", NUMBER_FIELDS)
+def test_every_number_field_reads_only_plain_decimals(db, field):
+    for value in NOT_PLAIN_NUMBERS:
+        form = referral_form(**{field: value})
+
+        assert not form.is_valid(), value
+        assert form.errors[field] == [PLAIN_NUMBER], value
+
+
+@pytest.mark.parametrize("field", NUMBER_FIELDS)
+def test_full_width_digits_point_and_minus_are_read_as_ascii(db, field):
+    typed, read = {"ecog": ("１", 1), "fev1_litres": ("２．５", Decimal("2.5"))}.get(
+        field, ("　４５．５０ ", Decimal("45.5"))
+    )
+
+    form = referral_form(**{field: typed})
+    negative = referral_form(**{field: "－１"})
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data[field] == read
+    # Read as -1, then refused by the field's range, not as text.
+    assert not negative.is_valid()
+    assert negative.errors[field] and PLAIN_NUMBER not in negative.errors[field]
+
+
+def test_ecog_stays_a_whole_number(db):
+    form = referral_form(ecog="1.5")
+
+    assert form.errors["ecog"] == ["Enter a whole number."]

@@ -166,6 +166,37 @@ def test_a_date_not_written_yyyy_mm_dd_is_refused_not_guessed(tmp_path, capsys, 
     assert Referral.objects.count() == 0
 
 
+@pytest.mark.parametrize("value", ["1,500", "12,5", "3e1", "1_50", "+30", "٣٠", "NaN", "Infinity"])
+def test_a_number_that_is_not_a_plain_decimal_is_refused(tmp_path, capsys, value):
+    rows = [referral_data(number=1, platelets=value)]
+
+    errors = import_errors(write_csv(tmp_path, rows), capsys)
+
+    assert "row 1: platelets: Enter a plain number such as 12.5" in errors
+    assert Referral.objects.count() == 0
+
+
+@pytest.mark.parametrize("literal", ["3e1", "2E2", "NaN", "Infinity", "-Infinity"])
+def test_a_json_number_with_an_exponent_or_not_finite_is_refused(tmp_path, capsys, literal):
+    path = write_json(tmp_path, [referral_data(platelets=0)])
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('"platelets": 0', f'"platelets": {literal}')
+    )
+
+    errors = import_errors(path, capsys)
+
+    assert "row 1: platelets: Enter a plain number such as 12.5" in errors
+
+
+def test_full_width_numbers_are_read_as_ascii(tmp_path):
+    rows = [referral_data(platelets="２１５", wbc="５．５", ecog="１")]
+
+    call_command("import_referrals", str(write_csv(tmp_path, rows)))
+
+    referral = Referral.objects.get()
+    assert (referral.platelets, referral.wbc, referral.ecog) == (215, Decimal("5.5"), 1)
+
+
 def test_national_id_disagreeing_with_birth_date_and_sex_is_rejected(tmp_path, capsys):
     # 620602195804210315 is valid for a man born 1958-04-21.
     rows = [

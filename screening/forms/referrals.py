@@ -2,19 +2,25 @@
 crispy layout; the withdrawal confirmation."""
 
 import datetime
-import re
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Div, Fieldset, Layout, Row
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from screening import text, units
-from screening.models import EXCLUSION_ANSWERS, TRI_STATE_FIELDS, Referral, Site, TriState
+from screening.forms.fields import IsoDateField, PlainDecimalField, PlainIntegerField
+from screening.models import (
+    EXCLUSION_ANSWERS,
+    MEASUREMENTS,
+    TRI_STATE_FIELDS,
+    Referral,
+    Site,
+    TriState,
+)
 from screening.national_id import national_id_problems
 
 # PROTOCOL section 3 keys in clinical order; the HTML field names and import columns.
@@ -60,27 +66,6 @@ REFERRAL_KEYS = tuple(name for _title, names in SECTIONS for name in names)
 DEFAULTED_FIELDS = (*TRI_STATE_FIELDS, "histology", "dosimetry_status")
 DATE_FIELDS = ("date_of_birth", "referral_date", "screening_date", "labs_date")
 
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-class IsoDateField(forms.DateField):
-    """A date written ``YYYY-MM-DD`` and no other way (PROTOCOL section 3).
-
-    Django's default input formats also read ``12/02/1955`` as 2 December: a month and a day
-    swapped silently can make an ineligible patient look eligible. ``1955-02-30`` has the form
-    but no such day, and keeps Django's "Enter a valid date."
-    """
-
-    input_formats = ["%Y-%m-%d"]
-    default_error_messages = {
-        "format": _("Enter the date as YYYY-MM-DD, for example 1955-02-12."),
-    }
-
-    def to_python(self, value):
-        if isinstance(value, str) and value.strip() and not _ISO_DATE.fullmatch(value.strip()):
-            raise ValidationError(self.error_messages["format"], code="format")
-        return super().to_python(value)
-
 
 class ReferralForm(forms.ModelForm):
     """Validates one referral; lab values arrive in the entered unit and leave in SI.
@@ -95,7 +80,15 @@ class ReferralForm(forms.ModelForm):
     class Meta:
         model = Referral
         fields = REFERRAL_KEYS
-        field_classes = dict.fromkeys(DATE_FIELDS, IsoDateField)
+        field_classes = {
+            **dict.fromkeys(DATE_FIELDS, IsoDateField),
+            # ECOG is a whole number; the other measurements are decimals. Lab values are
+            # declared in __init__, in the unit entered rather than the model's SI.
+            **{
+                name: PlainIntegerField if name == "ecog" else PlainDecimalField
+                for name in MEASUREMENTS
+            },
+        }
         widgets = {
             name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d") for name in DATE_FIELDS
         }
@@ -118,7 +111,7 @@ class ReferralForm(forms.ModelForm):
             self.fields[name].widget = forms.RadioSelect(choices=TriState.choices)
             self.fields[name].choices = TriState.choices
         for key in units.LAB_KEYS:
-            self.fields[key] = forms.DecimalField(
+            self.fields[key] = PlainDecimalField(
                 label=capfirst(Referral._meta.get_field(key).verbose_name),
                 required=False,
                 max_digits=12,
