@@ -101,7 +101,7 @@ def validate_rows(
             for key, value in row.items()
             if key in REFERRAL_KEYS and key not in structured
         }
-        form = ReferralForm(data=data, protocol=protocol, sites=sites)
+        form = ReferralForm(data=data, protocol=protocol, sites=sites, from_file=True)
         if not form.is_valid():
             for field, messages in form.errors.items():
                 if field in structured:

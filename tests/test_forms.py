@@ -307,3 +307,18 @@ def test_ecog_stays_a_whole_number(db):
     form = referral_form(ecog="1.5")
 
     assert form.errors["ecog"] == ["Enter a whole number."]
+
+
+@pytest.mark.parametrize("key", units.UNIT_REQUIRED_IN_FILES)
+def test_the_browser_form_without_a_unit_reads_si_but_a_file_row_needs_one(db, key):
+    typed = {key: "100", f"{key}_unit": ""}
+
+    from_browser = referral_form(**typed)
+    from_file = ReferralForm(
+        data={**BASE, **typed}, protocol=ProtocolVersion.current(), from_file=True
+    )
+
+    assert from_browser.is_valid(), from_browser.errors
+    assert from_browser.cleaned_data[f"{key}_unit"] == units.SI_UNIT[key]
+    assert not from_file.is_valid()
+    assert list(from_file.errors) == [f"{key}_unit"]

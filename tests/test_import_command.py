@@ -197,6 +197,39 @@ def test_full_width_numbers_are_read_as_ascii(tmp_path):
     assert (referral.platelets, referral.wbc, referral.ecog) == (215, Decimal("5.5"), 1)
 
 
+@pytest.mark.parametrize(
+    ("key", "accepted"),
+    [
+        ("total_bilirubin", "umol/L, µmol/L, mg/dL"),
+        ("creatinine", "umol/L, µmol/L, mg/dL"),
+        ("hemoglobin", "g/L, g/dL"),
+    ],
+)
+@pytest.mark.parametrize("unit", [None, "", "  "])
+def test_a_file_value_whose_unit_differs_tenfold_needs_its_unit(
+    tmp_path, capsys, key, accepted, unit
+):
+    rows = [referral_data(number=1, **{f"{key}_unit": unit})]
+
+    errors = import_errors(write_csv(tmp_path, rows), capsys)
+
+    assert f"row 1: {key}_unit: give the unit of " in errors
+    assert f"; accepted: {accepted}" in errors
+    assert Referral.objects.count() == 0
+
+
+def test_other_lab_values_without_a_unit_are_si(tmp_path):
+    row = referral_data(alt=40, wbc="5.5", creatinine_clearance=90)
+    for key in ("alt_unit", "wbc_unit", "creatinine_clearance_unit"):
+        row.pop(key, None)
+
+    call_command("import_referrals", str(write_json(tmp_path, [row])))
+
+    referral = Referral.objects.get()
+    assert (referral.alt, referral.alt_unit) == (40, "U/L")
+    assert (referral.wbc_unit, referral.creatinine_clearance_unit) == ("10^9/L", "mL/min")
+
+
 def test_national_id_disagreeing_with_birth_date_and_sex_is_rejected(tmp_path, capsys):
     # 620602195804210315 is valid for a man born 1958-04-21.
     rows = [

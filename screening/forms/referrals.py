@@ -71,6 +71,8 @@ class ReferralForm(forms.ModelForm):
     """Validates one referral; lab values arrive in the entered unit and leave in SI.
 
     ``protocol`` supplies the accrual window; ``sites`` limits the sites a user may choose.
+    ``from_file`` is for a row of an import file, which must give the unit of each value of
+    ``units.UNIT_REQUIRED_IN_FILES``; the browser form always sends the unit it shows.
     """
 
     site = forms.ModelChoiceField(
@@ -93,9 +95,10 @@ class ReferralForm(forms.ModelForm):
             name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d") for name in DATE_FIELDS
         }
 
-    def __init__(self, *args, protocol, sites=None, **kwargs):
+    def __init__(self, *args, protocol, sites=None, from_file=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.protocol = protocol
+        self.from_file = from_file
         if sites is not None:
             self.fields["site"].queryset = sites
         if self.instance.pk:
@@ -146,12 +149,15 @@ class ReferralForm(forms.ModelForm):
     def _clean_labs(self):
         for key in units.LAB_KEYS:
             unit_field = f"{key}_unit"
+            value = self.cleaned_data.get(key)
+            required = self.from_file and key in units.UNIT_REQUIRED_IN_FILES and value is not None
             try:
-                unit = units.canonical_unit(key, self.cleaned_data.get(unit_field))
+                unit = units.canonical_unit(
+                    key, self.cleaned_data.get(unit_field), required=required
+                )
             except units.UnitError as error:
                 self.add_error(unit_field, self._unit_message(error))
                 continue
-            value = self.cleaned_data.get(key)
             self.cleaned_data[unit_field] = unit if value is not None else ""
             if value is None:
                 continue
