@@ -142,6 +142,19 @@ INVALID = [
         "point, without thousands separators, decimal commas, exponents or spaces.",
     ),
     (
+        "a control character copied from Word",
+        {"full_name": "王建\x01国"},
+        "full_name",
+        "Remove the invisible control character U+0001, usually copied in from another program.",
+    ),
+    (
+        "a right-to-left override",
+        {"hospital_number": "WU\u202e100004"},
+        "hospital_number",
+        "Remove the invisible text-direction character U+202E: it can make the text display "
+        "differently from what is stored.",
+    ),
+    (
         "no such day",
         {"date_of_birth": "1955-02-30"},
         "date_of_birth",
@@ -322,3 +335,14 @@ def test_the_browser_form_without_a_unit_reads_si_but_a_file_row_needs_one(db, k
     assert from_browser.cleaned_data[f"{key}_unit"] == units.SI_UNIT[key]
     assert not from_file.is_valid()
     assert list(from_file.errors) == [f"{key}_unit"]
+
+
+@pytest.mark.parametrize(
+    "field", ["hospital_number", "full_name", "national_id", "referring_physician"]
+)
+@pytest.mark.parametrize("character", ["\x01", "\t", "\n", "\x7f", "\u202e", "\u2066", "\u200f"])
+def test_every_free_text_field_refuses_control_and_direction_characters(db, field, character):
+    form = referral_form(**{field: f"{BASE.get(field) or 'x'}{character}1"})
+
+    assert not form.is_valid()
+    assert form.errors[field][0].startswith("Remove the invisible")

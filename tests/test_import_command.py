@@ -230,6 +230,23 @@ def test_other_lab_values_without_a_unit_are_si(tmp_path):
     assert (referral.wbc_unit, referral.creatinine_clearance_unit) == ("10^9/L", "mL/min")
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("full_name", "Wang\x01Jianguo", "control character U+0001"),
+        ("hospital_number", "WU\u202e100001", "text-direction character U+202E"),
+        ("referring_physician", "Dr\tSun", "control character U+0009"),
+    ],
+)
+def test_a_control_or_direction_character_in_free_text_is_refused(
+    tmp_path, capsys, field, value, message
+):
+    errors = import_errors(write_csv(tmp_path, [referral_data(**{field: value})]), capsys)
+
+    assert f"row 1: {field}: Remove the invisible {message}" in errors
+    assert Referral.objects.count() == 0
+
+
 def test_national_id_disagreeing_with_birth_date_and_sex_is_rejected(tmp_path, capsys):
     # 620602195804210315 is valid for a man born 1958-04-21.
     rows = [

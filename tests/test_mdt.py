@@ -104,6 +104,41 @@ def test_only_mdt_members_can_decide(client, cast, in_review, role, expected):
     assert decided is (role == "mdt")
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("rationale", "Fit\u202e."), ("attendees", "Dr Li\x01, Dr Wang")]
+)
+def test_a_decision_refuses_control_and_direction_characters(
+    client, mdt_member, in_review, field, value
+):
+    client.force_login(mdt_member)
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    data = {"decision": "approve", "rationale": "Fit.", "evaluation": in_review.evaluation_id}
+
+    response = client.post(url, {**data, field: value})
+
+    assert response.status_code == 200
+    assert "Remove the invisible" in response.content.decode()
+    assert not MdtDecision.objects.filter(referral=in_review).exists()
+
+
+def test_a_decision_keeps_the_line_breaks_of_its_rationale_and_attendees(
+    client, mdt_member, in_review
+):
+    client.force_login(mdt_member)
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    data = {
+        "decision": "approve",
+        "rationale": "Fit.\r\nDosimetry to follow.",
+        "attendees": "Dr Li\r\nDr Wang",
+        "evaluation": in_review.evaluation_id,
+    }
+
+    assert client.post(url, data).status_code == 302
+    decision = MdtDecision.objects.get(referral=in_review)
+    assert decision.rationale == "Fit.\r\nDosimetry to follow."
+    assert decision.attendees == "Dr Li\r\nDr Wang"
+
+
 def test_decision_of_an_unknown_referral_is_404(client, mdt_member):
     client.force_login(mdt_member)
     assert client.get(reverse("referral_decision", args=["S-99999"])).status_code == 404

@@ -475,6 +475,24 @@ def test_withdrawal_asks_for_confirmation_with_a_reason(client, coordinator_wuwe
     assert 'id="withdraw-modal"' not in page
 
 
+def test_a_withdrawal_reason_keeps_line_breaks_but_no_control_characters(
+    client, coordinator_wuwei, wuwei_referral
+):
+    client.force_login(coordinator_wuwei)
+    url = reverse("referral_withdraw", args=[wuwei_referral.screening_number])
+
+    refused = client.post(url, {"reason": "moved\x07 away"})
+    wuwei_referral.refresh_from_db()
+    assert refused.status_code == 200
+    assert "Remove the invisible control character U+0007" in refused.content.decode()
+    assert wuwei_referral.status == "mdt_review"
+
+    done = client.post(url, {"reason": "moved away\r\nto Lanzhou"})
+    wuwei_referral.refresh_from_db()
+    assert done.status_code == 302
+    assert wuwei_referral.withdrawal_reason == "moved away\r\nto Lanzhou"
+
+
 def test_withdrawing_twice_is_refused_with_a_message(client, data_manager, wuwei_referral):
     services.referral_withdraw(referral=wuwei_referral, reason="first")
     client.force_login(data_manager)

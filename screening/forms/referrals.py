@@ -22,6 +22,7 @@ from screening.models import (
     TriState,
 )
 from screening.national_id import national_id_problems
+from screening.validators import PlainTextValidator
 
 # PROTOCOL section 3 keys in clinical order; the HTML field names and import columns.
 PATIENT_FIELDS = (
@@ -65,6 +66,7 @@ REFERRAL_KEYS = tuple(name for _title, names in SECTIONS for name in names)
 # Choice columns that may be left out; a missing answer takes the model's default.
 DEFAULTED_FIELDS = (*TRI_STATE_FIELDS, "histology", "dosimetry_status")
 DATE_FIELDS = ("date_of_birth", "referral_date", "screening_date", "labs_date")
+TEXT_FIELDS = ("hospital_number", "full_name", "national_id", "referring_physician")
 
 
 class ReferralForm(forms.ModelForm):
@@ -104,6 +106,8 @@ class ReferralForm(forms.ModelForm):
         if self.instance.pk:
             # The site field is keyed by code; an instance would offer its id.
             self.initial["site"] = self.instance.site.code
+        for name in TEXT_FIELDS:
+            self.fields[name].validators.append(PlainTextValidator())
         self.fields["screening_date"].required = False
         self.fields["screening_date"].help_text = _("Defaults to the referral date.")
         for name in DEFAULTED_FIELDS:
@@ -291,6 +295,7 @@ class WithdrawalForm(forms.Form):
         label=_("Reason for withdrawal"),
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[PlainTextValidator(multiline=True)],
         help_text=_("Withdrawal is final: the referral can no longer be edited."),
         error_messages={"required": _("Give the reason for the withdrawal.")},
     )
