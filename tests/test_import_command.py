@@ -247,6 +247,74 @@ def test_a_control_or_direction_character_in_free_text_is_refused(
     assert Referral.objects.count() == 0
 
 
+def csv_text(header: list[str], records: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, *records])
+    return buffer.getvalue()
+
+
+def test_a_csv_row_with_a_cell_too_few_or_too_many_is_refused(tmp_path, capsys):
+    header = list(referral_data())
+    records = [[str(value) for value in referral_data(number=n).values()] for n in (1, 2, 3)]
+    records[1] = records[1][:-1]
+    records[2] = [*records[2], "extra"]
+    path = tmp_path / "referrals.csv"
+    path.write_text(csv_text(header, records), encoding="utf-8")
+
+    errors = import_errors(path, capsys)
+
+    cells = len(header)
+    assert errors.splitlines() == [
+        f"row 2: the row has {cells - 1} cells, the header {cells}",
+        f"row 3: the row has {cells + 1} cells, the header {cells}",
+    ]
+    assert Referral.objects.count() == 0
+
+
+def test_a_column_twice_in_the_csv_header_is_refused_naming_it(tmp_path):
+    row = referral_data()
+    header = [*row, "ecog"]
+    path = tmp_path / "referrals.csv"
+    path.write_text(csv_text(header, [[*map(str, row.values()), "3"]]), encoding="utf-8")
+
+    with pytest.raises(CommandError, match="names a column more than once: ecog"):
+        call_command("import_referrals", str(path))
+
+    assert Referral.objects.count() == 0
+
+
+def test_a_key_twice_in_a_json_object_is_refused_naming_the_key_and_the_row(tmp_path, capsys):
+    path = write_json(tmp_path, [referral_data(number=1), referral_data(number=2, ecog=3)])
+    text = path.read_text(encoding="utf-8")
+    # The second "ecog" would silently win: json keeps the last of two equal keys.
+    path.write_text(text.replace('"ecog": 3', '"ecog": 3, "ecog": 0'), encoding="utf-8")
+
+    errors = import_errors(path, capsys)
+
+    assert errors.splitlines() == ["row 2: ecog: the key appears more than once in this object"]
+    assert Referral.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("empty.csv", ""),
+        ("bom.csv", "\ufeff"),
+        ("header.csv", "site,hospital_number,full_name\r\n"),
+        ("header-and-blank-lines.csv", "site,hospital_number,full_name\n\n\n"),
+        ("empty.json", ""),
+        ("array.json", "[]"),
+        ("blank.json", " \n"),
+    ],
+)
+def test_a_file_without_referrals_is_an_error(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(CommandError, match="no referrals in the file"):
+        call_command("import_referrals", str(path))
+
+
 def test_national_id_disagreeing_with_birth_date_and_sex_is_rejected(tmp_path, capsys):
     # 620602195804210315 is valid for a man born 1958-04-21.
     rows = [
