@@ -368,6 +368,30 @@ def test_dry_run_saves_nothing(tmp_path, capsys):
     assert Referral.objects.count() == 0
 
 
+def test_a_dry_run_uses_up_no_screening_numbers(tmp_path, capsys):
+    call_command("import_referrals", str(write_json(tmp_path, [referral_data(number=1)])))
+    first = Referral.objects.get().screening_number
+    rows = [referral_data(number=n) for n in range(2, 12)]
+
+    call_command("import_referrals", str(write_json(tmp_path, rows, "dry.json")), "--dry-run")
+    call_command("import_referrals", str(write_json(tmp_path, rows[:1], "real.json")))
+
+    numbers = sorted(Referral.objects.values_list("screening_number", flat=True))
+    assert numbers == [first, f"S-{int(first[2:]) + 1:05d}"]
+
+
+def test_a_dry_run_reports_the_outcomes_the_import_gives(capsys):
+    call_command("import_referrals", str(EXAMPLES), "--dry-run")
+    dry = capsys.readouterr().out
+    call_command("import_referrals", str(EXAMPLES))
+    real = capsys.readouterr().out
+
+    assert dry.startswith("would import 5 referral(s): ")
+    assert real.startswith("imported 5 referral(s): ")
+    assert dry.split(": ", 1)[1] == real.split(": ", 1)[1]
+    assert Evaluation.objects.count() == 5
+
+
 def test_file_that_is_not_json_is_refused(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text("[{", encoding="utf-8")

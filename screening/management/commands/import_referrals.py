@@ -3,11 +3,10 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from screening import services
+from screening import rules, services
 from screening.imports import ImportFileError, read_rows, validate_rows
-from screening.models import ProtocolVersion, Role, Site
+from screening.models import ProtocolVersion, Referral, Role, Site
 
 PROGRESS_EVERY = 1000
 
@@ -41,11 +40,9 @@ class Command(BaseCommand):
         sites = None
         if creator is not None and creator.groups.filter(name=Role.COORDINATOR).exists():
             sites = Site.objects.filter(coordinators=creator)
+        protocol = ProtocolVersion.current()
         cleaned, errors = validate_rows(
-            rows,
-            protocol=ProtocolVersion.current(),
-            sites=sites,
-            progress=self._progress(len(rows)),
+            rows, protocol=protocol, sites=sites, progress=self._progress(len(rows))
         )
         if errors:
             for error in errors:
@@ -54,14 +51,19 @@ class Command(BaseCommand):
                 f"{len(errors)} problem(s) in {len({error.row for error in errors})} of "
                 f"{len(rows)} row(s); nothing was imported."
             )
-        with transaction.atomic():
+        if dry_run:
+            # Judged as referrals_create would judge them, without creating any: a referral
+            # created and rolled back still uses up its number, as sequences ignore rollbacks.
+            limits = protocol.limits()
+            outcomes = Counter(
+                str(rules.evaluate(Referral(**data).snapshot(), limits).outcome) for data in cleaned
+            )
+        else:
             referrals = services.referrals_create(rows=cleaned, user=creator)
             outcomes = Counter(referral.outcome for referral in referrals)
-            if dry_run:
-                transaction.set_rollback(True)
         verb = "would import" if dry_run else "imported"
         summary = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
-        self.stdout.write(f"{verb} {len(referrals)} referral(s): {summary or 'none'}")
+        self.stdout.write(f"{verb} {len(cleaned)} referral(s): {summary or 'none'}")
 
     def _user(self, username):
         if username is None:
