@@ -14,9 +14,12 @@ PROGRESS_EVERY = 1000
 class Command(BaseCommand):
     help = (
         "Import referrals from a JSON array of objects or a UTF-8 CSV (BOM allowed) whose keys "
-        "are those of PROTOCOL section 3. Every row is validated as the browser form does; when "
-        "any row is invalid, each problem is printed as 'row N: field: message' and nothing is "
-        "imported. Valid referrals are evaluated and a count by outcome is printed."
+        "are those of PROTOCOL section 3. Every row is validated as the browser form does, "
+        "strictly: dates as YYYY-MM-DD, numbers as plain decimals, a unit beside every total "
+        "bilirubin, creatinine and hemoglobin, as many cells in each CSV row as in the header. "
+        "When any row is invalid, each problem is printed as 'row N: field: message' (N counts "
+        "data rows from 1) and nothing is imported. Valid referrals are evaluated and a count "
+        "by outcome is printed."
     )
 
     def add_arguments(self, parser):
