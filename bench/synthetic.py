@@ -178,6 +178,8 @@ def import_row(row: dict) -> dict:
     """``row`` as an import file holds it: text values, the unit of each lab beside it."""
     values = dict(row)
     entered_g_dl = values.pop("hemoglobin_entered_g_dl", False)
+    for key, unit in LAB_UNITS.items():
+        values[f"{key}_unit"] = unit if values[key] is not None else None
     if entered_g_dl and values["hemoglobin"] is not None:
         values["hemoglobin"] = values["hemoglobin"] / 10
         values["hemoglobin_unit"] = "g/dL"

@@ -41,6 +41,10 @@ UNIT_FACTORS: dict[str, dict[str, Decimal]] = {
 
 SI_UNIT: dict[str, str] = {key: next(iter(units)) for key, units in UNIT_FACTORS.items()}
 
+# Analytes whose everyday units differ from SI by a factor of 10 to 88: a file must name the
+# unit of each value it gives, which is never assumed (the browser form always sends one).
+UNIT_REQUIRED_IN_FILES = ("total_bilirubin", "creatinine", "hemoglobin")
+
 # Inclusive, in SI.
 PLAUSIBLE_RANGE: dict[str, tuple[Decimal, Decimal]] = {
     "alt": (Decimal(0), Decimal(5000)),
@@ -72,13 +76,20 @@ class UnitError(ValueError):
         super().__init__(self.message)
 
 
-def canonical_unit(key: str, unit: str | None) -> str:
-    """The accepted spelling of ``unit`` for ``key``; None or "" means the SI unit.
+def canonical_unit(key: str, unit: str | None, *, required: bool = False) -> str:
+    """The accepted spelling of ``unit`` for ``key``; None or "" means the SI unit, unless
+    ``required``.
 
-    Raises KeyError for an unknown key and UnitError for an unsupported unit.
+    Raises KeyError for an unknown key and UnitError for an unsupported or missing unit.
     """
     lookup = _UNIT_LOOKUP[key]
     if unit is None or not unit.strip():
+        if required:
+            raise UnitError(
+                key,
+                gettext_noop("give the unit of {key}; accepted: {accepted}"),
+                {"key": key, "accepted": ", ".join(UNIT_FACTORS[key])},
+            )
         return SI_UNIT[key]
     found = lookup.get(unit.strip().replace("\u03bc", "µ").casefold())
     if found is None:

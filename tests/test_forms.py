@@ -2,12 +2,15 @@
 rest of what the user typed stays, and nothing is saved."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from screening.models import Evaluation, Referral
+from screening import units
+from screening.forms.referrals import ReferralForm
+from screening.models import MEASUREMENTS, Evaluation, ProtocolVersion, Referral
 from screening.national_id import check_character
 from tests.factories import create_referral, form_data
 from tests.pages import field_wrapper, find_all, input_value, text
@@ -123,6 +126,38 @@ INVALID = [
         "not a date",
         {"date_of_birth": "21/04/1958"},
         "date_of_birth",
+        "Enter the date as YYYY-MM-DD, for example 1955-02-12.",
+    ),
+    (
+        "a date month first",
+        {"date_of_birth": "12/02/1955"},
+        "date_of_birth",
+        "Enter the date as YYYY-MM-DD, for example 1955-02-12.",
+    ),
+    (
+        "a thousands separator",
+        {"platelets": "1,500"},
+        "platelets",
+        "Enter a plain number such as 12.5: digits with an optional leading minus and decimal "
+        "point, without thousands separators, decimal commas, exponents or spaces.",
+    ),
+    (
+        "a control character copied from Word",
+        {"full_name": "王建\x01国"},
+        "full_name",
+        "Remove the invisible control character U+0001, usually copied in from another program.",
+    ),
+    (
+        "a right-to-left override",
+        {"hospital_number": "WU\u202e100004"},
+        "hospital_number",
+        "Remove the invisible text-direction character U+202E: it can make the text display "
+        "differently from what is stored.",
+    ),
+    (
+        "no such day",
+        {"date_of_birth": "1955-02-30"},
+        "date_of_birth",
         "Enter a valid date.",
     ),
 ]
@@ -201,3 +236,113 @@ def test_a_failed_edit_keeps_the_typed_values_and_changes_nothing(client_as):
     referral.refresh_from_db()
     assert referral.platelets != 80
     assert referral.evaluations.count() == 1
+
+
+def referral_form(**changes) -> ReferralForm:
+    """The referral form bound to ``BASE`` with ``changes``, as the browser would post it."""
+    return ReferralForm(data={**BASE, **changes}, protocol=ProtocolVersion.current())
+
+
+# Each is read as some date by Django's default input formats, or by a person.
+NOT_ISO_DATES = ("12/02/1955", "02/12/1955", "12/02/55", "1955/02/12", "02.12.1955",
+                 "Oct 30 2025", "1955-2-12", "19550212")  # fmt: skip
+
+
+@pytest.mark.parametrize("field", ["date_of_birth", "referral_date", "screening_date", "labs_date"])
+@pytest.mark.parametrize("value", NOT_ISO_DATES)
+def test_a_date_is_read_only_as_yyyy_mm_dd(db, field, value):
+    form = referral_form(**{field: value})
+
+    assert not form.is_valid()
+    assert form.errors[field] == ["Enter the date as YYYY-MM-DD, for example 1955-02-12."]
+
+
+def test_an_iso_date_with_surrounding_spaces_is_read(db):
+    form = referral_form(date_of_birth=f" {BASE['date_of_birth']} ")
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["date_of_birth"].isoformat() == BASE["date_of_birth"]
+
+
+NUMBER_FIELDS = (*units.LAB_KEYS, *MEASUREMENTS)
+PLAIN_NUMBER = (
+    "Enter a plain number such as 12.5: digits with an optional leading minus and decimal "
+    "point, without thousands separators, decimal commas, exponents or spaces."
+)
+NOT_PLAIN_NUMBERS = (
+    "1,500",
+    "12,5",
+    "3e1",
+    "1E2",
+    "1_50",
+    "+3",
+    "٣٠",
+    "३०",
+    "NaN",
+    "nan",
+    "Infinity",
+    "-Infinity",
+    "1 500",
+    "1\u00a0500",
+    "0x1E",
+    "3.0.1",
+    "-",
+    ".",
+)
+
+
+@pytest.mark.parametrize("field", NUMBER_FIELDS)
+def test_every_number_field_reads_only_plain_decimals(db, field):
+    for value in NOT_PLAIN_NUMBERS:
+        form = referral_form(**{field: value})
+
+        assert not form.is_valid(), value
+        assert form.errors[field] == [PLAIN_NUMBER], value
+
+
+@pytest.mark.parametrize("field", NUMBER_FIELDS)
+def test_full_width_digits_point_and_minus_are_read_as_ascii(db, field):
+    typed, read = {"ecog": ("１", 1), "fev1_litres": ("２．５", Decimal("2.5"))}.get(
+        field, ("　４５．５０ ", Decimal("45.5"))
+    )
+
+    form = referral_form(**{field: typed})
+    negative = referral_form(**{field: "－１"})
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data[field] == read
+    # Read as -1, then refused by the field's range, not as text.
+    assert not negative.is_valid()
+    assert negative.errors[field] and PLAIN_NUMBER not in negative.errors[field]
+
+
+def test_ecog_stays_a_whole_number(db):
+    form = referral_form(ecog="1.5")
+
+    assert form.errors["ecog"] == ["Enter a whole number."]
+
+
+@pytest.mark.parametrize("key", units.UNIT_REQUIRED_IN_FILES)
+def test_the_browser_form_without_a_unit_reads_si_but_a_file_row_needs_one(db, key):
+    typed = {key: "100", f"{key}_unit": ""}
+
+    from_browser = referral_form(**typed)
+    from_file = ReferralForm(
+        data={**BASE, **typed}, protocol=ProtocolVersion.current(), from_file=True
+    )
+
+    assert from_browser.is_valid(), from_browser.errors
+    assert from_browser.cleaned_data[f"{key}_unit"] == units.SI_UNIT[key]
+    assert not from_file.is_valid()
+    assert list(from_file.errors) == [f"{key}_unit"]
+
+
+@pytest.mark.parametrize(
+    "field", ["hospital_number", "full_name", "national_id", "referring_physician"]
+)
+@pytest.mark.parametrize("character", ["\x01", "\t", "\n", "\x7f", "\u202e", "\u2066", "\u200f"])
+def test_every_free_text_field_refuses_control_and_direction_characters(db, field, character):
+    form = referral_form(**{field: f"{BASE.get(field) or 'x'}{character}1"})
+
+    assert not form.is_valid()
+    assert form.errors[field][0].startswith("Remove the invisible")

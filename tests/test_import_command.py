@@ -156,6 +156,165 @@ def test_bad_input_names_row_and_field_and_imports_nothing(
     assert Referral.objects.count() == 0
 
 
+@pytest.mark.parametrize("value", ["12/02/1955", "1955/12/02", "02.12.1955", "Oct 30 1955"])
+def test_a_date_not_written_yyyy_mm_dd_is_refused_not_guessed(tmp_path, capsys, value):
+    rows = [referral_data(number=1, date_of_birth=value)]
+
+    errors = import_errors(write_csv(tmp_path, rows), capsys)
+
+    assert "row 1: date_of_birth: Enter the date as YYYY-MM-DD, for example 1955-02-12." in errors
+    assert Referral.objects.count() == 0
+
+
+@pytest.mark.parametrize("value", ["1,500", "12,5", "3e1", "1_50", "+30", "٣٠", "NaN", "Infinity"])
+def test_a_number_that_is_not_a_plain_decimal_is_refused(tmp_path, capsys, value):
+    rows = [referral_data(number=1, platelets=value)]
+
+    errors = import_errors(write_csv(tmp_path, rows), capsys)
+
+    assert "row 1: platelets: Enter a plain number such as 12.5" in errors
+    assert Referral.objects.count() == 0
+
+
+@pytest.mark.parametrize("literal", ["3e1", "2E2", "NaN", "Infinity", "-Infinity"])
+def test_a_json_number_with_an_exponent_or_not_finite_is_refused(tmp_path, capsys, literal):
+    path = write_json(tmp_path, [referral_data(platelets=0)])
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('"platelets": 0', f'"platelets": {literal}')
+    )
+
+    errors = import_errors(path, capsys)
+
+    assert "row 1: platelets: Enter a plain number such as 12.5" in errors
+
+
+def test_full_width_numbers_are_read_as_ascii(tmp_path):
+    rows = [referral_data(platelets="２１５", wbc="５．５", ecog="１")]
+
+    call_command("import_referrals", str(write_csv(tmp_path, rows)))
+
+    referral = Referral.objects.get()
+    assert (referral.platelets, referral.wbc, referral.ecog) == (215, Decimal("5.5"), 1)
+
+
+@pytest.mark.parametrize(
+    ("key", "accepted"),
+    [
+        ("total_bilirubin", "umol/L, µmol/L, mg/dL"),
+        ("creatinine", "umol/L, µmol/L, mg/dL"),
+        ("hemoglobin", "g/L, g/dL"),
+    ],
+)
+@pytest.mark.parametrize("unit", [None, "", "  "])
+def test_a_file_value_whose_unit_differs_tenfold_needs_its_unit(
+    tmp_path, capsys, key, accepted, unit
+):
+    rows = [referral_data(number=1, **{f"{key}_unit": unit})]
+
+    errors = import_errors(write_csv(tmp_path, rows), capsys)
+
+    assert f"row 1: {key}_unit: give the unit of " in errors
+    assert f"; accepted: {accepted}" in errors
+    assert Referral.objects.count() == 0
+
+
+def test_other_lab_values_without_a_unit_are_si(tmp_path):
+    row = referral_data(alt=40, wbc="5.5", creatinine_clearance=90)
+    for key in ("alt_unit", "wbc_unit", "creatinine_clearance_unit"):
+        row.pop(key, None)
+
+    call_command("import_referrals", str(write_json(tmp_path, [row])))
+
+    referral = Referral.objects.get()
+    assert (referral.alt, referral.alt_unit) == (40, "U/L")
+    assert (referral.wbc_unit, referral.creatinine_clearance_unit) == ("10^9/L", "mL/min")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("full_name", "Wang\x01Jianguo", "control character U+0001"),
+        ("hospital_number", "WU\u202e100001", "text-direction character U+202E"),
+        ("referring_physician", "Dr\tSun", "control character U+0009"),
+    ],
+)
+def test_a_control_or_direction_character_in_free_text_is_refused(
+    tmp_path, capsys, field, value, message
+):
+    errors = import_errors(write_csv(tmp_path, [referral_data(**{field: value})]), capsys)
+
+    assert f"row 1: {field}: Remove the invisible {message}" in errors
+    assert Referral.objects.count() == 0
+
+
+def csv_text(header: list[str], records: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, *records])
+    return buffer.getvalue()
+
+
+def test_a_csv_row_with_a_cell_too_few_or_too_many_is_refused(tmp_path, capsys):
+    header = list(referral_data())
+    records = [[str(value) for value in referral_data(number=n).values()] for n in (1, 2, 3)]
+    records[1] = records[1][:-1]
+    records[2] = [*records[2], "extra"]
+    path = tmp_path / "referrals.csv"
+    path.write_text(csv_text(header, records), encoding="utf-8")
+
+    errors = import_errors(path, capsys)
+
+    cells = len(header)
+    assert errors.splitlines() == [
+        f"row 2: the row has {cells - 1} cells, the header {cells}",
+        f"row 3: the row has {cells + 1} cells, the header {cells}",
+    ]
+    assert Referral.objects.count() == 0
+
+
+def test_a_column_twice_in_the_csv_header_is_refused_naming_it(tmp_path):
+    row = referral_data()
+    header = [*row, "ecog"]
+    path = tmp_path / "referrals.csv"
+    path.write_text(csv_text(header, [[*map(str, row.values()), "3"]]), encoding="utf-8")
+
+    with pytest.raises(CommandError, match="names a column more than once: ecog"):
+        call_command("import_referrals", str(path))
+
+    assert Referral.objects.count() == 0
+
+
+def test_a_key_twice_in_a_json_object_is_refused_naming_the_key_and_the_row(tmp_path, capsys):
+    path = write_json(tmp_path, [referral_data(number=1), referral_data(number=2, ecog=3)])
+    text = path.read_text(encoding="utf-8")
+    # The second "ecog" would silently win: json keeps the last of two equal keys.
+    path.write_text(text.replace('"ecog": 3', '"ecog": 3, "ecog": 0'), encoding="utf-8")
+
+    errors = import_errors(path, capsys)
+
+    assert errors.splitlines() == ["row 2: ecog: the key appears more than once in this object"]
+    assert Referral.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("empty.csv", ""),
+        ("bom.csv", "\ufeff"),
+        ("header.csv", "site,hospital_number,full_name\r\n"),
+        ("header-and-blank-lines.csv", "site,hospital_number,full_name\n\n\n"),
+        ("empty.json", ""),
+        ("array.json", "[]"),
+        ("blank.json", " \n"),
+    ],
+)
+def test_a_file_without_referrals_is_an_error(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(CommandError, match="no referrals in the file"):
+        call_command("import_referrals", str(path))
+
+
 def test_national_id_disagreeing_with_birth_date_and_sex_is_rejected(tmp_path, capsys):
     # 620602195804210315 is valid for a man born 1958-04-21.
     rows = [
@@ -207,6 +366,30 @@ def test_dry_run_saves_nothing(tmp_path, capsys):
 
     assert "would import 1 referral(s)" in capsys.readouterr().out
     assert Referral.objects.count() == 0
+
+
+def test_a_dry_run_uses_up_no_screening_numbers(tmp_path, capsys):
+    call_command("import_referrals", str(write_json(tmp_path, [referral_data(number=1)])))
+    first = Referral.objects.get().screening_number
+    rows = [referral_data(number=n) for n in range(2, 12)]
+
+    call_command("import_referrals", str(write_json(tmp_path, rows, "dry.json")), "--dry-run")
+    call_command("import_referrals", str(write_json(tmp_path, rows[:1], "real.json")))
+
+    numbers = sorted(Referral.objects.values_list("screening_number", flat=True))
+    assert numbers == [first, f"S-{int(first[2:]) + 1:05d}"]
+
+
+def test_a_dry_run_reports_the_outcomes_the_import_gives(capsys):
+    call_command("import_referrals", str(EXAMPLES), "--dry-run")
+    dry = capsys.readouterr().out
+    call_command("import_referrals", str(EXAMPLES))
+    real = capsys.readouterr().out
+
+    assert dry.startswith("would import 5 referral(s): ")
+    assert real.startswith("imported 5 referral(s): ")
+    assert dry.split(": ", 1)[1] == real.split(": ", 1)[1]
+    assert Evaluation.objects.count() == 5
 
 
 def test_file_that_is_not_json_is_refused(tmp_path):

@@ -537,7 +537,7 @@ def test_thousands_of_fields_are_refused(client, forms, form):
         ('[{"\\u0000": "x"}]', "unknown field"),
         ('[1, "two", null]', "not an object"),
         ('{"rows": []}', "must hold a JSON array"),
-        ("", "not valid JSON"),
+        ("", "no referrals in the file"),
     ],
     ids=[
         "NUL in a name",

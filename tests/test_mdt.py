@@ -33,6 +33,43 @@ def _approve(referral, user, **overrides):
     return services.mdt_decision_record(referral=referral, user=user, **arguments)
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("rationale", "Fit\u202e."), ("attendees", "Dr Li\x01, Dr Wang")]
+)
+def test_a_decision_refuses_control_and_direction_characters(client_as, in_review, field, value):
+    client = client_as("mdt")
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    data = {
+        "password": PASSWORD,
+        "decision": "approve",
+        "rationale": "Fit.",
+        "evaluation": in_review.evaluation_id,
+    }
+
+    response = client.post(url, {**data, field: value})
+
+    assert response.status_code == 200
+    assert "Remove the invisible" in response.content.decode()
+    assert not MdtDecision.objects.filter(referral=in_review).exists()
+
+
+def test_a_decision_keeps_the_line_breaks_of_its_rationale_and_attendees(client_as, in_review):
+    client = client_as("mdt")
+    url = reverse("referral_decision", args=[in_review.screening_number])
+    data = {
+        "password": PASSWORD,
+        "decision": "approve",
+        "rationale": "Fit.\r\nDosimetry to follow.",
+        "attendees": "Dr Li\r\nDr Wang",
+        "evaluation": in_review.evaluation_id,
+    }
+
+    assert client.post(url, data).status_code == 302
+    decision = MdtDecision.objects.get(referral=in_review)
+    assert decision.rationale == "Fit.\r\nDosimetry to follow."
+    assert decision.attendees == "Dr Li\r\nDr Wang"
+
+
 def test_decision_of_an_unknown_referral_is_404(client_as):
     client = client_as("mdt")
     assert client.get(reverse("referral_decision", args=["S-99999"])).status_code == 404

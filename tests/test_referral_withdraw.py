@@ -69,3 +69,19 @@ def test_a_withdrawal_racing_another_is_refused_with_a_message(
     assert "cannot be withdrawn" in response.content.decode()
     wuwei_referral.refresh_from_db()
     assert wuwei_referral.withdrawal_reason == "withdrawn at the other desk"
+
+
+def test_a_withdrawal_reason_keeps_line_breaks_but_no_control_characters(client_as, wuwei_referral):
+    client = client_as("coordinator_wuwei")
+    url = reverse("referral_withdraw", args=[wuwei_referral.screening_number])
+
+    refused = client.post(url, {"code": "other", "reason": "moved\x07 away"})
+    wuwei_referral.refresh_from_db()
+    assert refused.status_code == 200
+    assert "Remove the invisible control character U+0007" in refused.content.decode()
+    assert wuwei_referral.status == "mdt_review"
+
+    done = client.post(url, {"code": "other", "reason": "moved away\r\nto Lanzhou"})
+    wuwei_referral.refresh_from_db()
+    assert done.status_code == 302
+    assert wuwei_referral.withdrawal_reason == "moved away\r\nto Lanzhou"

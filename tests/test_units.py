@@ -78,6 +78,14 @@ def test_no_unit_means_si(unit):
     assert to_si("hemoglobin", D("130"), unit) == D("130")
 
 
+@pytest.mark.parametrize("unit", [None, "", "  "])
+def test_a_required_unit_is_never_assumed(unit):
+    with pytest.raises(UnitError, match=r"give the unit of creatinine; accepted: umol/L, µmol/L"):
+        units.canonical_unit("creatinine", unit, required=True)
+
+    assert units.canonical_unit("creatinine", "mg/dL", required=True) == "mg/dL"
+
+
 def test_greek_mu_and_other_case_are_the_same_unit():
     assert to_si("total_bilirubin", D("12"), "\u03bcmol/L") == D("12")
     assert to_si("total_bilirubin", D("1"), "mg/dl") == D("17.1")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy
 from screening import rules
 from screening.forms.signatures import SignedForm
 from screening.models import MdtDecision
+from screening.validators import PlainTextValidator
 
 Decision = MdtDecision.Decision
 
@@ -34,6 +35,7 @@ class DecisionForm(SignedForm):
         label=gettext_lazy("Rationale"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[PlainTextValidator(multiline=True)],
         error_messages={"required": gettext_lazy("Give the rationale for the decision.")},
     )
     attendees = forms.CharField(
@@ -41,6 +43,7 @@ class DecisionForm(SignedForm):
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[PlainTextValidator(multiline=True)],
         help_text=gettext_lazy("Optional: who took part in the decision."),
     )
     evaluation = forms.IntegerField(widget=forms.HiddenInput)

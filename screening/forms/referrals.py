@@ -12,8 +12,17 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from screening import persons, text, units
-from screening.models import EXCLUSION_ANSWERS, TRI_STATE_FIELDS, Referral, Site, TriState
+from screening.forms.fields import IsoDateField, PlainDecimalField, PlainIntegerField
+from screening.models import (
+    EXCLUSION_ANSWERS,
+    MEASUREMENTS,
+    TRI_STATE_FIELDS,
+    Referral,
+    Site,
+    TriState,
+)
 from screening.national_id import national_id_problems
+from screening.validators import PlainTextValidator
 
 # PROTOCOL section 3 keys in clinical order; the HTML field names and import columns.
 PATIENT_FIELDS = (
@@ -56,6 +65,8 @@ SECTIONS = (
 REFERRAL_KEYS = tuple(name for _title, names in SECTIONS for name in names)
 # Choice columns that may be left out; a missing answer takes the model's default.
 DEFAULTED_FIELDS = (*TRI_STATE_FIELDS, "histology", "dosimetry_status")
+DATE_FIELDS = ("date_of_birth", "referral_date", "screening_date", "labs_date")
+TEXT_FIELDS = ("hospital_number", "full_name", "national_id", "referring_physician")
 
 
 class SiteChoiceField(forms.ModelChoiceField):
@@ -85,7 +96,9 @@ class ReferralForm(forms.ModelForm):
     ``protocol`` supplies the accrual window; ``sites`` limits the sites a user may choose (a
     list is read once for many forms). ``check_person=False`` leaves the person checks of
     PROTOCOL section 3a to the caller, which makes them for a whole file at once.
-    ``ask_change_reason`` adds the required ``change_reason`` of an edit.
+    ``ask_change_reason`` adds the required ``change_reason`` of an edit. ``from_file`` is for
+    a row of an import file, which must give the unit of each value of
+    ``units.UNIT_REQUIRED_IN_FILES``; the browser form always sends the unit it shows.
     """
 
     site = SiteChoiceField(queryset=Site.objects.all(), to_field_name="code", label=_("Site"))
@@ -93,23 +106,40 @@ class ReferralForm(forms.ModelForm):
     class Meta:
         model = Referral
         fields = REFERRAL_KEYS
+        field_classes = {
+            **dict.fromkeys(DATE_FIELDS, IsoDateField),
+            # ECOG is a whole number; the other measurements are decimals. Lab values are
+            # declared in __init__, in the unit entered rather than the model's SI.
+            **{
+                name: PlainIntegerField if name == "ecog" else PlainDecimalField
+                for name in MEASUREMENTS
+            },
+        }
         widgets = {
-            name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-            for name in ("date_of_birth", "referral_date", "screening_date", "labs_date")
+            name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d") for name in DATE_FIELDS
         }
 
     def __init__(
-        self, *args, protocol, sites=None, check_person=True, ask_change_reason=False, **kwargs
+        self,
+        *args,
+        protocol,
+        sites=None,
+        check_person=True,
+        ask_change_reason=False,
+        from_file=False,
+        **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.protocol = protocol
         self.check_person = check_person
+        self.from_file = from_file
         if ask_change_reason:
             # Every edit of a saved referral says why (PROTOCOL section 6); kept in the audit.
             self.fields["change_reason"] = forms.CharField(
                 label=_("Reason for the change"),
                 max_length=2000,
                 widget=forms.Textarea(attrs={"rows": 2}),
+                validators=[PlainTextValidator(multiline=True)],
                 help_text=_("Kept in the referral's history beside the change."),
                 error_messages={"required": _("Give the reason for the change.")},
             )
@@ -122,6 +152,8 @@ class ReferralForm(forms.ModelForm):
         if self.instance.pk:
             # The site field is keyed by code; an instance would offer its id.
             self.initial["site"] = self.instance.site.code
+        for name in TEXT_FIELDS:
+            self.fields[name].validators.append(PlainTextValidator())
         self.fields["screening_date"].required = False
         self.fields["screening_date"].help_text = _("Defaults to the referral date.")
         for name in DEFAULTED_FIELDS:
@@ -132,7 +164,7 @@ class ReferralForm(forms.ModelForm):
             self.fields[name].widget = forms.RadioSelect(choices=TriState.choices)
             self.fields[name].choices = TriState.choices
         for key in units.LAB_KEYS:
-            self.fields[key] = forms.DecimalField(
+            self.fields[key] = PlainDecimalField(
                 label=capfirst(Referral._meta.get_field(key).verbose_name),
                 required=False,
                 max_digits=12,
@@ -172,12 +204,15 @@ class ReferralForm(forms.ModelForm):
     def _clean_labs(self):
         for key in units.LAB_KEYS:
             unit_field = f"{key}_unit"
+            value = self.cleaned_data.get(key)
+            required = self.from_file and key in units.UNIT_REQUIRED_IN_FILES and value is not None
             try:
-                unit = units.canonical_unit(key, self.cleaned_data.get(unit_field))
+                unit = units.canonical_unit(
+                    key, self.cleaned_data.get(unit_field), required=required
+                )
             except units.UnitError as error:
                 self.add_error(unit_field, self._unit_message(error))
                 continue
-            value = self.cleaned_data.get(key)
             self.cleaned_data[unit_field] = unit if value is not None else ""
             if value is None:
                 continue
@@ -319,6 +354,7 @@ class WithdrawalForm(forms.Form):
         max_length=2000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[PlainTextValidator(multiline=True)],
         help_text=_("Needed when the reason is Other."),
     )
 

@@ -3,11 +3,10 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from screening import services
+from screening import rules, services
 from screening.imports import ImportFileError, read_rows, validate_rows
-from screening.models import ProtocolVersion, Role, Site
+from screening.models import ProtocolVersion, Referral, Role, Site
 
 PROGRESS_EVERY = 1000
 
@@ -15,9 +14,12 @@ PROGRESS_EVERY = 1000
 class Command(BaseCommand):
     help = (
         "Import referrals from a JSON array of objects or a UTF-8 CSV (BOM allowed) whose keys "
-        "are those of PROTOCOL section 3. Every row is validated as the browser form does; when "
-        "any row is invalid, each problem is printed as 'row N: field: message' and nothing is "
-        "imported. Valid referrals are evaluated and a count by outcome is printed."
+        "are those of PROTOCOL section 3. Every row is validated as the browser form does, "
+        "strictly: dates as YYYY-MM-DD, numbers as plain decimals, a unit beside every total "
+        "bilirubin, creatinine and hemoglobin, as many cells in each CSV row as in the header. "
+        "When any row is invalid, each problem is printed as 'row N: field: message' (N counts "
+        "data rows from 1) and nothing is imported. Valid referrals are evaluated and a count "
+        "by outcome is printed."
     )
 
     def add_arguments(self, parser):
@@ -41,11 +43,9 @@ class Command(BaseCommand):
         sites = None
         if creator is not None and creator.groups.filter(name=Role.COORDINATOR).exists():
             sites = Site.objects.filter(coordinators=creator)
+        protocol = ProtocolVersion.current()
         cleaned, errors = validate_rows(
-            rows,
-            protocol=ProtocolVersion.current(),
-            sites=sites,
-            progress=self._progress(len(rows)),
+            rows, protocol=protocol, sites=sites, progress=self._progress(len(rows))
         )
         if errors:
             for error in errors:
@@ -54,14 +54,23 @@ class Command(BaseCommand):
                 f"{len(errors)} problem(s) in {len({error.row for error in errors})} of "
                 f"{len(rows)} row(s); nothing was imported."
             )
-        with transaction.atomic():
-            referrals = services.referrals_create(rows=cleaned, user=creator)
+        if dry_run:
+            # Judged as referrals_create would judge them, without creating any: a referral
+            # created and rolled back still uses up its number, as sequences ignore rollbacks.
+            limits = protocol.limits()
+            outcomes = Counter(
+                str(rules.evaluate(Referral(**data).snapshot(), limits).outcome) for data in cleaned
+            )
+        else:
+            try:
+                referrals = services.referrals_create(rows=cleaned, user=creator)
+            except services.WorkflowError as refusal:
+                # Someone referred one of these people since the file was checked.
+                raise CommandError(f"{refusal} Nothing was imported.") from refusal
             outcomes = Counter(referral.outcome for referral in referrals)
-            if dry_run:
-                transaction.set_rollback(True)
         verb = "would import" if dry_run else "imported"
         summary = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
-        self.stdout.write(f"{verb} {len(referrals)} referral(s): {summary or 'none'}")
+        self.stdout.write(f"{verb} {len(cleaned)} referral(s): {summary or 'none'}")
 
     def _user(self, username):
         if username is None:
