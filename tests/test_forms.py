@@ -197,9 +197,7 @@ def test_a_second_open_referral_for_the_same_patient_is_refused(client_as):
     existing = create_referral(number=4)
     client = client_as("coordinator_wuwei")
     response = client.post(reverse("referral_create"), BASE)
-    message = (
-        f"This patient already has an open referral at this site ({existing.screening_number})."
-    )
+    message = f"This person already has an open referral ({existing.screening_number})."
     assert message in text(field_wrapper(response.content.decode(), "hospital_number"))
     assert Referral.objects.count() == 1
 
