@@ -1,11 +1,14 @@
 """Form fields that read what a person typed, or a file holds, one way only (PROTOCOL sections
-2 and 3): a date as ``YYYY-MM-DD``, a number as a plain decimal."""
+2 and 3): a date as ``YYYY-MM-DD``, a number as a plain decimal, notes without control
+characters."""
 
 import re
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from screening.validators import PlainTextValidator
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -61,3 +64,16 @@ class PlainDecimalField(PlainNumberMixin, forms.DecimalField):
 
 class PlainIntegerField(PlainNumberMixin, forms.IntegerField):
     pass
+
+
+class NotesField(forms.CharField):
+    """Multi-line free text (a rationale, a reason): its line breaks are kept, control and
+    direction-override characters refused."""
+
+    def __init__(self, *, rows: int = 3, max_length: int = 2000, **kwargs):
+        super().__init__(
+            max_length=max_length,
+            widget=forms.Textarea(attrs={"rows": rows}),
+            validators=[PlainTextValidator(multiline=True)],
+            **kwargs,
+        )

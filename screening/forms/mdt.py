@@ -5,9 +5,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from screening import rules
+from screening.forms.fields import NotesField
 from screening.forms.signatures import SignedForm
 from screening.models import MdtDecision
-from screening.validators import PlainTextValidator
 
 Decision = MdtDecision.Decision
 
@@ -31,19 +31,15 @@ class DecisionForm(SignedForm):
         required=False,
         help_text=gettext_lazy("The criterion the rejection rests on, or other."),
     )
-    rationale = forms.CharField(
+    rationale = NotesField(
         label=gettext_lazy("Rationale"),
         max_length=4000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        validators=[PlainTextValidator(multiline=True)],
         error_messages={"required": gettext_lazy("Give the rationale for the decision.")},
     )
-    attendees = forms.CharField(
+    attendees = NotesField(
         label=gettext_lazy("Attending members"),
-        max_length=2000,
+        rows=2,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        validators=[PlainTextValidator(multiline=True)],
         help_text=gettext_lazy("Optional: who took part in the decision."),
     )
     evaluation = forms.IntegerField(widget=forms.HiddenInput)

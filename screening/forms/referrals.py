@@ -12,7 +12,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from screening import persons, text, units
-from screening.forms.fields import IsoDateField, PlainDecimalField, PlainIntegerField
+from screening.forms.fields import (
+    IsoDateField,
+    NotesField,
+    PlainDecimalField,
+    PlainIntegerField,
+)
 from screening.models import (
     EXCLUSION_ANSWERS,
     MEASUREMENTS,
@@ -135,11 +140,9 @@ class ReferralForm(forms.ModelForm):
         self.from_file = from_file
         if ask_change_reason:
             # Every edit of a saved referral says why (PROTOCOL section 6); kept in the audit.
-            self.fields["change_reason"] = forms.CharField(
+            self.fields["change_reason"] = NotesField(
                 label=_("Reason for the change"),
-                max_length=2000,
-                widget=forms.Textarea(attrs={"rows": 2}),
-                validators=[PlainTextValidator(multiline=True)],
+                rows=2,
                 help_text=_("Kept in the referral's history beside the change."),
                 error_messages={"required": _("Give the reason for the change.")},
             )
@@ -349,13 +352,8 @@ class WithdrawalForm(forms.Form):
         help_text=_("Withdrawal is final: the referral can no longer be edited."),
         error_messages={"required": _("Choose the reason for the withdrawal.")},
     )
-    reason = forms.CharField(
-        label=_("Details"),
-        max_length=2000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        validators=[PlainTextValidator(multiline=True)],
-        help_text=_("Needed when the reason is Other."),
+    reason = NotesField(
+        label=_("Details"), required=False, help_text=_("Needed when the reason is Other.")
     )
 
     def clean(self):
