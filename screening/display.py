@@ -164,7 +164,8 @@ def live_panel(form) -> dict:
     valid = {
         name: value
         for name, value in form.cleaned_data.items()
-        if name not in form.errors
+        if name in REFERRAL_KEYS
+        and name not in form.errors
         # An analyte whose unit was refused was never converted to SI: leave it out.
         and f"{name}_unit" not in form.errors
     }

@@ -94,3 +94,15 @@ def test_an_edit_racing_a_withdrawal_is_refused_with_a_message(
     wuwei_referral.refresh_from_db()
     assert wuwei_referral.status == "withdrawn"
     assert wuwei_referral.ecog != 3
+
+
+def test_a_refused_edit_keeps_its_reason_and_judges_the_rest(client_as, wuwei_referral):
+    client = client_as("coordinator_wuwei")
+    url = reverse("referral_edit", args=[wuwei_referral.screening_number])
+
+    response = client.post(url, {**form_data(number=1, ecog="x"), "change_reason": "ECOG typo"})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "ECOG typo" in page
+    assert 'id="eligibility-panel"' in page
