@@ -7,6 +7,9 @@ class ScreeningConfig(AppConfig):
     name = "screening"
 
     def ready(self):
+        # Registers the deployment checks.
+        from screening import checks  # noqa: F401
+
         post_migrate.connect(
             seal_audit_triggers_after_migrate, sender=self, dispatch_uid="screening_seal_triggers"
         )

@@ -60,6 +60,10 @@ FEWER_PRIVILEGES = {
     "screening_recordview": ("SELECT", "INSERT"),
     "screening_exportlog": ("SELECT", "INSERT", "UPDATE"),
 }
+# Privileges that would let a role rewrite the audit trail, on the audit tables themselves and
+# on the audited ones (TRUNCATE fires no row trigger, so it would remove rows unrecorded).
+AUDIT_TABLE_WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "TRIGGER")
+AUDITED_TABLE_WRITES = ("TRUNCATE",)
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,17 @@ def audit_tables() -> list[str]:
     )
 
 
+def audited_tables() -> list[str]:
+    """The tables whose changes pghistory records."""
+    return sorted(
+        {
+            model.pgh_tracked_model._meta.db_table
+            for model in _concrete_models()
+            if issubclass(model, pghistory.models.Event)
+        }
+    )
+
+
 def app_privileges(connection) -> dict[str, tuple[str, ...]]:
     """The privileges the app role needs on each table of the installed apps that exists in
     the database: row privileges on its own tables, only SELECT on the audit tables (their
@@ -160,3 +175,42 @@ def app_sequences(connection, privileges: dict[str, tuple[str, ...]]) -> list[st
             for sequence, table in cursor.fetchall()
             if table is None or "INSERT" in privileges.get(table, ())
         ]
+
+
+def _privileges_held(connection, wanted: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """Of ``wanted`` (table: privileges), those the connected role holds (one query)."""
+    pairs = [(table, privilege) for table, privileges in wanted.items() for privilege in privileges]
+    if not pairs:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT wanted.name, wanted.privilege "
+            "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS wanted(name, privilege, n) "
+            "WHERE has_table_privilege(quote_ident(wanted.name), wanted.privilege) "
+            "ORDER BY wanted.n",
+            [[table for table, _ in pairs], [privilege for _, privilege in pairs]],
+        )
+        held = {}
+        for table, privilege in cursor.fetchall():
+            held.setdefault(table, []).append(privilege)
+    return held
+
+
+def audit_write_privileges(connection) -> dict[str, list[str]]:
+    """Privileges the connected role holds that would let it rewrite the audit trail (one
+    query after the table list)."""
+    existing = set(connection.introspection.table_names())
+    wanted = {table: AUDIT_TABLE_WRITES for table in audit_tables() if table in existing}
+    wanted |= {table: AUDITED_TABLE_WRITES for table in audited_tables() if table in existing}
+    return _privileges_held(connection, wanted)
+
+
+def missing_app_privileges(connection) -> dict[str, list[str]]:
+    """Privileges the app needs (``app_privileges``) that the connected role lacks."""
+    needed = app_privileges(connection)
+    held = _privileges_held(connection, needed)
+    missing = {
+        table: [privilege for privilege in privileges if privilege not in held.get(table, [])]
+        for table, privileges in needed.items()
+    }
+    return {table: privileges for table, privileges in missing.items() if privileges}

@@ -1,5 +1,7 @@
 """Roles other than the suite's own on the test database's server (docs/deploy.md, section 2)."""
 
+from urllib.parse import quote
+
 import psycopg2
 from django.db import connection
 
@@ -14,6 +16,16 @@ def connect_as(role: str, database: str | None = None):
         host=settings["HOST"] or None,
         port=settings["PORT"] or None,
     )
+
+
+def database_url(role: str, database: str | None = None) -> str:
+    """``DATABASE_URL`` of ``role`` at ``database`` (the test database when not given)."""
+    settings = connection.settings_dict
+    host, port = settings["HOST"], settings["PORT"]
+    socket = host.startswith("/")
+    netloc = f"{quote(role)}@{'' if socket else host}{f':{port}' if port else ''}"
+    query = f"?host={quote(host, safe='')}" if socket else ""
+    return f"postgres://{netloc}/{quote(database or settings['NAME'])}{query}"
 
 
 def drop_role(cursor, role: str) -> None:

@@ -1,13 +1,17 @@
 """The site's database role (given its privileges by ``grant_app_role``) cannot switch the audit
 triggers off, write or rewrite audit rows or remove download records, and still does the app's
-work with every change recorded.
+work with every change recorded; the deployment check says when a role could do more.
 
 Most tests open a second connection as that role, as the running site would, so they see only
 committed data (``transaction=True``).
 """
 
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import pghistory
 import pgtrigger
@@ -21,10 +25,12 @@ from django.utils import timezone
 from pghistory.models import Context, Event
 
 from screening import database_roles, services
+from screening.checks import check_audit_trail_out_of_reach
 from screening.models import ExportLog, ExportLogEvent, RecordView, Referral, ReferralEvent
 from tests.factories import create_referral
-from tests.roles import connect_as
+from tests.roles import connect_as, database_url, drop_role
 
+ROOT = Path(__file__).resolve().parent.parent
 ROW_PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE"}
 
 
@@ -74,14 +80,15 @@ def test_a_migration_that_rewrites_a_trigger_is_followed_by_its_sealing(coordina
     with pgtrigger.ignore(uri):
         Referral.objects.filter(pk=referral.pk).update(referring_physician="Dr Unrecorded")
     assert not ReferralEvent.objects.filter(referring_physician="Dr Unrecorded").exists()
-    unsealed = [f.signature for f in database_roles.trigger_functions(connection) if not f.sealed]
-    assert unsealed == [f"{pgid(uri)}()"]
+    (warning,) = [w for w in check_audit_trail_out_of_reach() if w.id == "screening.W002"]
+    assert f"{pgid(uri)}()" in warning.msg
 
     call_command("migrate", verbosity=0)
 
     with pgtrigger.ignore(uri):
         Referral.objects.filter(pk=referral.pk).update(referring_physician="Dr Recorded")
     assert ReferralEvent.objects.filter(referring_physician="Dr Recorded").exists()
+    assert "screening.W002" not in {w.id for w in check_audit_trail_out_of_reach()}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -271,6 +278,102 @@ def test_the_site_works_as_the_app_role(client_as, coordinator_wuwei, mdt_member
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         assert cursor.fetchone()[0] != connection.settings_dict["USER"]
+
+
+# --- the deployment check ---
+
+
+@pytest.mark.django_db
+def test_deploy_check_warns_when_the_role_can_rewrite_the_audit_trail():
+    # The suite's own role is a superuser: it may do anything.
+    (warning,) = check_audit_trail_out_of_reach()
+
+    assert warning.id == "screening.W001"
+    assert "screening_referralevent (INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER)" in warning.msg
+    assert "pghistory_context (INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER)" in warning.msg
+    assert "screening_referral (TRUNCATE)" in warning.msg
+    assert "manage.py grant_app_role" in warning.hint
+
+
+@pytest.mark.usefixtures("as_app_role")
+def test_deploy_check_is_quiet_for_the_app_role():
+    assert check_audit_trail_out_of_reach() == []
+
+
+@pytest.mark.django_db
+def test_deploy_check_names_a_privilege_the_site_lacks(app_role):
+    with connection.cursor() as cursor:
+        cursor.execute(f'REVOKE INSERT ON screening_recordview FROM "{app_role}"')
+        cursor.execute(f'SET LOCAL ROLE "{app_role}"')
+
+    (warning,) = check_audit_trail_out_of_reach()
+
+    assert warning.id == "screening.W003"
+    assert "lacks privileges the site needs: screening_recordview (INSERT)." in warning.msg
+
+
+def manage(*args: str, database_url: str) -> subprocess.CompletedProcess:
+    """``manage.py`` with production settings, signed in to the database as ``database_url``."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
+    environment.update(
+        SECRET_KEY="k" * 20 + "-a-long-random-looking-production-key-0123456789",
+        ALLOWED_HOSTS="trialscreen.example.org",
+        DATABASE_URL=database_url,
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_deploy_check_says_when_it_cannot_ask_the_database():
+    result = manage("check", "--deploy", database_url="postgres://nobody@127.0.0.1:1/none")
+
+    assert "(screening.W004) Could not ask the database 'default' about its role" in result.stderr
+
+
+@pytest.fixture
+def deployment(django_db_setup):
+    """A database of its own, owned by a role that is no superuser, and a role for the site: the
+    names of the three, as docs/deploy.md creates them."""
+    name = f"{connection.settings_dict['NAME']}_deploy"
+    owner, app = f"{name}_owner", f"{name}_app"
+    server = connect_as(connection.settings_dict["USER"], "postgres")
+    server.autocommit = True
+
+    def remove(cursor):
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        drop_role(cursor, owner)
+        drop_role(cursor, app)
+
+    with server.cursor() as cursor:
+        remove(cursor)
+        cursor.execute(f'CREATE ROLE "{owner}" LOGIN')
+        cursor.execute(f'CREATE ROLE "{app}" LOGIN')
+        cursor.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+    yield name, owner, app
+    with server.cursor() as cursor:
+        remove(cursor)
+    server.close()
+
+
+def test_the_documented_deployment_needs_no_superuser(deployment):
+    name, owner, app = deployment
+    as_owner, as_app = database_url(owner, name), database_url(app, name)
+
+    steps = [
+        manage("migrate", "--noinput", database_url=as_owner),
+        manage("grant_app_role", app, database_url=as_owner),
+        check := manage("check", "--deploy", "--fail-level", "WARNING", database_url=as_app),
+        manage("adduser", "li", "--role", "admin", database_url=as_app),
+    ]
+
+    assert [step.stderr for step in steps if step.returncode] == []
+    assert "no issues" in check.stdout
 
 
 # --- grant_app_role ---
