@@ -1,14 +1,18 @@
 """The fixed cast of the permission tests (STYLE.md lesson 7) and shared fixtures."""
 
 from importlib import import_module
+from io import StringIO
 
 import pytest
 from django.apps import apps
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 from screening import services
 from screening.models import Referral
 from tests.factories import UserFactory, create_referral
+from tests.roles import drop_role
 
 
 @pytest.fixture(autouse=True)
@@ -123,3 +127,21 @@ def seeded(transactional_db):
 
     if not Site.objects.exists():
         import_module("screening.migrations.0002_seed_sites_protocol_roles").seed(apps, None)
+
+
+@pytest.fixture(scope="module")
+def app_role(django_db_setup, django_db_blocker):
+    """The name of a login role of the test database's server given its privileges by
+    ``grant_app_role``, as the site's role is in production (docs/deploy.md).
+
+    Named after the test database, so that suites sharing a server do not collide; dropped
+    when the module's tests are done.
+    """
+    role = f"{connection.settings_dict['NAME']}_app"
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        drop_role(cursor, role)
+        cursor.execute(f'CREATE ROLE "{role}" LOGIN')
+        call_command("grant_app_role", role, stdout=StringIO())
+    yield role
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        drop_role(cursor, role)

@@ -174,6 +174,31 @@ def test_recorded_user_of_a_change_cannot_be_rewritten(referral, coordinator_wuw
     assert context.metadata["user"] == coordinator_wuwei.pk
 
 
+def test_no_recorded_detail_of_a_change_can_be_rewritten_or_dropped(referral):
+    context = Context.objects.get(pk=_last_event(referral).pgh_context_id)
+    recorded = {**context.metadata, "url": "/referrals/new/"}
+    Context.objects.filter(pk=context.pk).update(metadata=recorded)
+
+    with pytest.raises(InternalError, match="recorded url cannot change"), transaction.atomic():
+        Context.objects.filter(pk=context.pk).update(metadata={**recorded, "url": "/elsewhere/"})
+    with pytest.raises(InternalError, match="recorded url cannot change"), transaction.atomic():
+        Context.objects.filter(pk=context.pk).update(metadata={"user": recorded["user"]})
+
+    context.refresh_from_db()
+    assert context.metadata == recorded
+
+
+def test_a_sign_in_during_a_request_adds_the_user_to_its_context(referral, data_manager):
+    with pghistory.context(user=None, url="/accounts/login/"):
+        Referral.objects.filter(pk=referral.pk).update(referring_physician="Dr A")
+        # What pghistory's middleware does when the request's user is set.
+        pghistory.context(user=data_manager.pk)
+        Referral.objects.filter(pk=referral.pk).update(referring_physician="Dr B")
+
+    event = _last_event(referral)
+    assert event.pgh_context.metadata == {"user": data_manager.pk, "url": "/accounts/login/"}
+
+
 def test_context_may_still_gain_details(referral):
     context = Context.objects.get(pk=_last_event(referral).pgh_context_id)
     Context.objects.filter(pk=context.pk).update(metadata={**context.metadata, "note": "x"})

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.utils import formats, translation
 
+from tests.roles import database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,11 +34,13 @@ def test_startup_without_secret_key_fails_naming_it():
     assert "SECRET_KEY is not set" in result.stderr
 
 
-def test_production_settings_pass_the_deployment_checks():
+def test_production_settings_pass_the_deployment_checks(app_role):
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING",
         SECRET_KEY="k" * 20 + "-a-long-random-looking-production-key-0123456789",
         ALLOWED_HOSTS="trialscreen.example.org",
+        # The deployment checks ask the database about the role the site signs in as.
+        DATABASE_URL=database_url(app_role),
     )  # fmt: skip
 
     assert result.returncode == 0, result.stderr
