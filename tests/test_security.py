@@ -9,6 +9,7 @@ from axes.models import AccessAttempt
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import F
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -74,6 +75,30 @@ def test_the_lock_lifts_30_minutes_after_the_last_attempt(client, coordinator_wu
     AccessAttempt.objects.update(attempt_time=F("attempt_time") - datetime.timedelta(minutes=31))
 
     assert sign_in(client, "coord-wuwei", PASSWORD).status_code == 302
+
+
+def test_a_colleagues_sign_in_from_the_same_address_does_not_forgive_anothers_failures(
+    client, coordinator_wuwei, data_manager
+):
+    guesses = []
+    for _round in range(4):
+        for _guess in range(4):
+            wrong = sign_in(client, "data-manager", "wrong-password-123", address="10.0.2.1")
+            guesses.append(wrong.status_code)
+        sign_in(Client(), "coord-wuwei", PASSWORD, address="10.0.2.1")
+
+    assert guesses[:4] == [200, 200, 200, 200]
+    assert guesses[4] == 429
+    assert sign_in(client, "data-manager", PASSWORD, address="10.0.9.9").status_code == 429
+
+
+def test_a_sign_in_forgives_the_failures_of_its_own_username(client, coordinator_wuwei):
+    for _guess in range(4):
+        sign_in(client, "coord-wuwei", "wrong-password-123")
+    sign_in(Client(), "coord-wuwei", PASSWORD)
+
+    for _guess in range(4):
+        assert sign_in(client, "coord-wuwei", "wrong-password-123").status_code == 200
 
 
 def test_a_username_is_locked_whatever_the_address_the_guesses_come_from(client, coordinator_wuwei):

@@ -1,4 +1,4 @@
-"""Sign-in protection: idle sessions and the optional second factor (its pages are in
+"""Sign-in protection: failed sign-ins, idle sessions and the second factor (its pages are in
 ``screening.views.accounts``).
 
 The second factor is a TOTP authenticator app (django-otp) for MDT members and data managers.
@@ -7,6 +7,9 @@ with ``REQUIRE_2FA`` on, a data manager without one sets one up first. What a us
 decided once, at sign-in, and kept in the session, so an ordinary request costs no query.
 """
 
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.db import transaction
@@ -25,6 +28,28 @@ SET_UP = "set_up"
 # Where a user who owes VERIFY or SET_UP may go meanwhile (besides signing out).
 PAGE_FOR_DUE = {VERIFY: "second_factor_verify", SET_UP: "second_factor_setup"}
 ALWAYS_ALLOWED = frozenset({"logout", "set_language"})
+
+
+class OwnFailuresResetHandler(AxesDatabaseHandler):
+    """django-axes' database handler, except that a sign-in forgives only its own username.
+
+    Failures count against the username and, separately, the address (AXES_LOCKOUT_PARAMETERS).
+    django-axes' reset on success deletes every failure matching either, so a colleague signing
+    in at the same computer wiped the failures of every other account tried from there: four
+    guesses at the data manager, one good sign-in as a coordinator, and again, never locked.
+    Here a sign-in deletes the failures recorded against the username that signed in, from any
+    address, and nothing else: the address keeps counting everyone else's.
+
+    Chosen over locking by username, and by address only for unknown usernames: that would tell
+    a guesser which usernames exist (they lock differently) and let one address try a password
+    against every real username without ever being locked. The cost, as before, is that five
+    failures at a shared computer lock it for everyone for the cool-off time.
+    """
+
+    def reset_user_attempts(self, request, credentials=None) -> int:
+        username = get_client_username(request, credentials)
+        _total, deleted = AccessAttempt.objects.filter(username=username).delete()
+        return deleted.get(AccessAttempt._meta.label, 0)
 
 
 # Session key: when the session's expiry was last pushed back (Unix seconds).

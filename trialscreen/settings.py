@@ -124,11 +124,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # Sign-in protection. Five failed sign-ins lock the username and, separately, the
-# address they came from for 30 minutes; the lockout page says whom to contact.
+# address they came from for 30 minutes; the lockout page says whom to contact. A successful
+# sign-in forgives the failures of its own username only, never another user's failures from
+# the same address (accounts.OwnFailuresResetHandler says why).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=30)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "trialscreen.accounts.OwnFailuresResetHandler"
 AXES_LOCKOUT_CALLABLE = "screening.views.accounts.locked_out"
 AXES_CLIENT_IP_CALLABLE = "trialscreen.security.client_ip"
 AXES_USERNAME_CALLABLE = "trialscreen.security.axes_username"
