@@ -17,6 +17,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import PASSWORD, UserFactory
+from trialscreen.security import client_ip
 
 pytestmark = pytest.mark.django_db
 
@@ -149,6 +150,33 @@ def test_a_forwarded_address_that_is_no_address_counts_as_the_proxy(client, coor
         sign_in(client, "someone", "wrong", HTTP_X_FORWARDED_FOR="not-an-address")
 
     assert sign_in(client, "coord-wuwei", PASSWORD).status_code == 429
+
+
+def test_an_ipv4_mapped_address_counts_as_the_ipv4_address(client, coordinator_wuwei):
+    for number in range(5):
+        sign_in(client, f"someone-{number}", "wrong", HTTP_X_FORWARDED_FOR="::ffff:10.0.2.1")
+
+    same_client = sign_in(client, "coord-wuwei", PASSWORD, HTTP_X_FORWARDED_FOR="10.0.2.1")
+
+    assert same_client.status_code == 429
+    assert {attempt.ip_address for attempt in AccessAttempt.objects.all()} == {"10.0.2.1"}
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "counted"),
+    [
+        ("127.0.0.1", "::ffff:10.0.2.1", "10.0.2.1"),
+        ("127.0.0.1", "2001:DB8::1", "2001:db8::1"),
+        # A dual-stack socket reports the proxy itself in the mapped form.
+        ("::ffff:127.0.0.1", "10.0.2.1", "10.0.2.1"),
+        ("::ffff:10.0.2.1", "", "10.0.2.1"),
+        ("::ffff:10.0.2.1", "192.0.2.9", "10.0.2.1"),
+    ],
+)
+def test_the_counted_address_is_normalised(rf, remote, forwarded, counted):
+    request = rf.post(LOGIN, REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_ip(request) == counted
 
 
 def test_a_username_longer_than_any_counts_as_a_failed_sign_in(client, coordinator_wuwei):
