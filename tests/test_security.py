@@ -2,6 +2,7 @@
 
 import datetime
 import time
+from base64 import b32encode
 from unittest import mock
 
 import pytest
@@ -17,6 +18,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import PASSWORD, UserFactory
+from trialscreen.accounts import totp_device_confirm
 from trialscreen.security import client_ip
 
 pytestmark = pytest.mark.django_db
@@ -323,6 +325,49 @@ def test_reloading_the_set_up_page_keeps_the_secret(client_as, mdt_member):
     client.get(reverse("second_factor_setup"))
 
     assert TOTPDevice.objects.filter(user=mdt_member).count() == 1
+
+
+def secret_of(device):
+    return b32encode(device.bin_key).decode()
+
+
+def test_an_unconfirmed_authenticator_left_over_is_never_offered_or_confirmed(
+    client_as, mdt_member
+):
+    left_over = TOTPDevice.objects.create(user=mdt_member, name="authenticator", confirmed=False)
+    client = client_as("mdt")
+
+    html = client.get(reverse("second_factor_setup")).content.decode()
+    refused = client.post(reverse("second_factor_setup"), {"token": current_code(left_over)})
+
+    assert secret_of(left_over) not in html
+    assert secret_of(TOTPDevice.objects.get(user=mdt_member)) in html
+    assert "That code is not right" in refused.content.decode()
+    assert not TOTPDevice.objects.filter(user=mdt_member, confirmed=True).exists()
+
+
+def test_the_secret_shown_in_one_session_cannot_be_confirmed_in_another(client_as, mdt_member):
+    elsewhere = client_as("mdt")
+    elsewhere.get(reverse("second_factor_setup"))
+    seen_elsewhere = TOTPDevice.objects.get(user=mdt_member)
+    mine = client_as("mdt")
+    mine.get(reverse("second_factor_setup"))
+
+    refused = mine.post(reverse("second_factor_setup"), {"token": current_code(seen_elsewhere)})
+    late = elsewhere.post(reverse("second_factor_setup"), {"token": current_code(seen_elsewhere)})
+
+    assert "That code is not right" in refused.content.decode()
+    assert "the key below is new" in late.content.decode()
+    assert not TOTPDevice.objects.filter(user=mdt_member, confirmed=True).exists()
+
+
+def test_the_first_authenticator_confirmed_owns_the_account(mdt_member):
+    first = TOTPDevice.objects.create(user=mdt_member, name="one", confirmed=False)
+    second = TOTPDevice.objects.create(user=mdt_member, name="two", confirmed=False)
+
+    assert totp_device_confirm(device=first, token=current_code(first))
+    assert not totp_device_confirm(device=second, token=current_code(second))
+    assert list(TOTPDevice.objects.filter(confirmed=True)) == [first]
 
 
 def test_with_an_authenticator_the_password_alone_opens_nothing(client, mdt_with_authenticator):

@@ -11,7 +11,7 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -132,23 +132,40 @@ class SecondFactorMiddleware:
         return redirect(f"{reverse(page)}?{urlencode({'next': request.get_full_path()})}")
 
 
-def totp_device_pending(*, user) -> TOTPDevice:
-    """The user's unconfirmed authenticator, created on the first call.
+# Session key: the unconfirmed authenticator this session is setting up.
+DEVICE_BEING_SET_UP = "second_factor_device"
 
-    Its secret stays the same until it is confirmed, so reloading the set-up page does not
-    invalidate what the user already typed into the app.
+
+def totp_device_pending(*, session, user) -> tuple[TOTPDevice, bool]:
+    """The unconfirmed authenticator this session is setting up, and whether it is new.
+
+    A session gets a device, and a secret, of its own on its first visit and keeps them while
+    the page is reloaded, so what the user already typed into the app stays right. Any other
+    unconfirmed device of the user goes then: its secret was shown to another session, perhaps
+    to someone else who knew the password, and must never become this account's second factor.
     """
-    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
-    return device
+    pending = TOTPDevice.objects.devices_for_user(user, confirmed=False)
+    device = pending.filter(pk=session.get(DEVICE_BEING_SET_UP)).first()
+    if device is not None:
+        return device, False
+    pending.delete()
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    session[DEVICE_BEING_SET_UP] = device.pk
+    return device, True
 
 
 @transaction.atomic
 def totp_device_confirm(*, device: TOTPDevice, token: str) -> bool:
-    """Confirm ``device`` if ``token`` is its current code; wrong codes slow further tries."""
-    device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
-    if not device.verify_token(token):
+    """Confirm ``device`` if ``token`` is its current code; wrong codes slow further tries.
+
+    The first authenticator confirmed owns the account: none is confirmed while the user has
+    one. The user's row is locked, so of two set-ups confirming at once the second is refused.
+    """
+    get_user_model().objects.select_for_update().get(pk=device.user_id)
+    if TOTPDevice.objects.filter(user_id=device.user_id, confirmed=True).exists():
+        return False
+    device = TOTPDevice.objects.select_for_update().filter(pk=device.pk, confirmed=False).first()
+    if device is None or not device.verify_token(token):
         return False
     device.confirmed = True
     device.save(update_fields=["confirmed"])

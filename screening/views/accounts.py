@@ -18,6 +18,7 @@ from screening import access
 from screening.forms.accounts import TokenForm
 from screening.models import Role
 from trialscreen.accounts import (
+    DEVICE_BEING_SET_UP,
     SECOND_FACTOR_DUE,
     VERIFY,
     second_factor_required,
@@ -38,6 +39,10 @@ def locked_out(request, original_response=None, credentials=None):
 
 
 WRONG_CODE = _("That code is not right. Check the app shows TrialScreen and type the newest code.")
+NEW_KEY = _(
+    "Set-up of two-step sign-in started again for your account, so the key below is new. "
+    "Add it to the app and type the code the app shows for it."
+)
 TOO_SOON = ngettext_lazy(
     "Too many wrong codes in a row: wait %(seconds)s second, then type the newest code.",
     "Too many wrong codes in a row: wait %(seconds)s seconds, then type the newest code.",
@@ -74,6 +79,7 @@ def _settle(request, device: TOTPDevice):
     """Mark the session verified with ``device`` and go where the user was heading."""
     django_otp.login(request, device)
     request.session.pop(SECOND_FACTOR_DUE, None)
+    request.session.pop(DEVICE_BEING_SET_UP, None)
     # A new session key for the now stronger sign-in, like after the password.
     request.session.cycle_key()
     target = request.POST.get("next") or request.GET.get("next", "")
@@ -91,10 +97,12 @@ def second_factor_setup(request):
     user = request.user
     if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
         return render(request, "registration/second_factor_setup.html", {"enabled": True})
-    device = totp_device_pending(user=user)
+    device, new = totp_device_pending(session=request.session, user=user)
     form = TokenForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        if wait := _wait_message([device]):
+        if new:
+            form.add_error("token", NEW_KEY)
+        elif wait := _wait_message([device]):
             form.add_error("token", wait)
         elif totp_device_confirm(device=device, token=form.cleaned_data["token"]):
             messages.success(request, _("Two-step sign-in is on for your account."))
