@@ -422,33 +422,48 @@ def test_the_verify_step_never_sends_the_user_to_another_site(client, mdt_with_a
     assert response.url == reverse("dashboard")
 
 
-def test_without_an_authenticator_an_mdt_member_signs_in_with_the_password(
-    client, mdt_member, settings
+@pytest.mark.parametrize("member", ["mdt_member", "data_manager"])
+def test_when_required_mdt_members_and_data_managers_set_up_an_authenticator_first(
+    client, settings, request, member
 ):
     settings.REQUIRE_2FA = True
-    sign_in(client, "mdt-member", PASSWORD)
-
-    assert signed_in_as(client) == "mdt-member"
-
-
-def test_when_required_a_data_manager_sets_up_an_authenticator_before_anything_else(
-    client, data_manager, settings
-):
-    settings.REQUIRE_2FA = True
-    sign_in(client, "data-manager", PASSWORD)
+    user = request.getfixturevalue(member)
+    sign_in(client, user.username, PASSWORD)
 
     blocked = client.get(reverse("referral_list"))
     assert blocked.url == reverse("second_factor_setup") + "?next=%2Freferrals%2F"
     assert client.get("/admin/").url.startswith(reverse("second_factor_setup"))
     page = client.get(blocked.url)
-    assert "Data managers must use two-step sign-in" in page.content.decode()
-    device = TOTPDevice.objects.get(user=data_manager)
+    assert "data managers and administrators must use two-step sign-in" in page.content.decode()
+    device = TOTPDevice.objects.get(user=user)
     done = client.post(
         reverse("second_factor_setup"), {"token": current_code(device), "next": "/referrals/"}
     )
 
     assert done.url == "/referrals/"
-    assert signed_in_as(client) == "data-manager"
+    assert signed_in_as(client) == user.username
+
+
+def test_when_required_a_coordinator_is_offered_an_authenticator_but_not_asked(
+    client, coordinator_wuwei, settings
+):
+    settings.REQUIRE_2FA = True
+    sign_in(client, "coord-wuwei", PASSWORD)
+
+    assert signed_in_as(client) == "coord-wuwei"
+    assert 'href="/accounts/two-step/setup/"' in client.get(reverse("dashboard")).content.decode()
+    page = client.get(reverse("second_factor_setup")).content.decode()
+    assert "must use two-step sign-in" not in page
+    assert "Turn on two-step sign-in" in page
+
+
+def test_a_coordinator_with_an_authenticator_gives_its_code_after_the_password(
+    client, coordinator_wuwei
+):
+    TOTPDevice.objects.create(user=coordinator_wuwei, name="phone", confirmed=True)
+    sign_in(client, "coord-wuwei", PASSWORD)
+
+    assert client.get(reverse("referral_list")).url.startswith(reverse("second_factor_verify"))
 
 
 def test_when_not_required_a_data_manager_is_not_asked(client, data_manager):

@@ -1,9 +1,10 @@
 """Sign-in protection: failed sign-ins, idle sessions and the second factor (its pages are in
 ``screening.views.accounts``).
 
-The second factor is a TOTP authenticator app (django-otp) for MDT members and data managers.
-After the password, a user with a confirmed device gives its current code before anything else;
-with ``REQUIRE_2FA`` on, a data manager without one sets one up first. What a user still owes is
+The second factor is a TOTP authenticator app (django-otp), open to every role. After the
+password, a user with a confirmed device gives its current code before anything else; with
+``REQUIRE_2FA`` on (the default unless DEBUG), an MDT member, data manager or staff user without
+one sets one up first. What a user still owes is
 decided once, at sign-in, and kept in the session, so an ordinary request costs no query.
 """
 
@@ -91,8 +92,11 @@ class SessionRenewalMiddleware:
 
 
 def second_factor_required(user) -> bool:
-    """Whether the user must have an authenticator (data managers when ``REQUIRE_2FA``)."""
-    return settings.REQUIRE_2FA and (Role.ADMIN in user_roles(user) or user.is_staff)
+    """Whether the user must have an authenticator: with ``REQUIRE_2FA``, those who see every
+    site's patients (MDT members, data managers) and staff users, who reach the admin."""
+    if not settings.REQUIRE_2FA:
+        return False
+    return user.is_staff or bool(user_roles(user) & {Role.MDT, Role.ADMIN})
 
 
 def remember_second_factor_due(sender, request, user, **kwargs):

@@ -144,9 +144,10 @@ LOCKOUT_CONTACT = env.str("LOCKOUT_CONTACT", default="")
 # every request as SESSION_SAVE_EVERY_REQUEST would, live evaluations included.
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-# Optional TOTP second factor for MDT members and data managers; required for data managers
-# when REQUIRE_2FA is on (trialscreen/accounts.py).
-REQUIRE_2FA = env.bool("REQUIRE_2FA", default=False)
+# TOTP second factor (trialscreen/accounts.py), offered to every role. With REQUIRE_2FA, on
+# unless DEBUG is, MDT members and data managers (who see every site's patients) and staff
+# set one up before anything else; REQUIRE_2FA=false for a site that cannot issue devices.
+REQUIRE_2FA = env.bool("REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = "TrialScreen"
 
 LOGIN_URL = "login"

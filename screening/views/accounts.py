@@ -91,7 +91,7 @@ def _settle(request, device: TOTPDevice):
 
 
 @require_http_methods(["GET", "POST"])
-@access.roles_required(Role.MDT, Role.ADMIN, staff=True)
+@access.roles_required(Role.COORDINATOR, Role.MDT, Role.ADMIN, staff=True)
 def second_factor_setup(request):
     """Show the authenticator secret and confirm it with the first code."""
     user = request.user
