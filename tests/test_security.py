@@ -319,6 +319,19 @@ def test_an_mdt_member_sets_up_an_authenticator_with_its_first_code(client_as, m
     assert "Two-step sign-in is on" in client.get(reverse("second_factor_setup")).content.decode()
 
 
+def test_the_set_up_page_shows_a_qr_code_the_content_security_policy_lets_render(client_as):
+    response = client_as("mdt").get(reverse("second_factor_setup"))
+
+    html = response.content.decode()
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert 'class="qr-code"' in svg
+    assert "<title>QR code for your authenticator app</title>" in svg
+    assert "style=" not in html
+    assert "<style" not in html
+    assert "style-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+
+
 def test_reloading_the_set_up_page_keeps_the_secret(client_as, mdt_member):
     client = client_as("mdt")
     client.get(reverse("second_factor_setup"))
