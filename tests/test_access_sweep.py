@@ -226,8 +226,10 @@ ADMIN = {
     "/admin/screening/protocolversion/add/": statuses(302, 302, 302, 302, 200),
     "/admin/pghistory/middlewareevents/": statuses(302, 302, 302, 302, 200),
     "/admin/auth/user/": statuses(302, 302, 302, 302, 403),
-    # Sign-in secrets and lockouts are for the hospital's IT (superusers), not data managers.
-    "/admin/otp_totp/totpdevice/": statuses(302, 302, 302, 302, 403),
+    # Data managers list authenticators (never their secrets) and reset two-step sign-in.
+    "/admin/otp_totp/totpdevice/": statuses(302, 302, 302, 302, 200),
+    "/admin/otp_totp/totpdevice/resets/": statuses(302, 302, 302, 302, 200),
+    # Lockouts are for the hospital's IT (superusers).
     "/admin/axes/accessattempt/": statuses(302, 302, 302, 302, 403),
 }
 

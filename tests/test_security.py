@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 from axes.models import AccessAttempt
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import InternalError, connection, transaction
 from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pghistory.models import Context
 
 from tests.factories import PASSWORD, UserFactory
 from trialscreen.accounts import totp_device_confirm
@@ -498,3 +499,74 @@ def test_a_user_owing_nothing_is_sent_on_from_the_verify_page(client):
     client.force_login(UserFactory(username="plain", role="coordinator", site_codes=["wuwei"]))
 
     assert client.get(reverse("second_factor_verify")).url == reverse("dashboard")
+
+
+# --- a lost authenticator, reset by a data manager ---
+
+AUTHENTICATORS = "/admin/otp_totp/totpdevice/"
+
+
+def reset_in_the_admin(client, *devices):
+    return client.post(
+        AUTHENTICATORS,
+        {"action": "reset_two_step_sign_in", "_selected_action": [d.pk for d in devices]},
+    )
+
+
+def test_a_data_manager_resets_a_lost_authenticator_and_the_audit_trail_says_so(
+    client, client_as, mdt_with_authenticator, data_manager, settings
+):
+    lost = TOTPDevice.objects.get(user=mdt_with_authenticator)
+    admin = client_as("data_manager")
+
+    done = reset_in_the_admin(admin, lost)
+
+    assert done.status_code == 302
+    assert not TOTPDevice.objects.filter(user=mdt_with_authenticator).exists()
+    record = Context.objects.get(metadata__action="second_factor_reset")
+    assert record.metadata["user"] == data_manager.pk
+    assert record.metadata["reset_user"] == mdt_with_authenticator.pk
+    assert timezone.now() - record.created_at < ONE_MINUTE
+    history = admin.get(AUTHENTICATORS + "resets/").content.decode()
+    assert "<td>data-manager</td>" in history
+    assert "<td>mdt-member</td>" in history
+    # The next sign-in with the password sets up a new authenticator.
+    settings.REQUIRE_2FA = True
+    sign_in(client, "mdt-member", PASSWORD)
+    assert client.get(reverse("referral_list")).url.startswith(reverse("second_factor_setup"))
+
+
+def test_the_record_of_a_reset_cannot_be_deleted(client_as, mdt_with_authenticator):
+    reset_in_the_admin(client_as("data_manager"), TOTPDevice.objects.get())
+
+    with pytest.raises(InternalError, match="cannot be deleted"), transaction.atomic():
+        Context.objects.filter(metadata__action="second_factor_reset").delete()
+
+
+def test_the_admin_never_shows_a_secret_nor_adds_or_deletes_an_authenticator(
+    client_as, mdt_with_authenticator
+):
+    device = TOTPDevice.objects.get()
+    admin = client_as("data_manager")
+
+    listing = admin.get(AUTHENTICATORS).content.decode()
+    detail = admin.get(f"{AUTHENTICATORS}{device.pk}/change/").content.decode()
+
+    assert "mdt-member" in listing
+    assert "delete_selected" not in listing
+    assert f"{AUTHENTICATORS}add/" not in listing
+    assert device.key not in listing + detail
+    assert admin.get(f"{AUTHENTICATORS}add/").status_code == 403
+    assert admin.post(f"{AUTHENTICATORS}{device.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+
+
+def test_a_data_manager_cannot_reset_a_superusers_authenticator(client_as):
+    it = UserFactory(username="hospital-it", is_staff=True, is_superuser=True)
+    device = TOTPDevice.objects.create(user=it, name="phone", confirmed=True)
+    admin = client_as("data_manager")
+
+    assert "hospital-it" not in admin.get(AUTHENTICATORS).content.decode()
+    reset_in_the_admin(admin, device)
+
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()

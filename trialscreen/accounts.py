@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pghistory.models import Context
 
 from screening.models import Role, user_roles
 
@@ -174,3 +175,37 @@ def totp_device_confirm(*, device: TOTPDevice, token: str) -> bool:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     return True
+
+
+# The audit trail's record of a reset: its ``action`` in the metadata of a pghistory context.
+SECOND_FACTOR_RESET = "second_factor_reset"
+
+
+@transaction.atomic
+def second_factor_reset(*, user, by) -> int:
+    """Remove every authenticator of ``user`` (a lost phone) and record that ``by`` did it.
+
+    The user's next sign-in with the password may set up a new one: the first to do so owns
+    the account again. Authenticators are django-otp's rows, which the audit triggers do not
+    track, so the record is a context row of the audit trail (pghistory): a table the
+    application can add to but not delete from, whose recorded user cannot change
+    (migration 0004). It names who reset whose sign-in, when, and how many devices went.
+    Returns that number.
+    """
+    removed, _by_model = TOTPDevice.objects.filter(user=user).delete()
+    Context.objects.create(
+        metadata={
+            "user": by.pk,
+            "action": SECOND_FACTOR_RESET,
+            "username": by.get_username(),
+            "reset_user": user.pk,
+            "reset_username": user.get_username(),
+            "devices_removed": removed,
+        }
+    )
+    return removed
+
+
+def second_factor_resets():
+    """Every reset recorded by ``second_factor_reset``, newest first (one query)."""
+    return Context.objects.filter(metadata__action=SECOND_FACTOR_RESET).order_by("-created_at")
