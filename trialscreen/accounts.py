@@ -4,8 +4,8 @@
 The second factor is a TOTP authenticator app (django-otp), open to every role. After the
 password, a user with a confirmed device gives its current code before anything else; with
 ``REQUIRE_2FA`` on (the default unless DEBUG), an MDT member, data manager or staff user without
-one sets one up first. What a user still owes is
-decided once, at sign-in, and kept in the session, so an ordinary request costs no query.
+one sets one up first. What a user still owes is decided once, at sign-in, and kept in the
+session, so an ordinary request costs no query.
 """
 
 from axes.handlers.database import AxesDatabaseHandler
@@ -187,10 +187,9 @@ def second_factor_reset(*, user, by) -> int:
 
     The user's next sign-in with the password may set up a new one: the first to do so owns
     the account again. Authenticators are django-otp's rows, which the audit triggers do not
-    track, so the record is a context row of the audit trail (pghistory): a table the
-    application can add to but not delete from, whose recorded user cannot change
-    (migration 0004). It names who reset whose sign-in, when, and how many devices went.
-    Returns that number.
+    track, so the record is a context row of the audit trail (pghistory), whose rows cannot be
+    deleted and whose recorded user cannot change (migration 0004). It names who reset whose
+    sign-in, when, and how many devices went. Returns that number.
     """
     removed, _by_model = TOTPDevice.objects.filter(user=user).delete()
     Context.objects.create(
