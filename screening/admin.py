@@ -1,4 +1,5 @@
-"""The Django admin for data managers: protocol amendments, and the trial's data read-only.
+"""The Django admin for data managers: protocol amendments, the trial's data read-only, and
+resetting the two-step sign-in of someone who lost their phone.
 
 Clinical data changes only through the services (views, commands), which evaluate, enforce the
 workflow and lock rows; the admin must not offer a side door, so every model but
@@ -7,6 +8,7 @@ an amendment is a new version.
 """
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -16,9 +18,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from screening import amendments, models
+from screening import access, amendments, models
 from screening.forms.amendments import ProtocolAmendmentForm
+from trialscreen.accounts import second_factor_reset, second_factor_resets
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -236,3 +240,96 @@ class ProtocolVersionAdmin(admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/screening/protocolversion/outcome_changes.html", context
         )
+
+
+# django-otp's own admin shows and edits authenticators' secrets; this one never does.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    """Who has an authenticator, and the reset of two-step sign-in after a lost phone.
+
+    Nothing is added or changed here and no secret is shown: the first person to set up an
+    authenticator on the set-up page, signed in with the account's password, owns it
+    (trialscreen/accounts.py). Access is by role, as everywhere else (screening/access.py), not
+    by Django permissions; data managers neither see nor reset superusers' authenticators.
+    """
+
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at")
+    list_display_links = None
+    list_filter = ("confirmed",)
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    fields = list_display
+    readonly_fields = list_display
+    actions = ["reset_two_step_sign_in"]
+
+    def _may_reset(self, request) -> bool:
+        return request.user.is_superuser or access.is_data_manager(request.user)
+
+    def has_module_permission(self, request):
+        return self._may_reset(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may_reset(request)
+
+    def has_reset_permission(self, request):
+        return self._may_reset(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        devices = super().get_queryset(request)
+        if request.user.is_superuser:
+            return devices
+        return devices.filter(user__is_superuser=False)
+
+    @admin.action(
+        description=_("Reset two-step sign-in of the selected users"), permissions=["reset"]
+    )
+    def reset_two_step_sign_in(self, request, queryset):
+        users = list(
+            get_user_model().objects.filter(pk__in=queryset.values("user_id")).order_by("username")
+        )
+        for user in users:
+            second_factor_reset(user=user, by=request.user)
+        self.message_user(
+            request,
+            _(
+                "Two-step sign-in reset for %(users)s: their authenticators are removed, and "
+                "they can set up a new one after signing in with their password."
+            )
+            % {"users": ", ".join(user.get_username() for user in users)},
+            messages.SUCCESS,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "resets/",
+                self.admin_site.admin_view(self.resets_view),
+                name="otp_totp_totpdevice_resets",
+            ),
+            *super().get_urls(),
+        ]
+
+    def resets_view(self, request):
+        """Every reset of two-step sign-in, from the audit trail: when, by whom, for whom."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Two-step sign-in resets"),
+            "resets": second_factor_resets(),
+        }
+        return TemplateResponse(request, "admin/otp_totp/totpdevice/resets.html", context)

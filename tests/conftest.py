@@ -31,6 +31,13 @@ def plain_http_and_static(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def second_factor_not_required(settings):
+    """Tests sign the cast in with the password alone (``force_login``); the tests of the
+    second factor turn REQUIRE_2FA, on by default with DEBUG off, back on."""
+    settings.REQUIRE_2FA = False
+
+
 @pytest.fixture
 def coordinator_wuwei(db):
     return UserFactory(username="coord-wuwei", role="coordinator", site_codes=["wuwei"])

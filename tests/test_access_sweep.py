@@ -97,7 +97,7 @@ SWEEP = {
     "accounts/login/": (get("/accounts/login/", statuses(200, 200, 200, 200, 200)),),
     "accounts/logout/": (post("/accounts/logout/", statuses(302, 302, 302, 302, 302)),),
     "accounts/two-step/setup/": (
-        get("/accounts/two-step/setup/", statuses(302, 403, 403, 200, 200)),
+        get("/accounts/two-step/setup/", statuses(302, 200, 200, 200, 200)),
     ),
     # Nothing is owed by these users: the page sends them on.
     "accounts/two-step/verify/": (
@@ -228,8 +228,10 @@ ADMIN = {
     "/admin/screening/protocolversion/add/": statuses(302, 302, 302, 302, 200),
     "/admin/pghistory/middlewareevents/": statuses(302, 302, 302, 302, 200),
     "/admin/auth/user/": statuses(302, 302, 302, 302, 403),
-    # Sign-in secrets and lockouts are for the hospital's IT (superusers), not data managers.
-    "/admin/otp_totp/totpdevice/": statuses(302, 302, 302, 302, 403),
+    # Data managers list authenticators (never their secrets) and reset two-step sign-in.
+    "/admin/otp_totp/totpdevice/": statuses(302, 302, 302, 302, 200),
+    "/admin/otp_totp/totpdevice/resets/": statuses(302, 302, 302, 302, 200),
+    # Lockouts are for the hospital's IT (superusers).
     "/admin/axes/accessattempt/": statuses(302, 302, 302, 302, 403),
 }
 

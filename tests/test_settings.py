@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def manage(*args, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    environment = {
+        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "REQUIRE_2FA")
+    }
     environment.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -45,6 +47,23 @@ def test_production_settings_pass_the_deployment_checks(app_role):
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("environment", "required"),
+    [({}, "True"), ({"DEBUG": "true"}, "False"), ({"REQUIRE_2FA": "false"}, "False")],
+)
+def test_the_second_factor_is_required_unless_debugging_or_turned_off(environment, required):
+    result = manage(
+        "shell",
+        "--verbosity=0",
+        "-c",
+        "from django.conf import settings; print(settings.REQUIRE_2FA)",
+        **{"SECRET_KEY": "test-only-not-secret", **environment},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == required
 
 
 @pytest.mark.django_db

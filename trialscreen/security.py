@@ -150,22 +150,33 @@ class PatientDataLogFilter(logging.Filter):
         return True
 
 
+def _address(text: str | None) -> str | None:
+    """``text`` as one spelling of its address, or None when it is no address.
+
+    An IPv4 client reaching a dual-stack socket shows as ``::ffff:10.0.2.1``; it is the same
+    client as ``10.0.2.1`` and must count against the same address.
+    """
+    try:
+        address = ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
+
+
 def client_ip(request) -> str | None:
-    """The address django-axes counts failed sign-ins against.
+    """The address django-axes counts failed sign-ins against, normalised (``_address``).
 
     Behind nginx every request comes from the proxy's address, so one person's typos would lock
     out the whole hospital: when the request comes from a trusted proxy (``TRUSTED_PROXIES``)
     the address nginx appended last to X-Forwarded-For is the client's. Anything earlier in that
     header was sent by the client and is not trusted, nor is anything that is not an address.
     """
-    remote = request.META.get("REMOTE_ADDR")
+    remote = _address(request.META.get("REMOTE_ADDR")) or request.META.get("REMOTE_ADDR")
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if remote in settings.TRUSTED_PROXIES and forwarded.strip():
-        last = forwarded.split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            return remote
+    trusted = {_address(proxy) for proxy in settings.TRUSTED_PROXIES}
+    if remote in trusted and forwarded.strip():
+        return _address(forwarded.split(",")[-1]) or remote
     return remote
 
 

@@ -124,11 +124,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # Sign-in protection. Five failed sign-ins lock the username and, separately, the
-# address they came from for 30 minutes; the lockout page says whom to contact.
+# address they came from for 30 minutes; the lockout page says whom to contact. A successful
+# sign-in forgives the failures of its own username only, never another user's failures from
+# the same address (accounts.OwnFailuresResetHandler says why).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=30)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "trialscreen.accounts.OwnFailuresResetHandler"
 AXES_LOCKOUT_CALLABLE = "screening.views.accounts.locked_out"
 AXES_CLIENT_IP_CALLABLE = "trialscreen.security.client_ip"
 AXES_USERNAME_CALLABLE = "trialscreen.security.axes_username"
@@ -141,9 +144,10 @@ LOCKOUT_CONTACT = env.str("LOCKOUT_CONTACT", default="")
 # every request as SESSION_SAVE_EVERY_REQUEST would, live evaluations included.
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-# Optional TOTP second factor for MDT members and data managers; required for data managers
-# when REQUIRE_2FA is on (trialscreen/accounts.py).
-REQUIRE_2FA = env.bool("REQUIRE_2FA", default=False)
+# TOTP second factor (trialscreen/accounts.py), offered to every role. With REQUIRE_2FA, on
+# unless DEBUG is, MDT members and data managers (who see every site's patients) and staff
+# set one up before anything else; REQUIRE_2FA=false for a site that cannot issue devices.
+REQUIRE_2FA = env.bool("REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = "TrialScreen"
 
 LOGIN_URL = "login"

@@ -4,11 +4,13 @@ import math
 from base64 import b32encode
 
 import django_otp
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -18,6 +20,7 @@ from screening import access
 from screening.forms.accounts import TokenForm
 from screening.models import Role
 from trialscreen.accounts import (
+    DEVICE_BEING_SET_UP,
     SECOND_FACTOR_DUE,
     VERIFY,
     second_factor_required,
@@ -38,6 +41,10 @@ def locked_out(request, original_response=None, credentials=None):
 
 
 WRONG_CODE = _("That code is not right. Check the app shows TrialScreen and type the newest code.")
+NEW_KEY = _(
+    "Set-up of two-step sign-in started again for your account, so the key below is new. "
+    "Add it to the app and type the code the app shows for it."
+)
 TOO_SOON = ngettext_lazy(
     "Too many wrong codes in a row: wait %(seconds)s second, then type the newest code.",
     "Too many wrong codes in a row: wait %(seconds)s seconds, then type the newest code.",
@@ -62,6 +69,25 @@ def _wait_message(devices) -> str | None:
     return TOO_SOON % {"seconds": max(1, seconds)}
 
 
+def _qr_code(url: str) -> str:
+    """``url`` as a QR code in inline SVG, sized by the page's stylesheet (``.qr-code``).
+
+    segno writes presentation attributes (fill, stroke), never a style attribute or element,
+    so the Content-Security-Policy without 'unsafe-inline' lets it render.
+    """
+    svg = segno.make(url, error="m").svg_inline(
+        scale=4,
+        omitsize=True,
+        dark="#000",
+        light="#fff",
+        svgclass="qr-code",
+        lineclass=None,
+        title=str(_("QR code for your authenticator app")),
+    )
+    # Safe: segno escapes the title, and the rest is numbers and fixed markup.
+    return mark_safe(svg)
+
+
 def _verified_device(user, token: str) -> TOTPDevice | None:
     """The user's confirmed device whose current code is ``token``."""
     for device in TOTPDevice.objects.devices_for_user(user, confirmed=True):
@@ -74,6 +100,7 @@ def _settle(request, device: TOTPDevice):
     """Mark the session verified with ``device`` and go where the user was heading."""
     django_otp.login(request, device)
     request.session.pop(SECOND_FACTOR_DUE, None)
+    request.session.pop(DEVICE_BEING_SET_UP, None)
     # A new session key for the now stronger sign-in, like after the password.
     request.session.cycle_key()
     target = request.POST.get("next") or request.GET.get("next", "")
@@ -85,16 +112,18 @@ def _settle(request, device: TOTPDevice):
 
 
 @require_http_methods(["GET", "POST"])
-@access.roles_required(Role.MDT, Role.ADMIN, staff=True)
+@access.roles_required(Role.COORDINATOR, Role.MDT, Role.ADMIN, staff=True)
 def second_factor_setup(request):
     """Show the authenticator secret and confirm it with the first code."""
     user = request.user
     if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
         return render(request, "registration/second_factor_setup.html", {"enabled": True})
-    device = totp_device_pending(user=user)
+    device, new = totp_device_pending(session=request.session, user=user)
     form = TokenForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        if wait := _wait_message([device]):
+        if new:
+            form.add_error("token", NEW_KEY)
+        elif wait := _wait_message([device]):
             form.add_error("token", wait)
         elif totp_device_confirm(device=device, token=form.cleaned_data["token"]):
             messages.success(request, _("Two-step sign-in is on for your account."))
@@ -106,6 +135,7 @@ def second_factor_setup(request):
         "form": form,
         "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         "config_url": device.config_url,
+        "qr_code": _qr_code(device.config_url),
         "required": second_factor_required(user),
         "next": request.GET.get("next", ""),
     }
