@@ -7,6 +7,7 @@ from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Div, Fieldset, Layout, Row
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -88,6 +89,7 @@ class SiteChoiceField(forms.ModelChoiceField):
     def to_python(self, value):
         if value in self.empty_values:
             return None
+        ProhibitNullCharactersValidator()(value)
         site = self.sites_by_code().get(str(value))
         if site is None:
             error = self.error_messages["invalid_choice"]
