@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from screening import exports
+from screening.models import Referral
 from tests.factories import create_referral, create_referrals
 from tests.flows import varied_trial
 
@@ -92,6 +93,20 @@ def test_xlsx_file_holds_the_csv_rows(trial, tmp_path):
     sheet = load_workbook(target).active
     xlsx_rows = [[cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
     assert xlsx_rows == csv_rows
+
+
+def test_a_control_character_in_a_name_does_not_stop_the_xlsx_file(coordinator_wuwei, tmp_path):
+    referral = create_referral(number=1, full_name="王建国")
+    # Past the form, which refuses it: as an import or SQL could.
+    Referral.objects.filter(pk=referral.pk).update(full_name="王\x01建国")
+    target = tmp_path / "log.xlsx"
+
+    call_command(
+        "export_screening_log", "--identified", "--format", "xlsx", "--output", str(target)
+    )
+
+    header, row = load_workbook(target).active.iter_rows(values_only=True)
+    assert row[header.index("full_name")] == "王\ufffd建国"
 
 
 def cell_text(value) -> str:

@@ -179,6 +179,18 @@ def test_xlsx_is_readable_with_real_dates_and_a_frozen_header(signed_in, trial):
     assert sheet.column_dimensions["A"].width >= 12
 
 
+def test_a_control_character_in_a_name_does_not_stop_the_identification_xlsx(signed_in):
+    referral = create_referral(number=1, full_name="王建国")
+    # Past the form, which refuses it: as an import or SQL could.
+    Referral.objects.filter(pk=referral.pk).update(full_name="王\x01建国")
+
+    response = signed_in.get(reverse("export_identification_xlsx"))
+
+    assert response.status_code == 200
+    header, row = xlsx_rows(response)
+    assert row[header.index("full_name")] == "王\ufffd建国"
+
+
 def test_enrolment_list_is_in_study_number_order(signed_in, trial):
     rows = csv_rows(signed_in.get(reverse("export_enrolment_csv")))
 
