@@ -19,6 +19,7 @@ from screening.models import (
     ExportLog,
     MdtDecision,
     ProtocolVersion,
+    RecordView,
     Referral,
     Signature,
 )
@@ -605,3 +606,9 @@ def export_log_finish(*, log: ExportLog, outcome: str, user=None) -> ExportLog:
     log.outcome = outcome
     log.save(update_fields=["outcome"])
     return log
+
+
+def record_view_create(*, user, kind: str, referral: Referral | None = None) -> RecordView:
+    """Record that ``user`` saw identified data: a referral's page or history, or the
+    identification list (``RecordView.Kind``). One INSERT; the row is never changed."""
+    return RecordView.objects.create(viewer=user, kind=kind, referral=referral)
