@@ -12,6 +12,7 @@ def navigation(request):
         "nav_mdt_queue": reads_reports,
         "nav_exports": access.is_data_manager(user),
         "nav_consort": reads_reports,
+        "nav_audit": access.is_data_manager(user),
         # Two-step sign-in is offered to the roles that read every site's data.
         "nav_two_step": reads_reports,
     }
