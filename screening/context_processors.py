@@ -12,6 +12,7 @@ def navigation(request):
         "nav_mdt_queue": reads_reports,
         "nav_exports": access.is_data_manager(user),
         "nav_consort": reads_reports,
+        "nav_audit": access.is_data_manager(user),
         # Two-step sign-in is offered to every role (required of some: trialscreen/accounts.py).
         "nav_two_step": reads_reports or access.is_coordinator(user),
     }

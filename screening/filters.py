@@ -1,4 +1,4 @@
-"""Filters, search and sort of the referral list."""
+"""Filters, search and sort of the referral list, and the filter of the audit review."""
 
 import django_filters
 from django import forms
@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from screening import access
+from screening.audit_review import ReviewFilter, ReviewKind
 from screening.models import Referral
 
 # Referral date, then id, so pages stay stable when many share a date; without a sort
@@ -72,3 +73,46 @@ class ReferralFilter(django_filters.FilterSet):
 
     def sort_by(self, queryset, name, value):
         return queryset.order_by(*SORTS[value])
+
+
+class AuditFilterForm(forms.Form):
+    """What the audit review lists (``audit_review.ReviewFilter``)."""
+
+    kind = forms.ChoiceField(
+        label=_("What"), choices=[("", _("Everything")), *ReviewKind.choices], required=False
+    )
+    username = forms.CharField(
+        label=_("User"),
+        max_length=255,
+        required=False,
+        help_text=_("A username, or the operating-system account of a command-line export."),
+    )
+    screening_number = forms.CharField(
+        label=_("Referral"),
+        max_length=20,
+        required=False,
+        help_text=_("A screening number; downloads and sign-ins concern no one referral."),
+    )
+    on_or_after = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    on_or_before = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_screening_number(self):
+        return self.cleaned_data["screening_number"].strip().upper()
+
+    def clean_username(self):
+        return self.cleaned_data["username"].strip()
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("on_or_after"), cleaned.get("on_or_before")
+        if start and end and start > end:
+            raise forms.ValidationError(_("The date range starts after it ends."))
+        return cleaned
+
+    def review_filter(self) -> ReviewFilter:
+        """The filter of the valid form."""
+        return ReviewFilter(**self.cleaned_data)

@@ -19,6 +19,7 @@ from screening.models import (
     ExportLog,
     MdtDecision,
     ProtocolVersion,
+    RecordView,
     Referral,
     Signature,
 )
@@ -573,8 +574,12 @@ def export_log_create(
     site=None,
     referred_from=None,
     referred_to=None,
+    channel: str = ExportLog.Channel.BROWSER,
+    os_user: str = "",
 ) -> ExportLog:
-    """Record that ``user`` downloaded an export; its audit event carries the same facts."""
+    """Record that an export is starting: for ``user`` (None for a command run without a
+    user, which ``os_user`` names), by ``channel``. Its audit event carries the same facts;
+    ``export_log_finish`` records how it ended."""
     return ExportLog.objects.create(
         exported_by=user,
         kind=kind,
@@ -583,4 +588,27 @@ def export_log_create(
         site=site,
         referred_from=referred_from,
         referred_to=referred_to,
+        outcome=ExportLog.Outcome.STARTED,
+        channel=channel,
+        os_user=os_user,
     )
+
+
+@_attributed
+def export_log_finish(*, log: ExportLog, outcome: str, user=None) -> ExportLog:
+    """Record how a started export ended: delivered (its last byte handed over) or failed.
+
+    One UPDATE, attributed to ``user``: a streamed download ends after its request's audit
+    context has closed.
+    """
+    if outcome not in (ExportLog.Outcome.DELIVERED, ExportLog.Outcome.FAILED):
+        raise ValueError(f"an export ends delivered or failed, not {outcome!r}")
+    log.outcome = outcome
+    log.save(update_fields=["outcome"])
+    return log
+
+
+def record_view_create(*, user, kind: str, referral: Referral | None = None) -> RecordView:
+    """Record that ``user`` saw identified data: a referral's page or history, or the
+    identification list (``RecordView.Kind``). One INSERT; the row is never changed."""
+    return RecordView.objects.create(viewer=user, kind=kind, referral=referral)

@@ -44,4 +44,6 @@ urlpatterns = [
     # Reports.
     path("reports/consort/", reports.consort_page, name="consort"),
     path("reports/consort.svg", reports.consort_svg, name="consort_svg"),
+    # Data managers' review of the audit trail.
+    path("reports/audit/", reports.audit_page, name="audit"),
 ]

@@ -10,6 +10,7 @@ import io
 import itertools
 import json
 import operator
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -24,6 +25,12 @@ from openpyxl.utils import get_column_letter
 # A cell starting with one of these is run as a formula by spreadsheets (tab and carriage
 # return too, as OWASP's CSV-injection advice notes), so it is quoted.
 FORMULA_STARTS = frozenset("=+-@\t\r")
+# What an XLSX file cannot hold: characters outside XML 1.0's (control characters but tab, line
+# feed and carriage return; U+FFFE, U+FFFF; lone surrogates). openpyxl refuses control
+# characters with an error and writes U+FFFE into a file no spreadsheet opens.
+NOT_IN_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Where such a character was: the replacement character shows that something was there.
+REPLACEMENT = "\ufffd"
 # Rows per chunk of CSV text: a download is one write per chunk rather than one per row.
 ROWS_PER_CHUNK = 500
 # Spreadsheet column widths (characters) where the header's length is not a good guide.
@@ -46,6 +53,18 @@ def defuse(value):
     if isinstance(value, str) and value and value[0] in FORMULA_STARTS:
         return "'" + value
     return value
+
+
+def xlsx_cell(value):
+    """``value`` as an XLSX cell holds it: text without the characters XML cannot hold (each
+    replaced by U+FFFD), then defused (``defuse``); other values as they are.
+
+    The forms refuse control characters; this keeps a value that reached the database another
+    way (an import, SQL) from failing a whole download.
+    """
+    if isinstance(value, str):
+        value = NOT_IN_XML.sub(REPLACEMENT, value)
+    return defuse(value)
 
 
 def _chunks(items, size: int):
@@ -136,11 +155,11 @@ def write_xlsx(rows, columns, target, *, title: str = "export", headers=None) ->
         sheet.column_dimensions[get_column_letter(index)].width = width
     header = []
     for label in headers or columns:
-        cell = WriteOnlyCell(sheet, value=label)
+        cell = WriteOnlyCell(sheet, value=xlsx_cell(label))
         cell.font = Font(bold=True)
         header.append(cell)
     sheet.append(header)
     # Plain values: openpyxl stores a date as a date formatted yyyy-mm-dd by itself.
     for row in rows:
-        sheet.append([defuse(row[column]) for column in columns])
+        sheet.append([xlsx_cell(row[column]) for column in columns])
     workbook.save(target)

@@ -217,6 +217,7 @@ SWEEP = {
     },
     "reports/consort/": (get("/reports/consort/", statuses(302, 403, 403, 200, 200)),),
     "reports/consort.svg": (get("/reports/consort.svg", statuses(302, 403, 403, 200, 200)),),
+    "reports/audit/": (get("/reports/audit/", statuses(302, 403, 403, 403, 200)),),
 }
 
 # The admin is one prefix; these pages stand for it. Only data managers (staff) get in; every

@@ -19,6 +19,7 @@ from screening.models import (
     EvaluationEvent,
     MdtDecisionEvent,
     ProtocolVersionEvent,
+    RecordView,
     Referral,
     ReferralEvent,
 )
@@ -304,6 +305,18 @@ def test_history_shows_lab_values_in_the_unit_they_were_entered(coordinator_wuwe
     assert "changed hemoglobin from 121 g/L to 12.5 g/dL" in texts
 
 
+def test_opening_the_history_is_recorded_and_a_refused_look_is_not(
+    client_as, coordinator_wuwei, coordinator_lanzhou, referral
+):
+    url = reverse("referral_history", args=[referral.screening_number])
+
+    assert client_as("coordinator_wuwei").get(url).status_code == 200
+    assert client_as("coordinator_lanzhou").get(url).status_code == 404
+
+    view = RecordView.objects.get()
+    assert (view.viewer, view.kind, view.referral) == (coordinator_wuwei, "history", referral)
+
+
 def test_history_query_count_does_not_grow_with_events(
     client_as, coordinator_wuwei, referral, django_assert_num_queries
 ):
@@ -316,9 +329,9 @@ def test_history_query_count_does_not_grow_with_events(
             data={"referring_physician": physician},
             user=coordinator_wuwei,
         )
-    # session, user, roles, sites of the user, referral; five event tables; users, sites,
-    # protocol versions
-    with django_assert_num_queries(13):
+    # session, user, roles, sites of the user, referral; the record of the view (an INSERT);
+    # five event tables; users, sites, protocol versions
+    with django_assert_num_queries(14):
         response = client.get(url)
     assert response.content.decode().count("changed referring physician") == 4
 

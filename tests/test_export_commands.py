@@ -2,6 +2,7 @@
 
 import csv
 import datetime
+import getpass
 import io
 import json
 
@@ -10,6 +11,7 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from screening import exports
+from screening.models import ExportLog, Referral
 from tests.factories import create_referral, create_referrals
 from tests.flows import varied_trial
 
@@ -94,9 +96,71 @@ def test_xlsx_file_holds_the_csv_rows(trial, tmp_path):
     assert xlsx_rows == csv_rows
 
 
+def test_a_control_character_in_a_name_does_not_stop_the_xlsx_file(coordinator_wuwei, tmp_path):
+    referral = create_referral(number=1, full_name="王建国")
+    # Past the form, which refuses it: as an import or SQL could.
+    Referral.objects.filter(pk=referral.pk).update(full_name="王\x01建国")
+    target = tmp_path / "log.xlsx"
+
+    call_command(
+        "export_screening_log", "--identified", "--format", "xlsx", "--output", str(target)
+    )
+
+    header, row = load_workbook(target).active.iter_rows(values_only=True)
+    assert row[header.index("full_name")] == "王\ufffd建国"
+
+
 def cell_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
         return value.date().isoformat()
     return str(value)
+
+
+# --- the export log ---
+
+
+def test_a_run_is_logged_with_the_operating_system_account(trial):
+    run("export_enrolment", "--format", "json")
+
+    entry = ExportLog.objects.get()
+    assert (entry.kind, entry.file_format, entry.row_count) == ("enrolment", "json", 2)
+    assert (entry.channel, entry.outcome) == ("command", "delivered")
+    assert entry.exported_by is None
+    assert entry.os_user == getpass.getuser() != ""
+
+
+def test_a_run_for_a_user_is_logged_with_that_user_and_the_filters(trial, data_manager, tmp_path):
+    target = tmp_path / "log.xlsx"
+
+    call_command(
+        "export_screening_log",
+        *("--user", data_manager.username, "--site", "lanzhou", "--referred-from", "2025-05-01"),
+        *("--identified", "--format", "xlsx", "--output", str(target)),
+    )
+
+    entry = ExportLog.objects.get()
+    assert (entry.exported_by, entry.channel, entry.outcome) == (
+        data_manager,
+        "command",
+        "delivered",
+    )
+    assert (entry.kind, entry.file_format) == ("screening_log", "xlsx")
+    assert (entry.site.code, entry.referred_from) == ("lanzhou", datetime.date(2025, 5, 1))
+    assert entry.row_count == Referral.objects.filter(site__code="lanzhou").count()
+    assert entry.events.latest("pgh_id").pgh_context.metadata["user"] == data_manager.pk
+
+
+def test_an_unknown_user_stops_the_command_before_anything_is_logged(trial):
+    with pytest.raises(CommandError, match="unknown user 'nobody'"):
+        run("export_enrolment", "--user", "nobody")
+
+    assert not ExportLog.objects.exists()
+
+
+def test_a_file_that_cannot_be_written_is_logged_as_failed(trial, tmp_path):
+    with pytest.raises(FileNotFoundError):
+        run("export_screening_log", "--output", str(tmp_path / "missing" / "log.csv"))
+
+    assert ExportLog.objects.get().outcome == "failed"

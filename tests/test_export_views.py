@@ -10,12 +10,15 @@ import re
 
 import pytest
 from django.conf import settings
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
 
 from screening import exports
 from screening.models import ExportLog, Referral
+from screening.views.exports import export_download
 from tests.factories import create_referral, create_referrals
 from tests.flows import approve, enrol, varied_trial
 
@@ -179,6 +182,18 @@ def test_xlsx_is_readable_with_real_dates_and_a_frozen_header(signed_in, trial):
     assert sheet.column_dimensions["A"].width >= 12
 
 
+def test_a_control_character_in_a_name_does_not_stop_the_identification_xlsx(signed_in):
+    referral = create_referral(number=1, full_name="王建国")
+    # Past the form, which refuses it: as an import or SQL could.
+    Referral.objects.filter(pk=referral.pk).update(full_name="王\x01建国")
+
+    response = signed_in.get(reverse("export_identification_xlsx"))
+
+    assert response.status_code == 200
+    header, row = xlsx_rows(response)
+    assert row[header.index("full_name")] == "王\ufffd建国"
+
+
 def test_enrolment_list_is_in_study_number_order(signed_in, trial):
     rows = csv_rows(signed_in.get(reverse("export_enrolment_csv")))
 
@@ -230,49 +245,79 @@ def test_identification_download_is_recorded_with_the_user(signed_in, data_manag
     assert entry.referred_from == datetime.date(2025, 5, 1)
     assert entry.referred_to is None
     assert entry.row_count == Referral.objects.filter(site__code="lanzhou").count()
-    event = entry.events.get()
-    assert event.pgh_label == "insert"
-    assert event.pgh_context.metadata["user"] == data_manager.pk
+    events = entry.events.order_by("pgh_id")
+    assert [event.pgh_label for event in events] == ["insert", "update"]
+    assert {event.pgh_context.metadata["user"] for event in events} == {data_manager.pk}
 
 
-def test_filters_select_site_and_referral_dates(signed_in, coordinator_wuwei):
-    old = create_referral(
-        number=1, referral_date="2025-06-01", screening_date="2025-06-02", labs_date="2025-06-01"
-    )
-    recent = create_referral(number=2)
-    create_referral(number=3, site="lanzhou")
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_download_is_delivered_only_once_its_last_chunk_is_out(signed_in, trial, file_format):
+    response = signed_in.get(reverse(f"export_screening_log_{file_format}"))
+    chunks = iter(response.streaming_content)
+    next(chunks)
 
-    def numbers(**params):
-        rows = csv_rows(signed_in.get(reverse("export_screening_log_csv"), params))
-        return [row[0] for row in rows[1:]]
-
-    assert numbers(site="wuwei") == [old.screening_number, recent.screening_number]
-    assert numbers(site="wuwei", referred_to="2025-06-30") == [old.screening_number]
-    assert numbers(referred_from="2025-07-01", site="wuwei") == [recent.screening_number]
-    assert len(numbers()) == 3
+    assert ExportLog.objects.get().outcome == "started"
+    list(chunks)
+    entry = ExportLog.objects.get()
+    assert (entry.outcome, entry.channel, entry.os_user) == ("delivered", "browser", "")
+    # The finishing update happens after the request's audit context, and is attributed too.
+    assert entry.events.latest("pgh_id").pgh_context.metadata["user"] == entry.exported_by_id
 
 
-@pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        ({"referred_from": "2026-02-30"}, "Enter a valid date."),
-        ({"site": "beijing"}, "Select a valid choice."),
-        (
-            {"referred_from": "2026-03-01", "referred_to": "2026-02-01"},
-            "The date range starts after it ends.",
-        ),
-    ],
-)
-def test_bad_filters_are_refused_with_a_message(signed_in, params, message):
-    response = signed_in.get(reverse("export_enrolment_xlsx"), params)
+@pytest.fixture
+def rows_fail(monkeypatch):
+    """Building a screening-log row raises, as a bug or a bad value would."""
 
-    assert response.status_code == 400
-    assert message in response.content.decode()
-    assert not ExportLog.objects.exists()
+    def failing_builder(**options):
+        def build(values):
+            raise RuntimeError("row builder failed")
+
+        return build
+
+    monkeypatch.setattr(exports, "_screening_log_row", failing_builder)
+
+
+def test_a_csv_download_whose_rows_fail_is_recorded_as_failed(signed_in, trial, rows_fail):
+    response = signed_in.get(reverse("export_screening_log_csv"))
+
+    with pytest.raises(RuntimeError, match="row builder failed"):
+        body(response)
+    assert ExportLog.objects.get().outcome == "failed"
+
+
+def test_an_xlsx_download_whose_rows_fail_is_an_error_and_recorded_as_failed(
+    signed_in, trial, rows_fail
+):
+    signed_in.raise_request_exception = False
+
+    response = signed_in.get(reverse("export_screening_log_xlsx"))
+
+    assert response.status_code == 500
+    assert not response.streaming
+    assert ExportLog.objects.get().outcome == "failed"
+
+
+def test_a_download_stopped_before_its_end_is_recorded_as_failed(rf, data_manager, trial):
+    # The view itself: the test client would close the response in its own way.
+    request = rf.get(reverse("export_identification_xlsx"))
+    request.user = data_manager
+    response = export_download(request, kind="identification", file_format="xlsx")
+    next(iter(response.streaming_content))
+
+    # What the server does when the browser goes away mid-download; the test's database
+    # connection is kept open, as the test client keeps it.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+    assert ExportLog.objects.get().outcome == "failed"
 
 
 # Queries of one download: session, user, roles, row count, the export log's insert (with its
-# audit context) and the rows, whose cursor fetches in chunks without new queries.
+# audit context), the rows, whose cursor fetches in chunks without new queries, and the export
+# log's update to delivered.
 @pytest.mark.parametrize("count", [10, 200])
 @pytest.mark.parametrize("url_name", DOWNLOADS)
 def test_downloads_take_the_same_queries_for_10_and_200_rows(
@@ -284,7 +329,7 @@ def test_downloads_take_the_same_queries_for_10_and_200_rows(
         approve(referral, mdt_member)
         enrol(referral, coordinator_wuwei)
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         response = signed_in.get(reverse(url_name))
         content = body(response)
 
@@ -306,10 +351,17 @@ def test_page_offers_each_download_with_the_filter_and_counts_rows(signed_in, tr
     assert "style=" not in page
 
 
-def test_page_lists_the_latest_downloads(signed_in, data_manager):
-    signed_in.get(reverse("export_identification_xlsx"))
+def test_page_lists_the_latest_downloads_with_their_outcome(
+    signed_in, data_manager, trial, rows_fail
+):
+    body(signed_in.get(reverse("export_identification_xlsx")))
+    with pytest.raises(RuntimeError):
+        body(signed_in.get(reverse("export_screening_log_csv")))
 
     page = signed_in.get(reverse("exports")).content.decode()
 
-    assert "Identification list (XLSX)" in page
-    assert data_manager.username in page
+    rows = re.findall(r"<tr>\s*<td class=\"text-nowrap\">.*?</tr>", page, re.DOTALL)
+    assert len(rows) == 2
+    assert "Screening log (CSV)" in rows[0] and "Failed" in rows[0]
+    assert "Identification list (XLSX)" in rows[1] and "Delivered" in rows[1]
+    assert all(data_manager.username in row for row in rows)

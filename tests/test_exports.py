@@ -42,6 +42,29 @@ def test_formula_looking_text_is_quoted_in_csv_and_xlsx(text):
     assert cells[2] == datetime.datetime(2026, 1, 2)
 
 
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("王\x01建国", "王\ufffd建国"),
+        ("\x00\x08\x0b\x0c\x1f", "\ufffd" * 5),
+        ("a\ufffeb\uffff", "a\ufffdb\ufffd"),
+        # What XML can hold stays: tab and line feed inside, DEL, C1 controls, emoji.
+        ("a\tb\nc\x7f\x85😀", "a\tb\nc\x7f\x85😀"),
+        # Replaced before the formula check: the mark is no formula and needs no quote.
+        ("\x01=1+1", "\ufffd=1+1"),
+    ],
+)
+def test_xlsx_replaces_what_xml_cannot_hold_and_opens(text, kept):
+    rows = [{"name": text, "number": 1, "when": None}]
+    target = io.BytesIO()
+
+    writers.write_xlsx(rows, COLUMNS, target, headers=["na\x02me", "number", "when"])
+
+    sheet = load_workbook(target).active
+    assert sheet["A1"].value == "na\ufffdme"
+    assert sheet["A2"].value == kept
+
+
 def test_plain_text_and_chinese_are_left_alone():
     rows = [{"name": '王建国, Jr. "A"', "number": None, "when": None}]
 

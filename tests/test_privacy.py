@@ -56,6 +56,39 @@ def log_text(caplog) -> str:
     return "\n".join(formatter.format(record) for record in caplog.records)
 
 
+# --- browser caches ---
+
+
+def cache_directives(response) -> set[str]:
+    return {part.strip().split("=")[0] for part in response.get("Cache-Control", "").split(",")}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/referrals/",
+        "/referrals/{number}/",
+        "/referrals/{number}/edit/",
+        "/referrals/{number}/history/",
+        "/referrals/{number}/enrol/",
+        "/mdt/",
+        "/exports/",
+        "/exports/identification.csv",
+        "/exports/identification.xlsx",
+        "/reports/consort.svg",
+        "/accounts/two-step/setup/",
+    ],
+)
+def test_no_cache_may_keep_what_a_signed_in_user_is_sent(client_as, coordinator_wuwei, path):
+    approved = create_referral(user=coordinator_wuwei, status="mdt_approved", **PATIENT)
+
+    response = client_as("data_manager").get(path.format(number=approved.screening_number))
+
+    assert response.status_code == 200
+    assert {"no-store", "private"} <= cache_directives(response)
+
+
 def test_a_referral_another_site_asks_for_logs_and_shows_no_patient_data(
     client_as, referral, caplog
 ):

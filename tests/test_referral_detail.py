@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from screening import services
+from screening.models import RecordView
 from tests.factories import create_referral
 from tests.pages import find, text
 
@@ -78,6 +79,23 @@ def test_status_history_lists_each_change_with_who_made_it(client_as, wuwei_refe
     assert history.count("coord-wuwei") == 1  # the withdrawal; the test set the referral up
 
 
+def test_opening_the_referral_page_is_recorded_and_a_refused_look_is_not(
+    client_as, coordinator_wuwei, coordinator_lanzhou, wuwei_referral
+):
+    url = reverse("referral_detail", args=[wuwei_referral.screening_number])
+
+    assert client_as("coordinator_wuwei").get(url).status_code == 200
+    assert client_as("coordinator_lanzhou").get(url).status_code == 404
+
+    view = RecordView.objects.get()
+    assert (view.viewer, view.kind, view.referral) == (
+        coordinator_wuwei,
+        "referral",
+        wuwei_referral,
+    )
+    assert view.viewed_at is not None
+
+
 def test_referral_page_queries_do_not_grow_with_its_history(client_as, coordinator_wuwei):
     referral = create_referral(user=coordinator_wuwei)
     client = client_as("data_manager")
@@ -94,6 +112,8 @@ def test_referral_page_queries_do_not_grow_with_its_history(client_as, coordinat
         )
     with CaptureQueriesContext(connection) as later:
         response = client.get(url)
+
+    # Both counts include the INSERT that records the view of the page.
 
     assert "ALT" in response.content.decode()
     assert referral.evaluations.count() == 6

@@ -7,6 +7,7 @@ import traceback
 
 from django.conf import settings
 from django.http import HttpResponseBadRequest
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
@@ -34,6 +35,25 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+
+class PrivatePagesMiddleware:
+    """Asks browsers and proxies to keep no copy of anything sent to a signed-in user.
+
+    Pages, downloads and diagrams alike may name patients; a copy in the browser's cache or
+    a shared proxy would outlive the session on a ward computer. Static files never get here
+    (WhiteNoise answers them earlier) and stay cacheable.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # Read after the view: signing in or out changes the user.
+        if request.user.is_authenticated:
+            patch_cache_control(response, no_store=True, private=True)
         return response
 
 

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "trialscreen.security.PrivatePagesMiddleware",
     "trialscreen.accounts.SessionRenewalMiddleware",
     # Every page needs a signed-in user unless its view is marked login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -135,6 +136,9 @@ AXES_HANDLER = "trialscreen.accounts.OwnFailuresResetHandler"
 AXES_LOCKOUT_CALLABLE = "screening.views.accounts.locked_out"
 AXES_CLIENT_IP_CALLABLE = "trialscreen.security.client_ip"
 AXES_USERNAME_CALLABLE = "trialscreen.security.axes_username"
+# Every failed sign-in is kept as a row of its own (the lockout counts are reset on success),
+# for the audit review; at most 1000 per username, the oldest dropped first.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # Proxies whose X-Forwarded-For is believed (nginx on the same host; docs/deploy.md).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 # Whom the lockout page names, e.g. "the IT service desk (extension 4321)".

@@ -1,19 +1,17 @@
 """Data managers' downloads.
 
 Downloads stream: CSV row by row, XLSX through a temporary file, so a server's memory does not
-grow with the screening log. Every download is recorded (``ExportLog``) before it starts.
+grow with the screening log. Every download is recorded (``ExportLog``) before it starts and
+marked delivered once its last chunk is out, or failed.
 """
 
+import io
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
-from django.http import (
-    FileResponse,
-    HttpResponseBadRequest,
-    StreamingHttpResponse,
-)
+from django.http import FileResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
@@ -124,7 +122,7 @@ def export_download(request, kind: str, file_format: str):
         messages = [message for errors in form.errors.values() for message in errors]
         return HttpResponseBadRequest(" ".join(messages), content_type="text/plain; charset=utf-8")
     referrals = form.referrals()
-    services.export_log_create(
+    log = services.export_log_create(
         user=request.user,
         kind=export.kind,
         file_format=file_format,
@@ -136,17 +134,51 @@ def export_download(request, kind: str, file_format: str):
     # In the user's language now: the file is written after this view has returned.
     headers = exports.column_headers(export.columns)
     if file_format == "csv":
-        response = StreamingHttpResponse(
-            writers.csv_chunks(rows, export.columns, headers=headers),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = content_disposition_header(True, filename)
-        return response
-    # openpyxl's write-only mode keeps rows on disk until it zips them; so does this file,
-    # which FileResponse streams out and closes (deleting it) when the response is done.
-    workbook = tempfile.TemporaryFile()  # noqa: SIM115
-    writers.write_xlsx(rows, export.columns, workbook, title=export.slug, headers=headers)
-    workbook.seek(0)
-    return FileResponse(
-        workbook, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE
+        chunks = writers.csv_chunks(rows, export.columns, headers=headers)
+        content_type = "text/csv; charset=utf-8"
+        size = None
+    else:
+        # openpyxl's write-only mode keeps rows on disk until it zips them; so does this file,
+        # which is deleted when it is closed.
+        workbook = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            writers.write_xlsx(rows, export.columns, workbook, title=export.slug, headers=headers)
+        except Exception:
+            workbook.close()
+            services.export_log_finish(log=log, outcome=ExportLog.Outcome.FAILED, user=request.user)
+            raise
+        size = workbook.seek(0, io.SEEK_END)
+        workbook.seek(0)
+        chunks = _file_chunks(workbook)
+        content_type = XLSX_CONTENT_TYPE
+    # Not a FileResponse for the workbook: a server may hand a file to sendfile() and the
+    # application would never learn whether its last byte went out.
+    response = StreamingHttpResponse(
+        _delivered_when_done(chunks, log=log, user=request.user), content_type=content_type
     )
+    if size is not None:
+        response["Content-Length"] = str(size)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+def _file_chunks(file):
+    """The file's bytes, a block at a time; the file is closed when they end or stop."""
+    with file:
+        while chunk := file.read(FileResponse.block_size):
+            yield chunk
+
+
+def _delivered_when_done(chunks, *, log: ExportLog, user):
+    """Yield ``chunks``, then mark ``log`` delivered: a server asks for the next chunk only
+    once it has sent the one before, so the last has gone out when the iterator ends.
+
+    A chunk that fails to be made, or a download stopped before its end (the server closes
+    the iterator when the browser goes away), marks it failed.
+    """
+    try:
+        yield from chunks
+    except BaseException:
+        services.export_log_finish(log=log, outcome=ExportLog.Outcome.FAILED, user=user)
+        raise
+    services.export_log_finish(log=log, outcome=ExportLog.Outcome.DELIVERED, user=user)

@@ -183,6 +183,7 @@ def referral_evaluate(request):
 def referral_detail(request, screening_number):
     user = request.user
     referral = access.referral_for_user(user, screening_number)
+    services.record_view_create(user=user, kind="referral", referral=referral)
     evaluation = referral.evaluation
     results = evaluation.results
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
@@ -209,6 +210,7 @@ def referral_detail(request, screening_number):
 def referral_history(request, screening_number):
     """Every recorded change of the referral in plain words; whoever may see the referral."""
     referral = access.referral_for_user(request.user, screening_number)
+    services.record_view_create(user=request.user, kind="history", referral=referral)
     context = {"referral": referral, "lines": audit.referral_history(referral)}
     return render(request, "mdt/history.html", context)
 

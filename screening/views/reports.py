@@ -1,5 +1,6 @@
-"""The dashboard and the CONSORT flow report."""
+"""The dashboard, the CONSORT flow report and the audit review."""
 
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -7,8 +8,11 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from screening import access, consort, consort_diagram, exports, reports
+from screening import access, audit_review, consort, consort_diagram, exports, reports
+from screening.filters import AuditFilterForm
 from screening.models import Role, Site
+
+AUDIT_PAGE_SIZE = 50
 
 
 @require_GET
@@ -64,3 +68,20 @@ def consort_svg(request):
         True, exports.export_filename(name, "svg")
     )
     return response
+
+
+@require_GET
+@access.roles_required(Role.ADMIN)
+def audit_page(request):
+    """Changes after MDT decisions, views of identified data, downloads and failed sign-ins,
+    newest first and filtered; a constant number of queries whatever the rows."""
+    form = AuditFilterForm(request.GET or None)
+    page = rows = None
+    if not form.is_bound or form.is_valid():
+        review = form.review_filter() if form.is_bound else audit_review.ReviewFilter()
+        entries = audit_review.review_entries(review)
+        if entries is not None:
+            page = Paginator(entries, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+            rows = audit_review.review_rows(page.object_list)
+    context = {"form": form, "page": page, "rows": rows}
+    return render(request, "reports/audit.html", context)

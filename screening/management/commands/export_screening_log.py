@@ -1,5 +1,6 @@
 from screening import exports
 from screening.management.commands._export import ExportCommand
+from screening.models import ExportLog
 
 
 class Command(ExportCommand):
@@ -7,6 +8,7 @@ class Command(ExportCommand):
         "Export the screening log: one row per referral with the PROTOCOL section 7 columns. "
         "Pseudonymous unless --identified adds hospital_number and full_name."
     )
+    kind = ExportLog.Kind.SCREENING_LOG
     sheet_title = "screening log"
 
     def add_arguments(self, parser):
@@ -15,7 +17,6 @@ class Command(ExportCommand):
             "--identified", action="store_true", help="add hospital_number and full_name"
         )
 
-    def handle(self, *args, format, output, identified, **options):
-        rows = exports.screening_log_rows(self.referrals(**options), identified=identified)
-        columns = exports.screening_log_columns(identified=identified)
-        self.write(rows, columns, format=format, output=output)
+    def rows(self, referrals, *, identified, **options):
+        rows = exports.screening_log_rows(referrals, identified=identified)
+        return rows, exports.screening_log_columns(identified=identified)
