@@ -215,7 +215,7 @@ def test_the_page_reads_in_chinese_and_fits_a_phone(signed_in, coordinator_wuwei
     page = signed_in.get(URL).content.decode()
 
     assert "审计" in text(find(page, "h1"))
-    assert "变更原因" in page
+    assert "修改原因" in page
     # Wide tables scroll inside their box on a 390 px screen instead of widening the page.
     assert find(page, "div", class_="table-responsive")
     assert "audit-table" in str(find(page, "div", class_="table-responsive"))

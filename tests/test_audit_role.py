@@ -252,7 +252,12 @@ def as_app_role(app_role, db):
 @pytest.mark.usefixtures("as_app_role")
 def test_the_site_works_as_the_app_role(client_as, coordinator_wuwei, mdt_member):
     referral = create_referral(user=coordinator_wuwei, alt=30)
-    services.referral_update(referral=referral, data={"alt": Decimal(45)}, user=coordinator_wuwei)
+    services.referral_update(
+        referral=referral,
+        data={"alt": Decimal(45)},
+        change_reason="Lab report re-read",
+        user=coordinator_wuwei,
+    )
     services.mdt_decision_record(
         referral=referral, user=mdt_member, decision="approve", rationale="Fit."
     )
