@@ -248,7 +248,7 @@ if admin.site.is_registered(TOTPDevice):
 
 
 @admin.register(TOTPDevice)
-class AuthenticatorAdmin(admin.ModelAdmin):
+class AuthenticatorAdmin(ReadOnlyAdmin):
     """Who has an authenticator, and the reset of two-step sign-in after a lost phone.
 
     Nothing is added or changed here and no secret is shown: the first person to set up an
@@ -277,15 +277,6 @@ class AuthenticatorAdmin(admin.ModelAdmin):
 
     def has_reset_permission(self, request):
         return self._may_reset(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         devices = super().get_queryset(request)

@@ -162,13 +162,17 @@ class ReviewRow:
 
     at: datetime.datetime
     kind: str
-    label: str
     actor: str  # username, operating-system account or the username tried; "" when unknown
     screening_number: str = ""
     texts: tuple[str, ...] = ()
     reason: str = ""
     source: str = ""  # the page or command of a change, the address of a sign-in
     download: ExportLog | None = None  # for its outcome badge
+    locked_out: bool = False  # a failed sign-in that locked the account or address
+
+    @property
+    def label(self) -> str:
+        return _("Lockout") if self.locked_out else ReviewKind(self.kind).label
 
 
 def _change_rows(ids) -> dict:
@@ -203,7 +207,6 @@ def _change_rows(ids) -> dict:
         rows[event.pk] = ReviewRow(
             at=event.pgh_created_at,
             kind=ReviewKind.CHANGE,
-            label=ReviewKind.CHANGE.label,
             actor=names.users.get(data.get("user"), ""),
             screening_number=event.screening_number,
             texts=tuple(texts) or (_("saved again, nothing shown here changed"),),
@@ -213,19 +216,15 @@ def _change_rows(ids) -> dict:
     return rows
 
 
-def _view_rows(ids) -> dict:
-    views = RecordView.objects.select_related("viewer", "referral").in_bulk(ids)
-    return {
-        view.pk: ReviewRow(
-            at=view.viewed_at,
-            kind=ReviewKind.VIEW,
-            label=ReviewKind.VIEW.label,
-            actor=view.viewer.get_username(),
-            screening_number=view.referral.screening_number if view.referral else "",
-            texts=(view.get_kind_display(),),
-        )
-        for view in views.values()
-    }
+def _view_row(view: RecordView) -> ReviewRow:
+    referral = view.referral
+    return ReviewRow(
+        at=view.viewed_at,
+        kind=ReviewKind.VIEW,
+        actor=view.viewer.get_username(),
+        screening_number=referral.screening_number if referral else "",
+        texts=(view.get_kind_display(),),
+    )
 
 
 def _download_text(log: ExportLog) -> str:
@@ -239,46 +238,49 @@ def _download_text(log: ExportLog) -> str:
     }
 
 
-def _download_rows(ids) -> dict:
-    logs = ExportLog.objects.select_related("exported_by", "site").in_bulk(ids)
-    return {
-        log.pk: ReviewRow(
-            at=log.exported_at,
-            kind=ReviewKind.DOWNLOAD,
-            label=ReviewKind.DOWNLOAD.label,
-            actor=log.exported_by.get_username() if log.exported_by else log.os_user,
-            texts=(_download_text(log),),
-            source=log.get_channel_display(),
-            download=log,
-        )
-        for log in logs.values()
-    }
+def _download_row(log: ExportLog) -> ReviewRow:
+    actor = log.exported_by.get_username() if log.exported_by else log.os_user
+    return ReviewRow(
+        log.exported_at,
+        ReviewKind.DOWNLOAD,
+        actor,
+        texts=(_download_text(log),),
+        source=log.get_channel_display(),
+        download=log,
+    )
 
 
-def _sign_in_rows(ids) -> dict:
-    failures = AccessFailureLog.objects.in_bulk(ids)
-    return {
-        failure.pk: ReviewRow(
-            at=failure.attempt_time,
-            kind=ReviewKind.SIGN_IN,
-            label=_("Lockout") if failure.locked_out else ReviewKind.SIGN_IN.label,
-            actor=failure.username or "",
-            texts=(
-                _("password or code refused; the limit was reached and sign-in is locked")
-                if failure.locked_out
-                else _("password or code refused"),
-            ),
-            source=" ".join(filter(None, (failure.ip_address, failure.path_info))),
-        )
-        for failure in failures.values()
-    }
+def _sign_in_row(failure: AccessFailureLog) -> ReviewRow:
+    if failure.locked_out:
+        text = _("password or code refused; the limit was reached and sign-in is locked")
+    else:
+        text = _("password or code refused")
+    return ReviewRow(
+        failure.attempt_time,
+        ReviewKind.SIGN_IN,
+        failure.username or "",
+        texts=(text,),
+        source=" ".join(filter(None, (failure.ip_address, failure.path_info))),
+        locked_out=failure.locked_out,
+    )
+
+
+def _rows_of(queryset, row):
+    """A reader of rows by id: ``row`` of each object ``ids`` names in ``queryset``."""
+
+    def read(ids) -> dict:
+        return {obj.pk: row(obj) for obj in queryset.in_bulk(ids).values()}
+
+    return read
 
 
 _ROW_READERS = {
     ReviewKind.CHANGE: _change_rows,
-    ReviewKind.VIEW: _view_rows,
-    ReviewKind.DOWNLOAD: _download_rows,
-    ReviewKind.SIGN_IN: _sign_in_rows,
+    ReviewKind.VIEW: _rows_of(RecordView.objects.select_related("viewer", "referral"), _view_row),
+    ReviewKind.DOWNLOAD: _rows_of(
+        ExportLog.objects.select_related("exported_by", "site"), _download_row
+    ),
+    ReviewKind.SIGN_IN: _rows_of(AccessFailureLog.objects.all(), _sign_in_row),
 }
 
 

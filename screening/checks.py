@@ -46,34 +46,28 @@ def _role_warnings(connection) -> list[Warning]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         (role,) = cursor.fetchone()
-    warnings = []
     writes = database_roles.audit_write_privileges(connection)
-    if writes:
-        warnings.append(
-            Warning(
-                f"The database role {role!r} can rewrite the audit trail: {_listed(writes)}.",
-                hint=GRANT_HINT,
-                id="screening.W001",
-            )
-        )
     unsealed = [f.signature for f in database_roles.trigger_functions(connection) if not f.sealed]
-    if unsealed:
-        warnings.append(
-            Warning(
-                f"{len(unsealed)} audit trigger functions can be switched off with "
-                "pgtrigger.ignore or run with the rights of whoever writes: "
-                f"{', '.join(unsealed)}.",
-                hint="Run `manage.py migrate` as the owner role: it seals them again.",
-                id="screening.W002",
-            )
-        )
     missing = database_roles.missing_app_privileges(connection)
-    if missing:
-        warnings.append(
-            Warning(
-                f"The database role {role!r} lacks privileges the site needs: {_listed(missing)}.",
-                hint=GRANT_HINT,
-                id="screening.W003",
-            )
-        )
-    return warnings
+    findings = (
+        (
+            writes,
+            f"The database role {role!r} can rewrite the audit trail: {_listed(writes)}.",
+            GRANT_HINT,
+            "screening.W001",
+        ),
+        (
+            unsealed,
+            f"{len(unsealed)} audit trigger functions can be switched off with pgtrigger.ignore "
+            f"or run with the rights of whoever writes: {', '.join(unsealed)}.",
+            "Run `manage.py migrate` as the owner role: it seals them again.",
+            "screening.W002",
+        ),
+        (
+            missing,
+            f"The database role {role!r} lacks privileges the site needs: {_listed(missing)}.",
+            GRANT_HINT,
+            "screening.W003",
+        ),
+    )
+    return [Warning(text, hint=hint, id=code) for found, text, hint, code in findings if found]
