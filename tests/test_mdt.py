@@ -27,6 +27,13 @@ def in_review(coordinator_wuwei):
     )
 
 
+def _edit(referral, user, **data):
+    """Change ``data`` as the coordinator ``user`` would, with a reason."""
+    return services.referral_update(
+        referral=referral, data=data, change_reason="Corrected from the notes.", user=user
+    )
+
+
 def _approve(referral, user, **overrides):
     arguments = {"decision": "approve", "rationale": "Fit for carbon-ion therapy."}
     arguments.update(overrides)
@@ -283,12 +290,7 @@ def test_decision_on_data_changed_since_the_page_was_opened_is_refused(
     client_as, coordinator_wuwei, in_review
 ):
     seen = in_review.evaluation_id
-    services.referral_update(
-        change_reason="Corrected from the source record.",
-        referral=in_review,
-        data={"alt": Decimal(55)},
-        user=coordinator_wuwei,
-    )
+    _edit(in_review, coordinator_wuwei, alt=Decimal(55))
     client = client_as("mdt")
     url = reverse("referral_decision", args=[in_review.screening_number])
 
@@ -321,12 +323,7 @@ def test_fresh_labs_that_keep_every_criterion_passing_keep_the_approval(
     decision = _approve(in_review, mdt_member)
 
     referral = Referral.objects.get(pk=in_review.pk)
-    services.referral_update(
-        change_reason="Corrected from the source record.",
-        referral=referral,
-        data={"alt": Decimal(80)},
-        user=coordinator_wuwei,
-    )
+    _edit(referral, coordinator_wuwei, alt=Decimal(80))
 
     referral.refresh_from_db()
     decision.refresh_from_db()
@@ -344,12 +341,7 @@ def test_another_clinical_change_sends_an_approved_referral_back_to_the_queue(
     decision = _approve(in_review, mdt_member)
 
     referral = Referral.objects.get(pk=in_review.pk)
-    services.referral_update(
-        change_reason="Corrected from the source record.",
-        referral=referral,
-        data={"tumour_location": "lower_thoracic"},
-        user=coordinator_wuwei,
-    )
+    _edit(referral, coordinator_wuwei, tumour_location="lower_thoracic")
 
     referral.refresh_from_db()
     decision.refresh_from_db()
@@ -367,12 +359,7 @@ def test_fresh_labs_that_make_a_criterion_unknown_send_the_referral_back_to_scre
     mdt_member, coordinator_wuwei, in_review
 ):
     decision = _approve(in_review, mdt_member)
-    services.referral_update(
-        change_reason="Corrected from the source record.",
-        referral=in_review,
-        data={"anc": None},
-        user=coordinator_wuwei,
-    )
+    _edit(in_review, coordinator_wuwei, anc=None)
     in_review.refresh_from_db()
     decision.refresh_from_db()
     assert in_review.status == Status.SCREENING
@@ -383,12 +370,7 @@ def test_approved_referral_that_became_ineligible_is_screen_failed(
     mdt_member, coordinator_wuwei, in_review
 ):
     decision = _approve(in_review, mdt_member)
-    services.referral_update(
-        change_reason="Corrected from the source record.",
-        referral=in_review,
-        data={"alt": Decimal(180)},
-        user=coordinator_wuwei,
-    )
+    _edit(in_review, coordinator_wuwei, alt=Decimal(180))
     in_review.refresh_from_db()
     decision.refresh_from_db()
     assert in_review.status == Status.SCREEN_FAILED
@@ -400,12 +382,7 @@ def test_a_rejected_referral_is_closed_to_edits(mdt_member, coordinator_wuwei, i
         referral=in_review, user=mdt_member, decision="reject", rationale="ALT", reason_code="I4"
     )
     with pytest.raises(services.WorkflowError, match="can no longer change"):
-        services.referral_update(
-            change_reason="Corrected from the source record.",
-            referral=in_review,
-            data={"alt": Decimal(77)},
-            user=coordinator_wuwei,
-        )
+        _edit(in_review, coordinator_wuwei, alt=Decimal(77))
     in_review.refresh_from_db()
     rejection.refresh_from_db()
     assert in_review.status == Status.MDT_REJECTED
