@@ -12,7 +12,7 @@ from decimal import Decimal
 from screening.national_id import check_character
 
 # Bump when the synthetic data changes, so that databases seeded before are seeded again.
-SEED_VERSION = 3
+SEED_VERSION = 4
 ACCRUAL_START = datetime.date(2025, 5, 1)
 SITES = (("wuwei", 6), ("lanzhou", 4))  # code, weight: Wuwei refers more
 SURNAMES = (
@@ -26,7 +26,6 @@ GIVEN_NAMES = (
     *("小红", "金凤", "宝山", "兰英", "振华", "凤英", "明", "霞", "平", "刚", "杰", "娟", "涛"),
 )
 PHYSICIANS = ("赵医生", "钱医生", "孙医生", "李主任", "周主任", "Dr Wang", "Dr Chen", "")
-REGION_CODES = ("620602", "620621", "620622", "620623", "620102", "620103", "620104", "620105")
 
 # (weight, overrides) applied to an otherwise eligible referral; weights approximate a real
 # screening log: about a quarter reach the MDT, half fail, a quarter wait for data.
@@ -82,10 +81,12 @@ TRI_STATE_NO = (
 )
 
 
-def _national_id(rng: random.Random, dob: datetime.date, sex: str) -> str:
-    sequence = rng.randint(0, 99)
+def _national_id(index: int, rng: random.Random, dob: datetime.date, sex: str) -> str:
+    """A valid resident ID that no other referral number below 10^8 has: each synthetic referral
+    is its own person, as the one-open-referral-per-national-ID rule needs. The index is written
+    where the region code stands (which the app does not check) and in the sequence digits."""
     sex_digit = rng.randrange(1, 10, 2) if sex == "M" else rng.randrange(0, 10, 2)
-    first17 = f"{rng.choice(REGION_CODES)}{dob:%Y%m%d}{sequence:02d}{sex_digit}"
+    first17 = f"{index // 100 % 1_000_000:06d}{dob:%Y%m%d}{index % 100:02d}{sex_digit}"
     return first17 + check_character(first17)
 
 
@@ -115,7 +116,7 @@ def referral_row(index: int, *, today: datetime.date, prefix: str = "BN") -> dic
         "full_name": rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES),
         "sex": sex,
         "date_of_birth": dob,
-        "national_id": _national_id(rng, dob, sex) if rng.random() < 0.4 else "",
+        "national_id": _national_id(index, rng, dob, sex) if rng.random() < 0.4 else "",
         "referral_date": referral_date,
         "screening_date": screening_date,
         "referring_physician": rng.choice(PHYSICIANS),
