@@ -568,6 +568,10 @@ class Referral(models.Model):
             ),
             # Possible duplicates are looked for among referrals of the same birth date.
             models.Index(fields=["date_of_birth", "sex"], name="referral_birth_sex_idx"),
+            # The person behind a referral (screening/persons.py): its other referrals, open or
+            # closed, by site and hospital number or by national ID.
+            models.Index(fields=["site", "hospital_number"], name="referral_site_hospital_idx"),
+            models.Index(fields=["national_id"], name="referral_national_id_idx"),
         ]
 
     def __str__(self):
