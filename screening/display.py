@@ -265,6 +265,6 @@ def eligibility_as_of(referral: Referral, day: datetime.date) -> dict:
     result = services.eligibility_on(referral, day, ProtocolVersion.current())
     return {
         "as_of": day,
-        "eligible": services.approvable(result.results),
+        "eligible": result.outcome is rules.Outcome.POTENTIALLY_ELIGIBLE,
         "problems": services.not_eligible_reasons(result, referral.labs_date, day),
     }

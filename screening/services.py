@@ -205,18 +205,6 @@ def referral_create(*, data: dict, user=None) -> Referral:
     return referrals_create(rows=[data], user=user)[0]
 
 
-def approvable(results) -> bool:
-    """Whether evaluation results let a referral be approved or enrolled: every criterion but
-    E2 passes and E2 does not fail (PROTOCOL section 4)."""
-    for result in results:
-        if result.code == rules.DEFERRABLE:
-            if result.result is rules.FAIL:
-                return False
-        elif result.result is not rules.PASS:
-            return False
-    return True
-
-
 @_attributed
 @transaction.atomic
 def referral_evaluate(
@@ -225,8 +213,9 @@ def referral_evaluate(
     """Evaluate the referral's current data and move it along the workflow.
 
     An MDT approval is bound to the evidence it saw (PROTOCOL section 6). It is kept when the
-    ``changed`` fields are all ``APPROVAL_KEEPING_FIELDS`` and the new evaluation still lets
-    the referral be approved; it then rests on the new evaluation. Otherwise it is superseded
+    ``changed`` fields are all ``APPROVAL_KEEPING_FIELDS`` and the referral is still potentially
+    eligible (every criterion but E2 passes, E2 does not fail); it then rests on the new
+    evaluation. Otherwise it is superseded
     and the referral goes where the new outcome sends it.
     """
     _lock(referral)
@@ -238,7 +227,10 @@ def referral_evaluate(
     referral.outcome = evaluation.outcome
     if referral.status == Status.MDT_APPROVED:
         decision = referral.current_decision()
-        if set(changed) <= APPROVAL_KEEPING_FIELDS and approvable(result.results):
+        if (
+            set(changed) <= APPROVAL_KEEPING_FIELDS
+            and result.outcome is rules.Outcome.POTENTIALLY_ELIGIBLE
+        ):
             evidence = decision.rests_on or decision.evaluation
             # Compared as snapshots, not JSON: a value read back from the database ("43.00000")
             # equals the one entered ("43"), and a mere re-save changes nothing.
@@ -438,7 +430,8 @@ def eligibility_on(referral: Referral, day, protocol: ProtocolVersion) -> rules.
 def not_eligible_reasons(result: rules.Evaluation, labs_date, day) -> list[str]:
     """What stands in the way of enrolment on ``day`` in ``result`` (``eligibility_on``), one
     line per problem: the criteria that stale labs hold back together, then each other one."""
-    blocking = [r for r in result.results if not approvable((r,))]
+    held_back = {code for code, _missing in result.todo}
+    blocking = [r for r in result.results if r.result is rules.FAIL or r.code in held_back]
     stale = [r.code for r in blocking if labs_date is not None and r.missing == ("labs_date",)]
     lines = []
     if stale:
@@ -508,7 +501,7 @@ def participant_enrol(
     # The clinical data as committed, read under the lock.
     current = Referral.objects.get(pk=referral.pk)
     eligibility = eligibility_on(current, consent_date, protocol)
-    if not approvable(eligibility.results):
+    if eligibility.outcome is not rules.Outcome.POTENTIALLY_ELIGIBLE:
         problems = not_eligible_reasons(eligibility, current.labs_date, consent_date)
         raise WorkflowError(
             _("%(number)s is not eligible on the consent date %(date)s: %(problems)s.")
