@@ -115,38 +115,30 @@ def _stored(condition: Q) -> list[_Stored]:
 
 
 def _refusals(person: Person, same: list[_Stored], visible_site_ids) -> list[tuple[str, str]]:
-    """Refusals for a row whose person already has ``same`` referrals (its own excluded)."""
-    field_name = "hospital_number"
-    for stored in same:
-        if stored.study_number:
-            if stored.person.site_id != person.site_id or (
-                stored.person.hospital_number != person.hospital_number
-            ):
-                field_name = "national_id"
-            return [
-                (
-                    field_name,
-                    _("This person is already enrolled as %(study_number)s.")
-                    % {"study_number": stored.study_number},
-                )
-            ]
-    for stored in same:
-        if stored.status not in Referral.OPEN_STATUSES:
-            continue
-        by_id = (stored.person.site_id, stored.person.hospital_number) != (
-            person.site_id,
-            person.hospital_number,
-        )
-        field_name = "national_id" if by_id else "hospital_number"
-        if visible_site_ids is None or stored.person.site_id in visible_site_ids:
-            message = _("This person already has an open referral (%(number)s).") % {
-                "number": stored.screening_number
-            }
-        else:
-            # Across sites only the fact is told (PROTOCOL section 3a).
-            message = _("This person already has an open referral at another site.")
-        return [(field_name, message)]
-    return []
+    """The refusal of a row whose person already has ``same`` referrals (its own excluded):
+    an enrolment first, else an open referral; named on the field that matched."""
+    enrolled = [stored for stored in same if stored.study_number]
+    open_ = [stored for stored in same if stored.status in Referral.OPEN_STATUSES]
+    stored = (enrolled or open_ or [None])[0]
+    if stored is None:
+        return []
+    same_record = (stored.person.site_id, stored.person.hospital_number) == (
+        person.site_id,
+        person.hospital_number,
+    )
+    field_name = "hospital_number" if same_record else "national_id"
+    if stored.study_number:
+        message = _("This person is already enrolled as %(study_number)s.") % {
+            "study_number": stored.study_number
+        }
+    elif visible_site_ids is None or stored.person.site_id in visible_site_ids:
+        message = _("This person already has an open referral (%(number)s).") % {
+            "number": stored.screening_number
+        }
+    else:
+        # Across sites only the fact is told (PROTOCOL section 3a).
+        message = _("This person already has an open referral at another site.")
+    return [(field_name, message)]
 
 
 def check(people: list[Person], *, visible_site_ids=None) -> list[Finding]:
