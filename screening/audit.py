@@ -122,11 +122,22 @@ def _decision_texts(event, previous, names: _Names) -> list[str]:
             text = _("approved the referral")
         else:
             text = _("rejected the referral (reason: %(reason)s)") % {"reason": event.reason_code}
+        text += "; " + _("MDT meeting of %(date)s") % {"date": event.meeting_date.isoformat()}
         text += "; " + _("rationale: “%(rationale)s”") % {"rationale": event.rationale}
         if event.attendees:
             text += "; " + _("attending: %(attendees)s") % {"attendees": event.attendees}
         return [text]
     decided_at = local_minute(event.decided_at)
+    if event.pgh_label == "update" and previous.superseded_at is None and event.voided_by_id:
+        if approval:
+            text = _("voided the approval of %(at)s")
+        else:
+            text = _("voided the rejection of %(at)s")
+        return [
+            text % {"at": decided_at}
+            + "; "
+            + _("reason: “%(reason)s”") % {"reason": event.void_reason}
+        ]
     if event.pgh_label == "update" and previous.superseded_at is None and event.superseded_at:
         if approval:
             return [_("superseded the approval of %(at)s") % {"at": decided_at}]

@@ -11,12 +11,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.utils.translation import gettext
+from django.db.models import F
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from screening import rules, services, staging, units
 from screening.forms.referrals import REFERRAL_KEYS, SECTIONS
-from screening.models import MEASUREMENT_UNITS, ProtocolVersion, Referral
+from screening.models import (
+    MEASUREMENT_UNITS,
+    Enrolment,
+    MdtDecision,
+    ProtocolVersion,
+    Referral,
+    Signature,
+)
 from screening.text import format_number
 
 OUTCOME_SENTENCES = {
@@ -268,3 +276,142 @@ def eligibility_as_of(referral: Referral, day: datetime.date) -> dict:
         "eligible": result.outcome is rules.Outcome.POTENTIALLY_ELIGIBLE,
         "problems": services.not_eligible_reasons(result, referral.labs_date, day),
     }
+
+
+@dataclass(frozen=True)
+class DecisionShown:
+    """An MDT decision as the referral and decision pages show it."""
+
+    decision: MdtDecision
+    label: str  # "Approved" / "Rejected"
+    reason: str  # for a rejection: the criterion, or "other"
+    state: str  # "current", "superseded" or "voided"
+    signature: Signature | None  # the signature of the decision itself
+    void_signature: Signature | None
+
+
+def decisions_shown(referral: Referral, signatures: list[Signature]) -> list[DecisionShown]:
+    """Every MDT decision on the referral, the current one first, then the superseded and
+    voided ones, newest first; each with its signatures from ``signatures`` (the referral's).
+    One query."""
+    decisions = referral.decisions.select_related("decided_by", "voided_by").order_by(
+        F("superseded_at").desc(nulls_first=True), "-decided_at", "-id"
+    )
+    by_decision = {}
+    for signature in signatures:
+        by_decision.setdefault(signature.decision_id, {})[signature.meaning] = signature
+    shown = []
+    for decision in decisions:
+        signed = by_decision.get(decision.pk, {})
+        if decision.voided_by_id:
+            state = "voided"
+        elif decision.superseded_at:
+            state = "superseded"
+        else:
+            state = "current"
+        approved = decision.decision == MdtDecision.Decision.APPROVE
+        shown.append(
+            DecisionShown(
+                decision=decision,
+                label=gettext("Approved") if approved else gettext("Rejected"),
+                reason="" if approved else rejection_reason_text(decision.reason_code),
+                state=state,
+                signature=signed.get(
+                    Signature.Meaning.APPROVED if approved else Signature.Meaning.REJECTED
+                ),
+                void_signature=signed.get(Signature.Meaning.VOIDED),
+            )
+        )
+    return shown
+
+
+def rejection_reason_text(code: str) -> str:
+    """The criterion a rejection rests on, with its text, or "Other"."""
+    if code in rules.CODES:
+        return f"{code} · {gettext(rules.CRITERIA[rules.CODES.index(code)].text)}"
+    return gettext("Other")
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What the referral's status means, in words: the first thing its page says."""
+
+    tone: str  # Bootstrap contextual colour: success, danger, warning, info, secondary, dark
+    title: str
+    details: list[str]
+
+
+def headline(
+    referral: Referral,
+    *,
+    current: DecisionShown | None,
+    enrolment: Enrolment | None,
+    today: datetime.date,
+) -> Headline:
+    """The status headline of the referral page (no query)."""
+    Status = Referral.Status
+    status = referral.status
+    if status == Status.ENROLLED and enrolment is not None:
+        return Headline(
+            "success",
+            gettext("Enrolled as %(study_number)s") % {"study_number": enrolment.study_number},
+            [gettext("Consent signed on %(date)s.") % {"date": enrolment.consent_date.isoformat()}],
+        )
+    if status in (Status.MDT_APPROVED, Status.MDT_REJECTED) and current is not None:
+        decision = current.decision
+        details = [gettext("Rationale: %(rationale)s") % {"rationale": decision.rationale}]
+        if status == Status.MDT_APPROVED:
+            title = gettext("Approved by the MDT on %(date)s")
+            details.append(gettext("Next: record the patient's consent and enrol."))
+        else:
+            title = gettext("Rejected by the MDT on %(date)s")
+            details.insert(0, gettext("Reason: %(reason)s") % {"reason": current.reason})
+        tone = "success" if status == Status.MDT_APPROVED else "danger"
+        return Headline(tone, title % {"date": decision.meeting_date.isoformat()}, details)
+    if status == Status.WITHDRAWN:
+        details = [referral.withdrawal_reason] if referral.withdrawal_reason else []
+        return Headline(
+            "dark",
+            gettext("Withdrawn: %(reason)s")
+            % {"reason": referral.get_withdrawal_code_display() or gettext("not coded")},
+            details,
+        )
+    if status == Status.MDT_REVIEW:
+        days = (today - referral.referral_date).days
+        return Headline(
+            "info",
+            gettext("Awaiting the MDT's decision"),
+            [
+                ngettext("Referred %(days)s day ago.", "Referred %(days)s days ago.", days)
+                % {"days": days}
+            ],
+        )
+    if status == Status.SCREEN_FAILED:
+        # The outcome below names the failing criteria.
+        return Headline("danger", gettext("Screen failed: not eligible"), [])
+    return Headline("warning", gettext("Screening: data missing"), [])
+
+
+def approval_effect(stored: Referral, form, outcome: str) -> dict | None:
+    """For an edit of an approved referral: whether the changes typed so far keep the MDT's
+    approval (PROTOCOL section 6), and if not, why. None for any other referral."""
+    if stored.status != Referral.Status.MDT_APPROVED:
+        return None
+    changed = [
+        name
+        for name, value in form.cleaned_data.items()
+        if name in REFERRAL_KEYS and name not in form.errors and getattr(stored, name) != value
+    ]
+    if services.approval_kept(changed, outcome):
+        return {"kept": True, "changed": bool(changed), "reasons": []}
+    reasons = []
+    others = [name for name in changed if name not in services.APPROVAL_KEEPING_FIELDS]
+    if others:
+        labels = [str(Referral._meta.get_field(name).verbose_name) for name in others]
+        reasons.append(gettext("changed: %(fields)s") % {"fields": ", ".join(labels)})
+    if outcome != rules.Outcome.POTENTIALLY_ELIGIBLE:
+        reasons.append(
+            gettext("the referral would be %(outcome)s")
+            % {"outcome": Referral.Outcome(outcome).label}
+        )
+    return {"kept": False, "changed": True, "reasons": reasons}

@@ -12,7 +12,7 @@ import json
 
 from django.db import transaction
 from django.db.models import F, FilteredRelation, Func, OuterRef, Q, Subquery, TextField, Value
-from django.db.models.functions import Concat, TruncDate
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
@@ -235,8 +235,8 @@ def screening_log_queryset(referrals=None):
                 "decisions", condition=Q(decisions__superseded_at__isnull=True)
             ),
             not_passing=_NotPassing("evaluation__results"),
-            # The date in the trial's time zone (settings.TIME_ZONE), not the server's.
-            mdt_decision_date=TruncDate("current_decision__decided_at"),
+            # The day the MDT met, not the day the decision was typed in.
+            mdt_decision_date=F("current_decision__meeting_date"),
             mdt_decision_signature=_decision_signature(),
         )
         .order_by("screening_number")
@@ -353,7 +353,7 @@ def enrolment_queryset(referrals=None):
     return (
         referrals.filter(enrolment__isnull=False)
         .select_related("site", "enrolment")
-        .annotate(approved_at=Subquery(approvals.values("decided_at")[:1]))
+        .annotate(approved_on=Subquery(approvals.values("meeting_date")[:1]))
         .order_by("enrolment__sequence")
     )
 
@@ -374,7 +374,7 @@ def enrolment_rows(referrals=None):
             "cn": referral.cn or None,
             "cm": referral.cm or None,
             "stage_group": referral.stage_group(),
-            "mdt_approval_date": _local_date(referral.approved_at),
+            "mdt_approval_date": referral.approved_on,
         }
 
 

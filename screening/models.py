@@ -680,11 +680,23 @@ class MdtDecision(models.Model):
     rationale = models.TextField(_("rationale"))
     reason_code = models.CharField(_("reason"), max_length=5, blank=True)
     attendees = models.TextField(_("attending members"), blank=True)
+    # The day the MDT met; ``decided_at`` is when the decision was typed in (PROTOCOL section 6).
+    meeting_date = models.DateField(_("meeting date"))
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
     superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+    # A decision voided by an MDT member before enrolment: superseded, with who and why.
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("voided by"),
+    )
+    void_reason = models.TextField(_("reason for voiding"), blank=True)
     # An approval kept through fresh labs or dosimetry rests on the newer evaluation (PROTOCOL
     # section 6); ``evaluation`` stays the one the MDT saw.
     rests_on = models.ForeignKey(
@@ -708,6 +720,12 @@ class MdtDecision(models.Model):
                 fields=["referral"],
                 condition=Q(superseded_at__isnull=True),
                 name="screening_mdtdecision_one_current_per_referral",
+            ),
+            # A voided decision is superseded and says why.
+            models.CheckConstraint(
+                condition=Q(voided_by__isnull=True)
+                | (Q(superseded_at__isnull=False) & ~Q(void_reason="")),
+                name="screening_mdtdecision_void_is_superseded_with_reason",
             ),
         ]
 

@@ -133,24 +133,24 @@ def accrual_chart(protocol: ProtocolVersion, today: datetime.date | None = None)
 
 
 def median_days_to_decision() -> float | None:
-    """Median days from referral to the MDT's first decision on it; None before any decision.
+    """Median days from referral to the MDT meeting of the first decision on it; None before
+    any decision.
 
-    One query, aggregated in the database; a decision later superseded still counts, as the
-    first time the MDT decided. Days are counted in the trial's time zone.
+    One query, aggregated in the database; a decision later superseded or voided still counts,
+    as the first time the MDT decided.
     """
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT percentile_cont(0.5) WITHIN GROUP (
-                ORDER BY (first.decided_at AT TIME ZONE %s)::date - referral.referral_date
+                ORDER BY first.meeting_date - referral.referral_date
             )
             FROM (
-                SELECT referral_id, min(decided_at) AS decided_at
-                FROM screening_mdtdecision GROUP BY referral_id
+                SELECT DISTINCT ON (referral_id) referral_id, meeting_date
+                FROM screening_mdtdecision ORDER BY referral_id, decided_at, id
             ) AS first
             JOIN screening_referral AS referral ON referral.id = first.referral_id
-            """,
-            [timezone.get_current_timezone_name()],
+            """
         )
         (median,) = cursor.fetchone()
     return median

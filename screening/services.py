@@ -205,6 +205,12 @@ def referral_create(*, data: dict, user=None) -> Referral:
     return referrals_create(rows=[data], user=user)[0]
 
 
+def approval_kept(changed: Iterable[str], outcome: str) -> bool:
+    """Whether an MDT approval survives a change of the ``changed`` fields after which the
+    referral's outcome is ``outcome`` (PROTOCOL section 6, evidence binding)."""
+    return set(changed) <= APPROVAL_KEEPING_FIELDS and outcome == rules.Outcome.POTENTIALLY_ELIGIBLE
+
+
 @_attributed
 @transaction.atomic
 def referral_evaluate(
@@ -227,10 +233,7 @@ def referral_evaluate(
     referral.outcome = evaluation.outcome
     if referral.status == Status.MDT_APPROVED:
         decision = referral.current_decision()
-        if (
-            set(changed) <= APPROVAL_KEEPING_FIELDS
-            and result.outcome is rules.Outcome.POTENTIALLY_ELIGIBLE
-        ):
+        if approval_kept(changed, result.outcome):
             evidence = decision.rests_on or decision.evaluation
             # Compared as snapshots, not JSON: a value read back from the database ("43.00000")
             # equals the one entered ("43"), and a mere re-save changes nothing.
@@ -347,6 +350,18 @@ def _not_in_review_error(referral: Referral) -> WorkflowError:
     )
 
 
+def ensure_meeting_date(meeting_date, referral_date) -> None:
+    """Raise WorkflowError when an MDT cannot have met on ``meeting_date``: in the future, or
+    before the patient was referred."""
+    if meeting_date > timezone.localdate():
+        raise WorkflowError(_("The meeting date is in the future."))
+    if meeting_date < referral_date:
+        raise WorkflowError(
+            _("The meeting date is before the referral date (%(date)s).")
+            % {"date": referral_date.isoformat()}
+        )
+
+
 @_attributed
 @transaction.atomic
 def mdt_decision_record(
@@ -357,10 +372,14 @@ def mdt_decision_record(
     rationale: str,
     reason_code: str = "",
     attendees: str = "",
+    meeting_date=None,
     evaluation_id: int | None = None,
     second_factor: bool = False,
 ) -> MdtDecision:
     """Record the MDT's decision on a referral in review, bound to its current evaluation.
+
+    ``meeting_date`` is the day the MDT met (default today): not in the future, not before the
+    referral date (PROTOCOL section 6).
 
     ``evaluation_id`` is the evaluation the deciders looked at; if the data changed since, the
     decision is refused rather than bound to evidence nobody saw. The referral's row is locked,
@@ -382,6 +401,8 @@ def mdt_decision_record(
         raise WorkflowError(_("Give the rationale for the decision."))
     if decision == Decision.REJECT and reason_code not in REJECTION_REASONS:
         raise WorkflowError(_("Give the criterion the rejection rests on, or other."))
+    meeting_date = meeting_date or timezone.localdate()
+    ensure_meeting_date(meeting_date, referral.referral_date)
     record = MdtDecision.objects.create(
         referral=referral,
         evaluation_id=referral.evaluation_id,
@@ -389,6 +410,7 @@ def mdt_decision_record(
         rationale=rationale.strip(),
         reason_code=reason_code if decision == Decision.REJECT else "",
         attendees=attendees.strip(),
+        meeting_date=meeting_date,
         decided_by=user,
     )
     approved = decision == Decision.APPROVE
@@ -403,6 +425,53 @@ def mdt_decision_record(
     referral.status = Status.MDT_APPROVED if approved else Status.MDT_REJECTED
     referral.save(update_fields=["status", "updated_at"])
     return record
+
+
+@_attributed
+@transaction.atomic
+def mdt_decision_void(
+    *, referral: Referral, user, reason: str, second_factor: bool = False
+) -> MdtDecision:
+    """Void the MDT's current decision on a referral not yet enrolled (PROTOCOL section 6): the
+    decision is superseded, kept in the history with who voided it and why, the voiding is
+    signed by ``user``, and the referral returns to the MDT queue.
+
+    A rejected referral is closed, so a new referral of the same person may be open; voiding
+    the rejection would give the person two open referrals and is refused.
+    """
+    _lock(referral)
+    if referral.status not in (Status.MDT_APPROVED, Status.MDT_REJECTED):
+        raise WorkflowError(
+            _("%(number)s has no MDT decision that can be voided (status: %(status)s).")
+            % {"number": referral.screening_number, "status": referral.get_status_display()}
+        )
+    if not reason.strip():
+        raise WorkflowError(_("Give the reason for voiding the decision."))
+    if referral.status == Status.MDT_REJECTED:
+        stored = Referral.objects.get(pk=referral.pk)
+        (finding,) = persons.check([persons.Person.of(stored)])
+        if finding.refusals:
+            _field, refusal = finding.refusals[0]
+            raise WorkflowError(
+                _("The rejection of %(number)s cannot be voided: %(refusal)s")
+                % {"number": referral.screening_number, "refusal": refusal}
+            )
+    decision = referral.current_decision()
+    decision.superseded_at = timezone.now()
+    decision.voided_by = user
+    decision.void_reason = reason.strip()
+    decision.save(update_fields=["superseded_at", "voided_by", "void_reason"])
+    _sign(
+        referral,
+        user,
+        Signature.Meaning.VOIDED,
+        decision.rests_on or decision.evaluation,
+        second_factor=second_factor,
+        decision=decision,
+    )
+    referral.status = STATUS_FOR_OUTCOME[referral.outcome]
+    referral.save(update_fields=["status", "updated_at"])
+    return decision
 
 
 def _not_approved_error(referral: Referral) -> WorkflowError:
@@ -462,8 +531,9 @@ def participant_enrol(
 ) -> Enrolment:
     """Enrol an MDT-approved referral under the next study number, never past the target.
 
-    The consent date must fall between the MDT approval and today, inside the accrual window,
-    and the referral must be eligible on it (PROTOCOL section 4); a possible duplicate needs
+    The consent date must fall between the MDT meeting that approved the referral and today,
+    inside the accrual window, and the referral must be eligible on it (PROTOCOL section 4); a
+    possible duplicate needs
     ``identity_confirmed``. Enrolments run one at a time: a transaction-scoped advisory lock is
     held from before these checks and the count until the commit, so two people enrolling at
     once can neither both take the last place nor the same number. The unique sequence and
@@ -476,11 +546,11 @@ def participant_enrol(
     _lock(referral)
     if referral.status != Status.MDT_APPROVED:
         raise _not_approved_error(referral)
-    approved_on = timezone.localdate(referral.current_decision().decided_at)
-    if consent_date < approved_on:
+    met_on = referral.current_decision().meeting_date
+    if consent_date < met_on:
         raise WorkflowError(
-            _("The consent date is before the MDT approval (%(date)s).")
-            % {"date": approved_on.isoformat()}
+            _("The consent date is before the MDT meeting that approved it (%(date)s).")
+            % {"date": met_on.isoformat()}
         )
     if consent_date > timezone.localdate():
         raise WorkflowError(_("The consent date is in the future."))

@@ -26,6 +26,7 @@ urlpatterns = [
     # The MDT's review.
     path("mdt/", mdt.mdt_queue, name="mdt_queue"),
     _referral("decision/", mdt.referral_decision, "referral_decision"),
+    _referral("decision/void/", mdt.referral_decision_void, "referral_decision_void"),
     # Consent and enrolment of approved candidates.
     _referral("enrol/", enrolment.referral_enrol, "referral_enrol"),
     _referral("decline/", enrolment.referral_decline, "referral_decline"),

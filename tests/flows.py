@@ -11,9 +11,9 @@ from screening import services
 from tests.factories import create_referral, create_referrals
 
 
-def approve(referral, mdt_user):
+def approve(referral, mdt_user, **options):
     return services.mdt_decision_record(
-        referral=referral, user=mdt_user, decision="approve", rationale="Fit for CIRT."
+        referral=referral, user=mdt_user, decision="approve", rationale="Fit for CIRT.", **options
     )
 
 

@@ -168,9 +168,19 @@ SWEEP = {
                 "password": PASSWORD,
                 "decision": "approve",
                 "rationale": "Fit for carbon-ion therapy.",
+                "meeting_date": timezone.localdate().isoformat(),
                 "evaluation": referral.evaluation_id,
             },
             changes=lambda referral: referral.decisions.count(),
+        ),
+    ),
+    f"referrals/{NUMBER}/decision/void/": (
+        post(
+            "/referrals/{number}/decision/void/",
+            statuses(302, 403, 404, 302, 403),
+            body=lambda referral: {"password": PASSWORD, "reason": "Wrong button pressed."},
+            referral_status=Status.MDT_APPROVED,
+            changes=lambda referral: fresh(referral).status,
         ),
     ),
     f"referrals/{NUMBER}/enrol/": (

@@ -122,6 +122,7 @@ def test_web_request_records_user_and_path(client_as, mdt_member, referral):
             "password": PASSWORD,
             "decision": "approve",
             "rationale": "Fit.",
+            "meeting_date": timezone.localdate().isoformat(),
             "evaluation": referral.evaluation_id,
         },
     )
@@ -249,7 +250,11 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
         ("coord-wuwei", f"created referral {referral.screening_number}"),
         ("coord-wuwei", "evaluated the referral under protocol v1: Potentially eligible"),
         ("coord-wuwei", "changed status from Screening to MDT review"),
-        ("mdt-member", "approved the referral; rationale: “Fit for CIRT.”"),
+        (
+            "mdt-member",
+            f"approved the referral; MDT meeting of {timezone.localdate()}; "
+            "rationale: “Fit for CIRT.”",
+        ),
         ("mdt-member", "signed as mdt-member, meaning: approved for the trial"),
         ("mdt-member", "changed status from MDT review to MDT approved"),
         ("coord-wuwei", "changed ALT from 30 U/L to 80 U/L"),
@@ -263,7 +268,11 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
         ("coord-wuwei", "evaluated the referral under protocol v1: Potentially eligible"),
         ("coord-wuwei", f"superseded the approval of {approved_at}"),
         ("coord-wuwei", "changed status from MDT approved to MDT review"),
-        ("mdt-member", "approved the referral; rationale: “Still fit.”"),
+        (
+            "mdt-member",
+            f"approved the referral; MDT meeting of {timezone.localdate()}; "
+            "rationale: “Still fit.”",
+        ),
         ("mdt-member", "signed as mdt-member, meaning: approved for the trial"),
         ("mdt-member", "changed status from MDT review to MDT approved"),
         ("coord-wuwei", f"enrolled the participant as EC-001 (consent {consent})"),
@@ -369,6 +378,8 @@ def test_history_tells_a_rejection_with_its_reason_and_attendees(mdt_member, ref
     )
     texts = [line.text for line in referral_history(referral)]
     expected = (
-        "rejected the referral (reason: E3); rationale: “Deep ulcer.”; attending: Dr Li, Dr Wang"
+        f"rejected the referral (reason: E3); MDT meeting of {timezone.localdate()}; "
+        "rationale: “Deep ulcer.”; "
+        "attending: Dr Li, Dr Wang"
     )
     assert expected in texts

@@ -53,6 +53,7 @@ def test_two_simultaneous_decisions_leave_one(coordinator_wuwei):
         data = {
             "password": PASSWORD,
             "rationale": "Discussed.",
+            "meeting_date": timezone.localdate().isoformat(),
             "evaluation": referral.evaluation_id,
         }
 

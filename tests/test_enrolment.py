@@ -72,10 +72,10 @@ def test_consent_date_is_required(client_as, approved):
     assert not Enrolment.objects.exists()
 
 
-def test_consent_date_before_the_approval_is_refused(client_as, approved):
-    approved_on = timezone.localdate(MdtDecision.objects.get(referral=approved).decided_at)
+def test_consent_date_before_the_mdt_meeting_is_refused(client_as, approved):
+    met_on = MdtDecision.objects.get(referral=approved).meeting_date
     client = client_as("coordinator_wuwei")
-    day_before = approved_on - datetime.timedelta(days=1)
+    day_before = met_on - datetime.timedelta(days=1)
 
     response = client.post(
         reverse("referral_enrol", args=[approved.screening_number]),
@@ -83,7 +83,7 @@ def test_consent_date_before_the_approval_is_refused(client_as, approved):
     )
 
     assert response.status_code == 200
-    message = f"The consent date is before the MDT approval ({approved_on.isoformat()})."
+    message = f"The consent date is before the MDT meeting that approved it ({met_on.isoformat()})."
     assert message in response.content.decode()
     assert not Enrolment.objects.exists()
 
@@ -193,6 +193,7 @@ def test_imported_referral_is_approved_and_enrolled_as_ec_001(
             "password": PASSWORD,
             "decision": "approve",
             "rationale": "Fit.",
+            "meeting_date": timezone.localdate().isoformat(),
             "evaluation": referral.evaluation_id,
         },
     )

@@ -6,10 +6,11 @@ import io
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from screening import exports, writers
-from screening.models import MdtDecision, Referral
+from screening.models import Referral
 from screening.national_id import check_character
 from tests.factories import create_referral, create_referrals, referral_data
 from tests.flows import approve, enrol
@@ -128,16 +129,14 @@ def test_file_name_has_the_trial_code_and_date():
 
 
 @pytest.mark.django_db
-def test_decision_date_is_the_trials_local_date(coordinator_wuwei, mdt_member):
+def test_decision_date_is_the_day_the_mdt_met_not_the_day_it_was_typed_in(mdt_member):
     referral = create_referral()
-    approve(referral, mdt_member)
-    # 17:30 in UTC is already the next day in Wuwei and Lanzhou (UTC+8).
-    decided = datetime.datetime(2026, 3, 1, 17, 30, tzinfo=datetime.UTC)
-    MdtDecision.objects.update(decided_at=decided)
+    met_on = timezone.localdate() - datetime.timedelta(days=3)
+    approve(referral, mdt_member, meeting_date=met_on)
 
     (row,) = exports.screening_log_rows()
 
-    assert row["mdt_decision_date"] == datetime.date(2026, 3, 2)
+    assert row["mdt_decision_date"] == met_on
 
 
 @pytest.mark.django_db

@@ -240,6 +240,7 @@ DECISION = {
     "reason": "",
     "rationale": "fit",
     "attendees": "",
+    "meeting_date": "",
     "evaluation": "",
 }
 DECISION_FIELDS = {*DECISION, "csrfmiddlewaretoken"}
@@ -251,6 +252,8 @@ def test_junk_to_the_mdt_decision(client, mdt_member, in_review, data):
     signed_in(client, mdt_member)
     if isinstance(data, dict) and data.get("evaluation") == "":
         data["evaluation"] = str(in_review.evaluation_id)
+    if isinstance(data, dict) and data.get("meeting_date") == "":
+        data["meeting_date"] = timezone.localdate().isoformat()
     before = counts()
 
     response = post(client, reverse("referral_decision", args=[in_review.screening_number]), data)
@@ -419,7 +422,11 @@ def test_junk_to_the_language_switch(client, coordinator_wuwei, data):
 def forms(coordinator_wuwei, mdt_member, screening_referral, in_review, approved):
     """Each form with the user who may post it and the valid data it takes."""
     consent = {"password": PASSWORD, "consent_date": timezone.localdate().isoformat()}
-    decision = {**DECISION, "evaluation": str(in_review.evaluation_id)}
+    decision = {
+        **DECISION,
+        "meeting_date": timezone.localdate().isoformat(),
+        "evaluation": str(in_review.evaluation_id),
+    }
     return {
         "new referral": (coordinator_wuwei, reverse("referral_create"), REFERRAL_FORM),
         "edit": (
@@ -443,10 +450,23 @@ def forms(coordinator_wuwei, mdt_member, screening_referral, in_review, approved
             reverse("referral_withdraw", args=[screening_referral.screening_number]),
             {"code": "other", "reason": "moved away"},
         ),
+        "void": (
+            mdt_member,
+            reverse("referral_decision_void", args=[approved.screening_number]),
+            {"password": PASSWORD, "reason": "wrong button"},
+        ),
     }
 
 
-FORM_NAMES = ("new referral", "edit", "live evaluation", "decision", "enrolment", "withdrawal")
+FORM_NAMES = (
+    "new referral",
+    "edit",
+    "live evaluation",
+    "decision",
+    "enrolment",
+    "withdrawal",
+    "void",
+)
 NAMED_JUNK = {
     "NUL byte": "a\x00b",
     "huge string": "x" * 1_000_000,

@@ -50,6 +50,7 @@ def test_a_decision_refuses_control_and_direction_characters(client_as, in_revie
         "password": PASSWORD,
         "decision": "approve",
         "rationale": "Fit.",
+        "meeting_date": timezone.localdate().isoformat(),
         "evaluation": in_review.evaluation_id,
     }
 
@@ -68,6 +69,7 @@ def test_a_decision_keeps_the_line_breaks_of_its_rationale_and_attendees(client_
         "decision": "approve",
         "rationale": "Fit.\r\nDosimetry to follow.",
         "attendees": "Dr Li\r\nDr Wang",
+        "meeting_date": timezone.localdate().isoformat(),
         "evaluation": in_review.evaluation_id,
     }
 
@@ -178,6 +180,7 @@ def test_approval_records_who_when_and_the_evaluation_it_saw(client_as, mdt_memb
             "decision": "approve",
             "rationale": "Fit for carbon-ion therapy.",
             "attendees": "Dr Li, Dr Wang",
+            "meeting_date": timezone.localdate().isoformat(),
             "evaluation": in_review.evaluation_id,
         },
     )
@@ -205,6 +208,7 @@ def test_rejection_needs_its_reason(client_as, in_review):
         "password": PASSWORD,
         "decision": "reject",
         "rationale": "Ulcer too deep.",
+        "meeting_date": timezone.localdate().isoformat(),
         "evaluation": in_review.evaluation_id,
     }
 
@@ -230,6 +234,7 @@ def test_decision_needs_a_rationale(client_as, in_review):
         "password": PASSWORD,
         "decision": "approve",
         "rationale": "  ",
+        "meeting_date": timezone.localdate().isoformat(),
         "evaluation": in_review.evaluation_id,
     }
     response = client.post(url, data)
@@ -256,6 +261,7 @@ def test_only_a_referral_in_review_can_be_decided(client_as, coordinator_wuwei):
         "password": PASSWORD,
         "decision": "approve",
         "rationale": "Fit.",
+        "meeting_date": timezone.localdate().isoformat(),
         "evaluation": incomplete.evaluation_id,
     }
 
@@ -275,6 +281,7 @@ def test_second_decision_names_who_decided_first(client_as, mdt_member, in_revie
         "decision": "reject",
         "rationale": "No.",
         "reason": "E3",
+        "meeting_date": timezone.localdate().isoformat(),
         "evaluation": in_review.evaluation_id,
     }
 
@@ -295,7 +302,14 @@ def test_decision_on_data_changed_since_the_page_was_opened_is_refused(
     url = reverse("referral_decision", args=[in_review.screening_number])
 
     response = client.post(
-        url, {"password": PASSWORD, "decision": "approve", "rationale": "Fit.", "evaluation": seen}
+        url,
+        {
+            "password": PASSWORD,
+            "decision": "approve",
+            "rationale": "Fit.",
+            "meeting_date": timezone.localdate().isoformat(),
+            "evaluation": seen,
+        },
     )
 
     html = response.content.decode()
@@ -310,7 +324,10 @@ def test_get_of_a_decided_referral_tells_who_decided(client_as, mdt_member, in_r
     _approve(in_review, mdt_member)
     client = client_as("mdt")
     html = client.get(reverse("referral_decision", args=[in_review.screening_number])).content
-    assert b"Approved by mdt-member at" in html
+    text = html.decode()
+    assert "Approved" in text
+    assert f"Meeting date</dt><dd>{timezone.localdate().isoformat()}" in text
+    assert "mdt-member · " in text  # the signer's name, then the time
     assert b'value="approve"' not in html
 
 

@@ -96,15 +96,17 @@ def test_chart_draws_bars_line_and_target_in_the_plot(coordinator_wuwei, mdt_mem
     ]
 
 
-def test_median_days_from_referral_to_first_decision(coordinator_wuwei, mdt_member):
+def test_median_days_from_referral_to_the_meeting_of_the_first_decision(
+    coordinator_wuwei, mdt_member
+):
     assert reports.median_days_to_decision() is None
     for number, wait in enumerate((3, 10, 4), start=1):
         referral = create_referral(user=coordinator_wuwei, number=number)
         decision = services.mdt_decision_record(
             referral=referral, user=mdt_member, decision="approve", rationale="Fit."
         )
-        decided = _moment(referral.referral_date + datetime.timedelta(days=wait))
-        MdtDecision.objects.filter(pk=decision.pk).update(decided_at=decided)
+        met_on = referral.referral_date + datetime.timedelta(days=wait)
+        MdtDecision.objects.filter(pk=decision.pk).update(meeting_date=met_on)
 
     assert reports.median_days_to_decision() == 4
 
@@ -113,7 +115,7 @@ def test_dashboard_shows_accrual_and_days_to_decision(client_as, coordinator_wuw
     _enrolled_on([timezone.localdate()], coordinator_wuwei, mdt_member)
     decision = MdtDecision.objects.get()
     referred = decision.referral.referral_date
-    MdtDecision.objects.update(decided_at=_moment(referred + datetime.timedelta(days=6)))
+    MdtDecision.objects.update(meeting_date=referred + datetime.timedelta(days=6))
     protocol = ProtocolVersion.current()
     today = timezone.localdate()
     expected = int(reports.expected_by(protocol, today))

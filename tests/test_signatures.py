@@ -24,7 +24,12 @@ def in_review(coordinator_wuwei):
 
 
 def _decide(client, referral, **fields):
-    data = {"decision": "approve", "rationale": "Fit.", "evaluation": referral.evaluation_id}
+    data = {
+        "decision": "approve",
+        "rationale": "Fit.",
+        "meeting_date": timezone.localdate().isoformat(),
+        "evaluation": referral.evaluation_id,
+    }
     return client.post(
         reverse("referral_decision", args=[referral.screening_number]), data | fields
     )

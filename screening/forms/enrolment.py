@@ -1,10 +1,11 @@
 """Consent and enrolment forms. They check what the user typed; the workflow rules (consent
-after approval, the enrolment target) are the services'."""
+after the MDT meeting, the enrolment target) are the services'."""
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from screening.forms.fields import IsoDateField
 from screening.forms.signatures import SignedForm
 
 
@@ -12,9 +13,8 @@ class EnrolmentForm(SignedForm):
     """The consent date; for a possible duplicate, also the identity check (PROTOCOL 3a). The
     enrolment is signed (``SignedForm``)."""
 
-    consent_date = forms.DateField(
+    consent_date = IsoDateField(
         label=gettext_lazy("Consent date"),
-        input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": gettext_lazy("Give the date the patient signed consent.")},
     )
@@ -25,7 +25,7 @@ class EnrolmentForm(SignedForm):
         required=False,
     )
 
-    def __init__(self, *args, approved_on=None, possible_duplicate=False, **kwargs):
+    def __init__(self, *args, met_on=None, possible_duplicate=False, recheck_url=None, **kwargs):
         super().__init__(*args, **kwargs)
         if possible_duplicate:
             self.fields["identity_confirmed"].required = True
@@ -37,8 +37,20 @@ class EnrolmentForm(SignedForm):
         # The browser's date picker offers only dates the service will accept.
         attrs = self.fields["consent_date"].widget.attrs
         attrs["max"] = timezone.localdate().isoformat()
-        if approved_on is not None:
-            attrs["min"] = approved_on.isoformat()
+        if met_on is not None:
+            attrs["min"] = met_on.isoformat()
+        if recheck_url:
+            # A date typed in fetches the enrolment page's eligibility re-check for that day
+            # (``#consent-eligibility``); htmx sends this field alone, never the password.
+            attrs.update(
+                {
+                    "hx-get": recheck_url,
+                    "hx-trigger": "change",
+                    "hx-target": "#consent-eligibility",
+                    "hx-select": "#consent-eligibility",
+                    "hx-swap": "outerHTML",
+                }
+            )
 
     def service_arguments(self) -> dict:
         """The keyword arguments of ``services.participant_enrol`` besides referral and user."""

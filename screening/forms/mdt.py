@@ -1,11 +1,12 @@
 """The MDT decision form. It checks what the user typed; the workflow rules are the services'."""
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from screening import rules
-from screening.forms.fields import NotesField
+from screening import rules, services
+from screening.forms.fields import IsoDateField, NotesField
 from screening.forms.signatures import SignedForm
 from screening.models import MdtDecision
 
@@ -42,7 +43,30 @@ class DecisionForm(SignedForm):
         required=False,
         help_text=gettext_lazy("Optional: who took part in the decision."),
     )
+    meeting_date = IsoDateField(
+        label=gettext_lazy("Meeting date"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=gettext_lazy("The day the MDT met and decided."),
+        error_messages={"required": gettext_lazy("Give the date of the MDT meeting.")},
+    )
     evaluation = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, referral_date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.referral_date = referral_date
+        self.fields["meeting_date"].initial = timezone.localdate()
+        # The browser's date picker offers only dates the service will accept.
+        attrs = self.fields["meeting_date"].widget.attrs
+        attrs["min"] = referral_date.isoformat()
+        attrs["max"] = timezone.localdate().isoformat()
+
+    def clean_meeting_date(self):
+        meeting_date = self.cleaned_data["meeting_date"]
+        try:
+            services.ensure_meeting_date(meeting_date, self.referral_date)
+        except services.WorkflowError as error:
+            raise forms.ValidationError(str(error), code="meeting_date") from None
+        return meeting_date
 
     def clean(self):
         data = super().clean()
@@ -60,6 +84,22 @@ class DecisionForm(SignedForm):
             "rationale": data["rationale"],
             "reason_code": data["reason"],
             "attendees": data["attendees"],
+            "meeting_date": data["meeting_date"],
             "evaluation_id": data["evaluation"],
             "second_factor": self.second_factor,
         }
+
+
+class VoidForm(SignedForm):
+    """Voiding the current decision before enrolment (PROTOCOL section 6); signed."""
+
+    reason = NotesField(
+        label=gettext_lazy("Reason for voiding the decision"),
+        max_length=2000,
+        help_text=gettext_lazy("For example: the wrong button was pressed; new findings."),
+        error_messages={"required": gettext_lazy("Give the reason for voiding the decision.")},
+    )
+
+    def service_arguments(self) -> dict:
+        """The keyword arguments of ``services.mdt_decision_void`` besides referral and user."""
+        return {"reason": self.cleaned_data["reason"], "second_factor": self.second_factor}

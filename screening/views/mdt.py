@@ -5,10 +5,10 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from screening import access, display, services
-from screening.forms.mdt import DecisionForm
+from screening.forms.mdt import DecisionForm, VoidForm
 from screening.models import MdtDecision, Referral, Role
 
 Status = Referral.Status
@@ -40,17 +40,53 @@ def mdt_queue(request):
     return render(request, "mdt/queue.html", context)
 
 
+def _decision_page(request, referral, *, form=None, void_form=None):
+    """The candidate with the decision form while in review; otherwise the decision taken,
+    with the form that voids it before enrolment."""
+    in_review = referral.status == Status.MDT_REVIEW
+    decisions = display.decisions_shown(referral, list(referral.signatures.all()))
+    current = next((shown for shown in decisions if shown.state == "current"), None)
+    voidable = current is not None and referral.status in (
+        Status.MDT_APPROVED,
+        Status.MDT_REJECTED,
+    )
+    if in_review and form is None:
+        form = DecisionForm(
+            initial={"evaluation": referral.evaluation_id},
+            referral_date=referral.referral_date,
+            request=request,
+        )
+    # A refusal of a form the page no longer offers (the referral was decided or enrolled
+    # meanwhile) is shown above what the page offers now.
+    refusals = [
+        *(form.non_field_errors() if form is not None and not in_review else ()),
+        *(void_form.non_field_errors() if void_form is not None and not voidable else ()),
+    ]
+    if voidable and void_form is None:
+        void_form = VoidForm(request=request)
+    context = {
+        "refusals": refusals,
+        **display.candidate(referral),
+        "criteria": display.criterion_rows(referral.evaluation.results),
+        "form": form,
+        "void_form": void_form if voidable else None,
+        "in_review": in_review,
+        "decisions": decisions,
+        "eligibility_today": display.eligibility_as_of(referral, timezone.localdate()),
+    }
+    return render(request, "mdt/decision.html", context)
+
+
 @require_http_methods(["GET", "POST"])
 def referral_decision(request, screening_number):
     """GET shows the candidate with the MDT-to-confirm items and the decision form; POST
     records the decision."""
     user = request.user
     referral = access.referral_for_user(user, screening_number, action=access.DECIDE)
-    if request.method == "POST":
-        form = DecisionForm(request.POST, request=request)
-    else:
-        form = DecisionForm(initial={"evaluation": referral.evaluation_id}, request=request)
-    if form.is_bound and form.is_valid():
+    if request.method == "GET":
+        return _decision_page(request, referral)
+    form = DecisionForm(request.POST, referral_date=referral.referral_date, request=request)
+    if form.is_valid():
         try:
             decision = services.mdt_decision_record(
                 referral=referral, user=user, **form.service_arguments()
@@ -64,12 +100,25 @@ def referral_decision(request, screening_number):
                 message = _("%(number)s rejected by the MDT.")
             messages.success(request, message % {"number": referral.screening_number})
             return redirect("mdt_queue")
-    context = {
-        **display.candidate(referral),
-        "criteria": display.criterion_rows(referral.evaluation.results),
-        "form": form,
-        "in_review": referral.status == Status.MDT_REVIEW,
-        "current_decision": referral.current_decision(),
-        "eligibility_today": display.eligibility_as_of(referral, timezone.localdate()),
-    }
-    return render(request, "mdt/decision.html", context)
+    return _decision_page(request, referral, form=form)
+
+
+@require_POST
+def referral_decision_void(request, screening_number):
+    """Void the current decision (signed, with a reason); the referral returns to the queue."""
+    user = request.user
+    referral = access.referral_for_user(user, screening_number, action=access.DECIDE)
+    form = VoidForm(request.POST, request=request)
+    if form.is_valid():
+        try:
+            services.mdt_decision_void(referral=referral, user=user, **form.service_arguments())
+        except services.WorkflowError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("The MDT decision on %(number)s is voided; the referral is now %(status)s.")
+                % {"number": referral.screening_number, "status": referral.get_status_display()},
+            )
+            return redirect("referral_detail", screening_number=referral.screening_number)
+    return _decision_page(request, referral, void_form=form)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,7 +20,7 @@ from screening.forms.referrals import (
     WithdrawalForm,
     referral_form_helper,
 )
-from screening.models import ProtocolVersion, Referral
+from screening.models import Enrolment, ProtocolVersion, Referral
 
 Status = Referral.Status
 
@@ -38,7 +39,7 @@ def referral_list(request):
     page = Paginator(filterset.qs.values_list("pk", flat=True), LIST_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    rows = visible.select_related("site").in_bulk(list(page.object_list))
+    rows = visible.select_related("site", "enrolment").in_bulk(list(page.object_list))
     page.object_list = [rows[pk] for pk in page.object_list]
     counts = reports.status_counts(visible)
     context = {
@@ -53,7 +54,14 @@ def referral_list(request):
 def _form_page(request, form, *, referral=None):
     """The referral form beside the live panel; an unbound form shows its instance judged
     (a blank referral, or the stored one when editing)."""
-    panel = display.live_panel(form) if form.is_bound else display.blank_form_panel(form)
+    if form.is_bound:
+        panel = display.live_panel(form)
+        if referral is not None:
+            panel["approval"] = display.approval_effect(referral, form, panel["outcome"])
+    else:
+        panel = display.blank_form_panel(form)
+        if referral is not None and referral.status == Status.MDT_APPROVED:
+            panel["approval"] = {"kept": True, "changed": False, "reasons": []}
     context = {
         "form": form,
         "helper": referral_form_helper(),
@@ -164,19 +172,22 @@ def referral_evaluate(request):
     not count as its own duplicate).
     """
     user = request.user
-    instance = None
+    stored = None
     if number := request.GET.get("referral"):
-        instance = copy.copy(access.referral_for_user(user, number, action=access.EDIT))
+        stored = access.referral_for_user(user, number, action=access.EDIT)
     else:
         access.require_referral_creator(user)
     form = ReferralForm(
         request.POST,
-        instance=instance,
+        instance=copy.copy(stored) if stored else None,
         protocol=ProtocolVersion.current(),
         sites=access.editable_sites(user),
     )
     form.is_valid()
-    return render(request, "referrals/eligibility_panel.html", {"panel": display.live_panel(form)})
+    panel = display.live_panel(form)
+    if stored is not None:
+        panel["approval"] = display.approval_effect(stored, form, panel["outcome"])
+    return render(request, "referrals/eligibility_panel.html", {"panel": panel})
 
 
 @require_GET
@@ -188,9 +199,26 @@ def referral_detail(request, screening_number):
     results = evaluation.results
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
     earlier, duplicates = persons.related(referral, visible_site_ids=access.visible_site_ids(user))
+    signatures = list(referral.signatures.all())
+    decisions = display.decisions_shown(referral, signatures)
+    current = next((shown for shown in decisions if shown.state == "current"), None)
+    enrolment = (
+        Enrolment.objects.filter(referral=referral).first()
+        if referral.status == Status.ENROLLED
+        else None
+    )
     context = {
         "referral": referral,
         "evaluation": evaluation,
+        "headline": display.headline(
+            referral,
+            current=current,
+            enrolment=enrolment,
+            today=timezone.localdate(),
+        ),
+        "enrolment": enrolment,
+        "decisions": decisions,
+        "may_decide": access.is_mdt_member(user),
         "outcome_sentence": display.OUTCOME_SENTENCES[referral.outcome],
         "criteria": display.criterion_rows(results),
         "todo": display.todo_items(results),
@@ -199,7 +227,7 @@ def referral_detail(request, screening_number):
         "status_history": display.status_history(referral),
         "may_act": may_act,
         "withdraw_form": WithdrawalForm() if may_act else None,
-        "signatures": list(referral.signatures.all()),
+        "signatures": signatures,
         "earlier_referrals": earlier,
         "possible_duplicates": duplicates,
     }
