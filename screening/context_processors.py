@@ -5,7 +5,9 @@ from screening import access
 
 def navigation(request):
     """Which sections the signed-in user may open (the role query is cached for the request)."""
-    user = request.user
+    user = getattr(request, "user", None)
+    if user is None:  # refused before authentication, for example for its Host header
+        return {}
     reads_reports = access.is_mdt_member(user) or access.is_data_manager(user)
     return {
         "may_create_referral": access.may_create_referral(user),
