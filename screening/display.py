@@ -415,3 +415,24 @@ def approval_effect(stored: Referral, form, outcome: str) -> dict | None:
             % {"outcome": Referral.Outcome(outcome).label}
         )
     return {"kept": False, "changed": True, "reasons": reasons}
+
+
+def why(results: dict) -> str:
+    """In a few words why a referral is where it is, for the list: the failing criteria, else
+    what is missing, else what the MDT must confirm (no query)."""
+    failing = [code for code in rules.CODES if results[code]["result"] == rules.FAIL]
+    if failing:
+        return ngettext("%(codes)s fails", "%(codes)s fail", len(failing)) % {
+            "codes": ", ".join(failing)
+        }
+    missing = []
+    for code in rules.CODES:
+        if code != rules.DEFERRABLE and results[code]["result"] == rules.UNKNOWN:
+            missing.extend(key for key in results[code]["missing"] if key not in missing)
+    if missing:
+        return gettext("Missing: %(fields)s") % {
+            "fields": ", ".join(field_label(key) for key in missing)
+        }
+    if results[rules.DEFERRABLE]["result"] == rules.UNKNOWN:
+        return gettext("E2 for the MDT to confirm")
+    return ""

@@ -2,20 +2,63 @@
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Case, DateField, F, Func, IntegerField, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from screening import access
 from screening.audit_review import ReviewFilter, ReviewKind
 from screening.models import Referral
 
-# Referral date, then id, so pages stay stable when many share a date; without a sort
-# parameter the model ordering (newest first) applies.
+Status = Referral.Status
+
+# The status column sorts in workflow order, not alphabetically.
+_WORKFLOW_ORDER = Case(
+    *(When(status=status, then=Value(index)) for index, status in enumerate(Status.values)),
+    output_field=IntegerField(),
+)
+# Completed years at the screening date, as the page shows it.
+_AGE = Func(
+    F("screening_date"),
+    F("date_of_birth"),
+    template="date_part('year', age(%(expressions)s))",
+    output_field=IntegerField(),
+)
+# Days waiting count for the open referrals only; the longest-waiting first, closed ones last.
+_WAITING_SINCE = Case(
+    When(status__in=Referral.OPEN_STATUSES, then=F("referral_date")), output_field=DateField()
+)
+
+# Each sortable column, ascending; "-column" sorts it descending. Referral date and id break
+# ties, so pages stay stable when many share a value. Without a sort the model ordering
+# (newest first) applies.
 SORTS = {
-    "newest": ("-referral_date", "-id"),
-    "oldest": ("referral_date", "id"),
+    "screening_number": (F("screening_number").asc(),),
+    "referral_date": (F("referral_date").asc(), F("id").asc()),
+    "site": (F("site__name").asc(), F("referral_date").desc(), F("id").desc()),
+    "age": (_AGE.asc(nulls_last=True), F("id").asc()),
+    "outcome": (F("outcome").asc(), F("referral_date").desc(), F("id").desc()),
+    "status": (_WORKFLOW_ORDER.asc(), F("referral_date").desc(), F("id").desc()),
+    "days_waiting": (_WAITING_SINCE.asc(nulls_last=True), F("id").asc()),
 }
-SORT_CHOICES = (("newest", _("Newest referral first")), ("oldest", _("Oldest referral first")))
+# Earlier addresses of the list sorted "newest" and "oldest".
+SORT_ALIASES = {"newest": "-referral_date", "oldest": "referral_date"}
+
+
+def sort_order(value: str) -> tuple | None:
+    """The ORDER BY of a sort parameter (``column`` or ``-column``); None for an unknown one."""
+    value = SORT_ALIASES.get(value, value)
+    column = value.removeprefix("-")
+    if column not in SORTS:
+        return None
+    if value.startswith("-"):
+        return tuple(_reversed(term) for term in SORTS[column])
+    return SORTS[column]
+
+
+def _reversed(term):
+    reversed_term = term.copy()
+    reversed_term.reverse_ordering()
+    return reversed_term
 
 
 def _visible_sites(request):
@@ -29,7 +72,10 @@ class ReferralFilter(django_filters.FilterSet):
         label=_("Search"),
         method="search",
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("Screening number, hospital number or name")}
+            attrs={
+                "type": "search",
+                "placeholder": _("Screening number, hospital number, name or national ID"),
+            }
         ),
     )
     site = django_filters.ModelChoiceFilter(
@@ -45,17 +91,18 @@ class ReferralFilter(django_filters.FilterSet):
         label=_("Referred from"),
         field_name="referral_date",
         lookup_expr="gte",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     referred_to = django_filters.DateFilter(
         label=_("Referred to"),
         field_name="referral_date",
         lookup_expr="lte",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    sort = django_filters.ChoiceFilter(
-        label=_("Sort"), choices=SORT_CHOICES, method="sort_by", empty_label=None
-    )
+    # Set by the column headers' links; an unknown value leaves the default order.
+    sort = django_filters.CharFilter(method="sort_by", widget=forms.HiddenInput)
 
     class Meta:
         model = Referral
@@ -69,10 +116,13 @@ class ReferralFilter(django_filters.FilterSet):
             Q(screening_number__icontains=text)
             | Q(hospital_number__icontains=text)
             | Q(full_name__icontains=text)
+            # A national ID is matched whole, never in part.
+            | Q(national_id=text.upper())
         )
 
     def sort_by(self, queryset, name, value):
-        return queryset.order_by(*SORTS[value])
+        order = sort_order(value)
+        return queryset if order is None else queryset.order_by(*order)
 
 
 class AuditFilterForm(forms.Form):

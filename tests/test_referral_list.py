@@ -3,7 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import create_referral, create_referrals
+from screening import services
+from screening.national_id import check_character
+from tests.factories import create_referral, create_referrals, days_ago, referral_data
+from tests.pages import find, find_all, text
 
 
 def test_a_coordinator_lists_only_their_sites_referrals(client_as):
@@ -112,3 +115,89 @@ def test_list_queries_do_not_grow_with_rows(client_as, who, django_assert_num_qu
     with django_assert_num_queries(LIST_QUERIES[who]):
         response = client.get(url, {"q": "S-", "sort": "oldest"})
     assert "1000 referrals" in response.content.decode()
+
+
+# --- sortable columns, the "why" column, national ID search, strict dates ---
+
+
+def _order(page: str, referrals) -> list:
+    return sorted(referrals, key=lambda referral: page.index(f">{referral.screening_number}<"))
+
+
+def test_each_column_header_sorts_the_list_and_again_the_other_way(client_as):
+    young = create_referral(number=1, age=45)
+    failed = create_referral(number=2, age=60, ecog=3)
+    old = create_referral(number=3, age=70, labs_date=None)
+    client = client_as("data_manager")
+    url = reverse("referral_list")
+
+    page = client.get(url, {"sort": "age"}).content.decode()
+    assert _order(page, [old, young, failed]) == [young, failed, old]
+    header = find(page, "th", **{"aria-sort": "ascending"})
+    assert "Age" in text(header)
+    descending = dict(find(str(header), "a").attributes)["href"]
+    page = client.get(url + descending).content.decode()
+    assert _order(page, [old, young, failed]) == [old, failed, young]
+
+    by_status = client.get(url, {"sort": "status"}).content.decode()
+    # Workflow order: screening, screen failed, MDT review.
+    assert _order(by_status, [young, failed, old]) == [old, failed, young]
+    by_number = client.get(url, {"sort": "-screening_number"}).content.decode()
+    assert _order(by_number, [young, failed, old]) == [old, failed, young]
+
+
+def test_days_waiting_sorts_the_longest_waiting_open_referral_first(client_as, mdt_member):
+    waited = create_referral(number=1, referral_date=days_ago(20), screening_date=days_ago(19))
+    recent = create_referral(number=2, referral_date=days_ago(2), screening_date=days_ago(1))
+    closed = create_referral(number=3, referral_date=days_ago(25), screening_date=days_ago(24))
+    services.mdt_decision_record(
+        referral=closed, user=mdt_member, decision="reject", reason_code="E3", rationale="Ulcer."
+    )
+    page = client_as("data_manager").get(reverse("referral_list"), {"sort": "days_waiting"})
+    html = page.content.decode()
+
+    assert _order(html, [recent, closed, waited]) == [waited, recent, closed]
+    row = next(text(tr) for tr in find_all(html, "tr") if waited.screening_number in text(tr))
+    assert " 20 " in f" {row} "
+
+
+def test_the_why_column_names_failing_criteria_or_what_is_missing(client_as):
+    failing = create_referral(number=1, ecog=3, cm="M1")
+    missing = create_referral(number=2, ecog=None, cn="NX")
+    ready = create_referral(number=3)
+    html = client_as("data_manager").get(reverse("referral_list")).content.decode()
+
+    def why(referral):
+        row = next(tr for tr in find_all(html, "tr") if referral.screening_number in text(tr))
+        return text(find(str(row), "td", class_="referral-why"))
+
+    assert why(failing) == "I2, I6 fail"
+    assert why(missing).startswith("Missing: ")
+    assert "cN" in why(missing) and "ECOG" in why(missing)
+    assert why(ready) == "E2 for the MDT to confirm"
+
+
+def test_search_finds_a_whole_national_id_only(client_as):
+    born = referral_data(number=1, sex="F")["date_of_birth"]
+    first17 = "620602" + born.replace("-", "") + "024"  # 24: even, female
+    national_id = first17 + check_character(first17)
+    referral = create_referral(number=1, sex="F", national_id=national_id)
+    other = create_referral(number=2)
+    client = client_as("data_manager")
+
+    whole = client.get(reverse("referral_list"), {"q": national_id.lower()}).content.decode()
+    part = client.get(reverse("referral_list"), {"q": national_id[:10]}).content.decode()
+
+    assert referral.screening_number in whole and other.screening_number not in whole
+    assert referral.screening_number not in part
+
+
+def test_date_filters_take_iso_dates_only(client_as):
+    create_referral(number=1)
+    client = client_as("data_manager")
+
+    page = client.get(reverse("referral_list"), {"referred_from": "03/11/2026"}).content.decode()
+
+    assert "Enter a valid date." in page
+    field = dict(find(page, "input", name="referred_from").attributes)
+    assert field["type"] == "date"

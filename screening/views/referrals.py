@@ -12,8 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from screening import access, audit, display, persons, reports, services
-from screening.filters import ReferralFilter
+from screening import access, audit, display, filters, persons, reports, services
 from screening.forms.referrals import (
     PREGNANCY_QUESTION_ID,
     ReferralForm,
@@ -31,7 +30,7 @@ LIST_PAGE_SIZE = 50
 def referral_list(request):
     """Filtered, searched, sorted and paginated; constant queries whatever the row count."""
     visible = access.referrals_for_user(request.user)
-    filterset = ReferralFilter(
+    filterset = filters.ReferralFilter(
         request.GET or None, queryset=visible.select_related("site"), request=request
     )
     # Page over ids first: a deep OFFSET then reads only the index, and the page's 50 rows
@@ -39,16 +38,56 @@ def referral_list(request):
     page = Paginator(filterset.qs.values_list("pk", flat=True), LIST_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    rows = visible.select_related("site", "enrolment").in_bulk(list(page.object_list))
+    rows = (
+        visible.select_related("site", "enrolment", "evaluation")
+        .defer("evaluation__snapshot")
+        .in_bulk(list(page.object_list))
+    )
     page.object_list = [rows[pk] for pk in page.object_list]
+    today = timezone.localdate()
+    for referral in page.object_list:
+        referral.why = display.why(referral.evaluation.results)
+        referral.days_waiting = (
+            (today - referral.referral_date).days
+            if referral.status in Referral.OPEN_STATUSES
+            else None
+        )
     counts = reports.status_counts(visible)
     context = {
         "filter": filterset,
         "page": page,
+        "sort_headers": _sort_headers(request.GET),
         "status_counts": [(status, label, counts[status]) for status, label in Status.choices],
         "may_create": access.may_create_referral(request.user),
     }
     return render(request, "referrals/list.html", context)
+
+
+# The list's sortable columns (``filters.SORTS``), each header a link that sorts by it, and
+# sorts the other way when it already does.
+SORTABLE_COLUMNS = (
+    "screening_number",
+    "referral_date",
+    "site",
+    "age",
+    "outcome",
+    "status",
+    "days_waiting",
+)
+
+
+def _sort_headers(query) -> dict[str, dict]:
+    """For each sortable column: the address that sorts by it and its ``aria-sort``."""
+    current = query.get("sort") or "-referral_date"
+    current = filters.SORT_ALIASES.get(current, current)
+    headers = {}
+    for column in SORTABLE_COLUMNS:
+        params = query.copy()
+        params.pop("page", None)
+        params["sort"] = f"-{column}" if current == column else column
+        state = {column: "ascending", f"-{column}": "descending"}.get(current)
+        headers[column] = {"url": f"?{params.urlencode()}", "state": state}
+    return headers
 
 
 def _form_page(request, form, *, referral=None):
