@@ -49,7 +49,10 @@ def national_id_problems(
     if value[17] != expected:
         problems.append(
             render(
-                gettext_noop("check character should be {expected}, not {actual}"),
+                gettext_noop(
+                    "check character {actual} does not fit the first 17 digits (they give "
+                    "{expected}): check every digit, not only the last"
+                ),
                 {"expected": expected, "actual": value[17]},
             )
         )

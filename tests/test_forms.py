@@ -54,7 +54,8 @@ INVALID = [
         "bad national ID check character",
         {"sex": "M", "national_id": BAD_CHECK},
         "national_id",
-        f"check character should be {MALE_ID[17]}, not {BAD_CHECK[17]}",
+        f"check character {BAD_CHECK[17]} does not fit the first 17 digits "
+        f"(they give {MALE_ID[17]})",
     ),
     (
         "national ID birth date differs",
@@ -120,7 +121,13 @@ INVALID = [
         "ECOG out of range",
         {"ecog": "6"},
         "ecog",
-        "Ensure this value is less than or equal to 5.",
+        "ECOG is a grade from 0 to 5.",
+    ),
+    (
+        "LVEF out of range",
+        {"lvef_percent": "150"},
+        "lvef_percent",
+        "Enter a value from 0 to 100 %.",
     ),
     (
         "not a date",
@@ -229,7 +236,7 @@ def test_a_failed_edit_keeps_the_typed_values_and_changes_nothing(client_as):
     url = reverse("referral_edit", args=[referral.screening_number])
     posted = {**BASE, "platelets": "80", "ecog": "9"}
     page = client.post(url, posted).content.decode()
-    assert "Ensure this value is less than or equal to 5." in text(field_wrapper(page, "ecog"))
+    assert "ECOG is a grade from 0 to 5." in text(field_wrapper(page, "ecog"))
     assert input_value(page, "platelets") == "80"
     referral.refresh_from_db()
     assert referral.platelets != 80

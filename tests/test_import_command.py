@@ -121,7 +121,7 @@ def test_pseudonymous_export_has_exactly_the_protocol_keys(tmp_path):
         ({"creatinine": 5, "creatinine_unit": "umol/L"}, "creatinine", "check the unit"),
         ({"total_bilirubin": 1, "total_bilirubin_unit": "mmol/L"}, "total_bilirubin_unit", "mg/dL"),
         ({"national_id": "620602195804210316"}, "national_id", "check character"),
-        ({"ecog": 7}, "ecog", "less than or equal to 5"),
+        ({"ecog": 7}, "ecog", "ECOG is a grade from 0 to 5."),
         ({"ct": "T5"}, "ct", "T5"),
         ({"sex": "X"}, "sex", "X"),
         ({"pathology_confirmed": "maybe"}, "pathology_confirmed", "maybe"),

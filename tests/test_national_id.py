@@ -44,10 +44,12 @@ def test_surrounding_whitespace_is_ignored():
 
 def test_wrong_check_character():
     assert national_id_problems(VALID_MALE[:17] + "3", DOB, "M") == [
-        "check character should be 5, not 3"
+        "check character 3 does not fit the first 17 digits (they give 5): check every digit, "
+        "not only the last"
     ]
     assert national_id_problems(VALID_MALE[:17] + "X", DOB, "M") == [
-        "check character should be 5, not X"
+        "check character X does not fit the first 17 digits (they give 5): check every digit, "
+        "not only the last"
     ]
 
 
@@ -107,7 +109,9 @@ def test_dob_and_sex_are_compared_only_when_given():
 def test_several_problems_are_all_reported():
     problems = national_id_problems(VALID_FEMALE[:17] + "0", datetime.date(1960, 1, 1), "M")
     assert len(problems) == 3
-    assert problems[0] == "check character should be 3, not 0"
+    assert problems[0].startswith(
+        "check character 0 does not fit the first 17 digits (they give 3)"
+    )
 
 
 @given(st.text(alphabet="0123456789", min_size=17, max_size=17), st.sampled_from("0123456789X"))

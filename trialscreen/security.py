@@ -96,7 +96,9 @@ class PatientDataExceptionReporterFilter(SafeExceptionReporterFilter):
 # Identifying values stay out of error reports whatever their form: a query string can hold a
 # searched name, an exception message the row a database refused, a local variable a referral.
 WITHHELD = "[withheld: may identify a patient]"
-QUERY_STRING = re.compile(r"\?[^\s\"']+")
+# A query string, unless it is withheld already: the filter may see a record twice (on the
+# logger and on the handler), and a second pass must leave it as the first left it.
+QUERY_STRING = re.compile(r"\?(?!\[withheld)[^\s\"']+")
 
 
 def without_query(text: str) -> str:

@@ -9,7 +9,7 @@ from crispy_forms.layout import Column, Div, Fieldset, Layout, Row
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 from django.utils import timezone
-from django.utils.text import capfirst
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from screening import persons, text, units
@@ -97,6 +97,19 @@ class SiteChoiceField(forms.ModelChoiceField):
         return site
 
 
+def _range_message(name: str):
+    low, high, unit = MEASUREMENTS[name]
+    if name == "ecog":
+        return format_lazy(_("ECOG is a grade from {low} to {high}."), low=low, high=high)
+    # The validator's message is %-formatted with its limit: a "%" unit is written "%%".
+    return format_lazy(
+        _("Enter a value from {low} to {high} {unit}."),
+        low=low,
+        high=high,
+        unit=unit.replace("%", "%%"),
+    )
+
+
 class ReferralForm(forms.ModelForm):
     """Validates one referral; lab values arrive in the entered unit and leave in SI.
 
@@ -124,6 +137,11 @@ class ReferralForm(forms.ModelForm):
         }
         widgets = {
             name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d") for name in DATE_FIELDS
+        }
+        # A value out of range says the range, not Django's "less than or equal to 5".
+        error_messages = {
+            name: dict.fromkeys(("min_value", "max_value"), _range_message(name))
+            for name in MEASUREMENTS
         }
 
     def __init__(

@@ -1,6 +1,6 @@
-// The referral form: the pregnancy question is asked only when sex is F (PROTOCOL section 3).
-// The rules ignore the answer for anyone else; hiding it also resets it to "unknown" so a
-// stale "yes" typed before the sex was corrected is not saved.
+// The referral form: the pregnancy question is asked only when sex is F (PROTOCOL section 3);
+// links to a field (error summary, to-do list) put the cursor in it; a failed save puts the
+// focus on the error summary; leaving the page with unsaved typing asks first.
 (function () {
   "use strict";
 
@@ -8,12 +8,11 @@
   if (!form) {
     return;
   }
+
+  // The rules ignore the pregnancy answer for anyone but F; hiding the question also resets
+  // it to "unknown" so a stale "yes" typed before the sex was corrected is not saved.
   const question = document.getElementById(form.dataset.pregnancyQuestion);
   const sex = form.elements.namedItem("sex");
-  if (!question || !sex) {
-    return;
-  }
-
   function showPregnancyQuestion() {
     const asked = sex.value === "F";
     question.hidden = !asked;
@@ -24,7 +23,48 @@
       }
     }
   }
+  if (question && sex) {
+    sex.addEventListener("change", showPregnancyQuestion);
+    showPregnancyQuestion();
+  }
 
-  sex.addEventListener("change", showPregnancyQuestion);
-  showPregnancyQuestion();
+  // A link to "#div_id_<field>" scrolls to the field and puts the cursor in it.
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest('a[href^="#div_id_"]');
+    if (!link) {
+      return;
+    }
+    const wrapper = document.getElementById(link.getAttribute("href").slice(1));
+    const input = wrapper && wrapper.querySelector("input:not([type=hidden]), select, textarea");
+    if (input) {
+      event.preventDefault();
+      wrapper.scrollIntoView({ block: "center" });
+      input.focus({ preventScroll: true });
+    }
+  });
+
+  // After a failed save the summary of what to correct is read first.
+  const errors = document.getElementById("form-errors");
+  if (errors) {
+    errors.focus();
+  }
+
+  // Typing not yet saved (or a form sent back with errors) is not left behind silently:
+  // the browser asks before the page is left, a language switch included.
+  let unsaved = Boolean(errors);
+  form.addEventListener("input", function () {
+    unsaved = true;
+  });
+  form.addEventListener("change", function () {
+    unsaved = true;
+  });
+  form.addEventListener("submit", function () {
+    unsaved = false;
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (unsaved) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
 })();
