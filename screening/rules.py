@@ -18,7 +18,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import get_type_hints
 
-from screening.text import format_number, format_param, gettext_noop, translate
+from screening.text import (
+    format_number,
+    format_param,
+    gettext_noop,
+    join_clauses,
+    join_items,
+    translate,
+)
 
 
 class Result(StrEnum):
@@ -244,14 +251,17 @@ PART_SEPARATOR = "; "
 
 
 def render_reason(template: str, params: dict) -> str:
-    """Translate and fill a reason template, also from stored params; key lists read as labels."""
+    """Translate and fill a reason template, also from stored params; key lists read as labels.
+
+    Parts and lists are joined as the active language joins them ("; " and ", " in English).
+    """
     formatted = {}
     for name, value in params.items():
         if isinstance(value, tuple | list):
-            formatted[name] = ", ".join(translate(FIELD_LABELS.get(k, k)) for k in value)
+            formatted[name] = join_items(translate(FIELD_LABELS.get(k, k)) for k in value)
         else:
             formatted[name] = format_param(value)
-    return PART_SEPARATOR.join(
+    return join_clauses(
         translate(part).format(**formatted) for part in template.split(PART_SEPARATOR)
     )
 

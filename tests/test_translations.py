@@ -154,7 +154,7 @@ def test_criteria_and_reasons_read_in_chinese():
     with translation.override("zh-hans"):
         assert translate(rules.CRITERIA[0].text) == "年龄 18-70 岁（含）"
         assert evaluation.result("I6").reason == "ECOG 评分 2，高于 1"
-        assert evaluation.result("I1").reason == "缺少：出生日期, 筛选日期"
+        assert evaluation.result("I1").reason == "缺少：出生日期、筛选日期"
     with translation.override("en"):
         assert evaluation.result("I6").reason == "ECOG 2 is above 1"
 
