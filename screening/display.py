@@ -72,15 +72,16 @@ def value_display(key: str, value) -> str:
     return str(CHOICE_LABELS.get(key, {}).get(value, value))
 
 
-def criterion_rows(results: dict) -> list[CriterionRow]:
-    """The twelve criteria in protocol order from evaluation results JSON."""
+def criterion_rows(results: dict, limits: rules.Limits) -> list[CriterionRow]:
+    """The twelve criteria in protocol order from evaluation results JSON, worded with the
+    ``limits`` they were judged by (``evaluation.protocol_version.limits()``)."""
     rows = []
     for criterion in rules.CRITERIA:
         data = results[criterion.code]
         rows.append(
             CriterionRow(
                 code=criterion.code,
-                text=gettext(criterion.text),
+                text=rules.criterion_text(criterion.code, limits),
                 result=data["result"],
                 reason=rules.render_reason(data["template"], data["params"]),
                 values=[
@@ -94,12 +95,12 @@ def criterion_rows(results: dict) -> list[CriterionRow]:
     return rows
 
 
-def todo_items(results: dict) -> list[TodoItem]:
+def todo_items(results: dict, limits: rules.Limits) -> list[TodoItem]:
     """What is missing, criterion by criterion; E2 is left to the MDT and is not listed."""
     return [
         TodoItem(
             code=criterion.code,
-            text=gettext(criterion.text),
+            text=rules.criterion_text(criterion.code, limits),
             missing=[(key, field_label(key)) for key in results[criterion.code]["missing"]],
         )
         for criterion in rules.CRITERIA
@@ -112,24 +113,26 @@ def stage_group_text(group: str) -> str:
     return gettext("not assignable") if group == staging.NOT_ASSIGNABLE else group
 
 
-def mdt_to_confirm(results: dict) -> list[dict]:
+def mdt_to_confirm(results: dict, limits: rules.Limits) -> list[dict]:
     """What the MDT still has to confirm: E2 while dosimetry is not assessed (PROTOCOL s. 4)."""
     deferred = results[rules.DEFERRABLE]
     if deferred["result"] != rules.UNKNOWN:
         return []
-    criterion = rules.CRITERIA[rules.CODES.index(rules.DEFERRABLE)]
     reason = rules.render_reason(deferred["template"], deferred["params"])
-    return [{"code": criterion.code, "text": gettext(criterion.text), "reason": reason}]
+    text = rules.criterion_text(rules.DEFERRABLE, limits)
+    return [{"code": rules.DEFERRABLE, "text": text, "reason": reason}]
 
 
 def candidate(referral: Referral) -> dict:
-    """What the MDT reads about a candidate, from the row and its current evaluation."""
+    """What the MDT reads about a candidate, from the row and its current evaluation (select
+    ``evaluation__protocol_version`` with the referral, or this costs a query)."""
+    evaluation = referral.evaluation
     return {
         "referral": referral,
         "age": referral.age(),
         "ctnm": f"c{referral.ct}{referral.cn}{referral.cm}",
         "stage_group": referral.stage_group(),
-        "to_confirm": mdt_to_confirm(referral.evaluation.results),
+        "to_confirm": mdt_to_confirm(evaluation.results, evaluation.protocol_version.limits()),
     }
 
 
@@ -139,14 +142,15 @@ def _panel(snapshot: rules.Snapshot, protocol: ProtocolVersion, *, invalid=(), u
     ``invalid`` and ``unfilled`` are (field name, label) pairs: values refused by the form, and
     required fields still empty (the referral cannot be saved without them).
     """
-    evaluation = rules.evaluate(snapshot, protocol.limits()).to_json()
+    limits = protocol.limits()
+    evaluation = rules.evaluate(snapshot, limits).to_json()
     results = {result["code"]: result for result in evaluation["results"]}
     return {
         "outcome": evaluation["outcome"],
         "outcome_label": Referral.Outcome(evaluation["outcome"]).label,
         "outcome_sentence": OUTCOME_SENTENCES[evaluation["outcome"]],
-        "criteria": criterion_rows(results),
-        "todo": todo_items(results),
+        "criteria": criterion_rows(results, limits),
+        "todo": todo_items(results, limits),
         "invalid_fields": list(invalid),
         "unfilled_fields": list(unfilled),
         "stage_group": stage_group_text(

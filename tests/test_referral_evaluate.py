@@ -4,6 +4,8 @@ from django.urls import reverse
 
 from screening.models import Evaluation, Referral
 from tests.factories import form_data
+from tests.flows import amend
+from tests.pages import find, text
 
 
 def test_the_live_panel_judges_the_posted_data_without_saving(client_as):
@@ -57,3 +59,13 @@ def test_the_live_panel_for_an_edit_does_not_count_the_referral_as_its_own_dupli
 def test_the_live_panel_refuses_get(client_as):
     client = client_as("coordinator_wuwei")
     assert client.get(reverse("referral_evaluate")).status_code == 405
+
+
+def test_the_live_panel_words_the_criteria_with_the_protocol_in_force(client_as, data_manager):
+    amend(data_manager, age_max=75)
+    client = client_as("coordinator_wuwei")
+    panel = client.post(reverse("referral_evaluate"), form_data(number=9, age=72)).content
+    row = text(find(panel.decode(), "tr", **{"data-code": "I1"}))
+    assert "Age 18–75 years (inclusive)" in row
+    assert "age 72 (18-75)" in row
+    assert "18–70" not in row

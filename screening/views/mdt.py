@@ -27,7 +27,7 @@ def mdt_queue(request):
     today = timezone.localdate()
     referrals = (
         Referral.objects.filter(status=Status.MDT_REVIEW)
-        .select_related("site", "evaluation")
+        .select_related("site", "evaluation__protocol_version")
         .defer("evaluation__snapshot")
         .order_by("referral_date", "screening_number")
     )
@@ -66,7 +66,9 @@ def referral_decision(request, screening_number):
             return redirect("mdt_queue")
     context = {
         **display.candidate(referral),
-        "criteria": display.criterion_rows(referral.evaluation.results),
+        "criteria": display.criterion_rows(
+            referral.evaluation.results, referral.evaluation.protocol_version.limits()
+        ),
         "form": form,
         "in_review": referral.status == Status.MDT_REVIEW,
         "current_decision": referral.current_decision(),

@@ -186,14 +186,15 @@ def referral_detail(request, screening_number):
     services.record_view_create(user=user, kind="referral", referral=referral)
     evaluation = referral.evaluation
     results = evaluation.results
+    limits = evaluation.protocol_version.limits()
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
     earlier, duplicates = persons.related(referral, visible_site_ids=access.visible_site_ids(user))
     context = {
         "referral": referral,
         "evaluation": evaluation,
         "outcome_sentence": display.OUTCOME_SENTENCES[referral.outcome],
-        "criteria": display.criterion_rows(results),
-        "todo": display.todo_items(results),
+        "criteria": display.criterion_rows(results, limits),
+        "todo": display.todo_items(results, limits),
         "stage_group": display.stage_group_text(referral.stage_group()),
         "sections": display.clinical_sections(referral),
         "status_history": display.status_history(referral),
