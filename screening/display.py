@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from screening import rules, services, staging, units
 from screening.forms.referrals import REFERRAL_KEYS, SECTIONS
 from screening.models import MEASUREMENT_UNITS, ProtocolVersion, Referral
-from screening.text import format_number
+from screening.text import format_number, join_clauses, join_words
 
 OUTCOME_SENTENCES = {
     rules.Outcome.POTENTIALLY_ELIGIBLE: _(
@@ -27,7 +27,6 @@ OUTCOME_SENTENCES = {
     rules.Outcome.INCOMPLETE: _(
         "Incomplete: no criterion fails, but data is missing. Complete the to-do list below."
     ),
-    rules.Outcome.INELIGIBLE: _("Ineligible: at least one criterion fails."),
 }
 
 # Readable answers of the choice columns, e.g. "yes" -> "Yes", "T3" -> "cT3".
@@ -113,6 +112,31 @@ def stage_group_text(group: str) -> str:
     return gettext("not assignable") if group == staging.NOT_ASSIGNABLE else group
 
 
+def failing_rows(rows: list[CriterionRow]) -> list[CriterionRow]:
+    return [row for row in rows if row.result == rules.FAIL]
+
+
+def outcome_sentence(outcome: str, rows: list[CriterionRow]) -> str:
+    """The outcome in a sentence; an ineligible one names the failing criteria and why, e.g.
+    "Ineligible: I2 fails (cT2N0 is excluded (cT1-2N0M0))." ``rows`` are ``criterion_rows``."""
+    if outcome != rules.Outcome.INELIGIBLE:
+        return str(OUTCOME_SENTENCES[outcome])
+    failing = failing_rows(rows)
+    if len(failing) == 1:
+        reasons = failing[0].reason
+    else:
+        # A reason may itself be several clauses: each is introduced by its criterion's code.
+        reasons = join_clauses(
+            gettext("%(code)s: %(reason)s") % {"code": row.code, "reason": row.reason}
+            for row in failing
+        )
+    return ngettext(
+        "Ineligible: %(codes)s fails (%(reasons)s).",
+        "Ineligible: %(codes)s fail (%(reasons)s).",
+        len(failing),
+    ) % {"codes": join_words([row.code for row in failing]), "reasons": reasons}
+
+
 def mdt_to_confirm(results: dict, limits: rules.Limits) -> list[dict]:
     """What the MDT still has to confirm: E2 while dosimetry is not assessed (PROTOCOL s. 4)."""
     deferred = results[rules.DEFERRABLE]
@@ -145,11 +169,13 @@ def _panel(snapshot: rules.Snapshot, protocol: ProtocolVersion, *, invalid=(), u
     limits = protocol.limits()
     evaluation = rules.evaluate(snapshot, limits).to_json()
     results = {result["code"]: result for result in evaluation["results"]}
+    rows = criterion_rows(results, limits)
     return {
         "outcome": evaluation["outcome"],
         "outcome_label": Referral.Outcome(evaluation["outcome"]).label,
-        "outcome_sentence": OUTCOME_SENTENCES[evaluation["outcome"]],
-        "criteria": criterion_rows(results, limits),
+        "outcome_sentence": outcome_sentence(evaluation["outcome"], rows),
+        "failing": failing_rows(rows),
+        "criteria": rows,
         "todo": todo_items(results, limits),
         "invalid_fields": list(invalid),
         "unfilled_fields": list(unfilled),

@@ -160,3 +160,24 @@ def test_the_referral_page_words_the_criteria_with_the_version_of_its_evaluation
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     assert "年龄 18–75 岁（含）" in criterion(open_referral, "I1")
     assert "年龄 18–70 岁（含）" in criterion(withdrawn, "I1")
+
+
+def test_the_outcome_card_names_the_failing_criteria_and_why(
+    client_as, coordinator_wuwei, language_restored
+):
+    referral = create_referral(user=coordinator_wuwei, age=80, ct="T2", cn="N0")
+    client = client_as("coordinator_wuwei")
+    url = reverse("referral_detail", args=[referral.screening_number])
+
+    card = text(find(client.get(url).content.decode(), "section", class_="outcome-card"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = text(find(client.get(url).content.decode(), "section", class_="outcome-card"))
+
+    assert (
+        "Ineligible: I1 and I2 fail (I1: age 80 is above 70; "
+        "I2: cT2N0 is excluded (cT1-2N0M0))." in card
+    )
+    assert (
+        "不符合入组条件：I1 和 I2 未通过（I1：年龄 80 岁，高于 70 岁；"
+        "I2：cT2N0 属排除范围（cT1-2N0M0））。" in chinese
+    )

@@ -187,13 +187,14 @@ def referral_detail(request, screening_number):
     evaluation = referral.evaluation
     results = evaluation.results
     limits = evaluation.protocol_version.limits()
+    criteria = display.criterion_rows(results, limits)
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
     earlier, duplicates = persons.related(referral, visible_site_ids=access.visible_site_ids(user))
     context = {
         "referral": referral,
         "evaluation": evaluation,
-        "outcome_sentence": display.OUTCOME_SENTENCES[referral.outcome],
-        "criteria": display.criterion_rows(results, limits),
+        "outcome_sentence": display.outcome_sentence(evaluation.outcome, criteria),
+        "criteria": criteria,
         "todo": display.todo_items(results, limits),
         "stage_group": display.stage_group_text(referral.stage_group()),
         "sections": display.clinical_sections(referral),
