@@ -109,6 +109,7 @@ class Report:
     overall: Flow
     by_site: list[tuple[Site, Flow]]
     target: int
+    limits: rules.Limits  # of the protocol in force, which words the criteria
 
     def flow_of(self, site: Site | None) -> Flow:
         if site is None:
@@ -228,10 +229,12 @@ def consort_report() -> Report:
             flow.rejected_by_reason, reasons_by_site.get(site.pk, {})
         )
         by_site.append((site, flow))
+    protocol = ProtocolVersion.current()
     return Report(
         overall=sum((flow for _site, flow in by_site), Flow()),
         by_site=by_site,
-        target=ProtocolVersion.current().enrolment_target,
+        target=protocol.enrolment_target,
+        limits=protocol.limits(),
     )
 
 
@@ -249,11 +252,17 @@ def short_label(code: str) -> str:
 
 def table_rows(report: Report) -> list[dict]:
     """Rows of the accessible table: a label, its depth in the flow, the numbers overall and
-    by site (in the order of ``report.by_site``)."""
+    by site (in the order of ``report.by_site``), and for a criterion its wording under the
+    protocol in force as ``detail``."""
     flows = [report.overall, *(flow for _site, flow in report.by_site)]
 
-    def row(label, depth, count):
-        return {"label": label, "depth": depth, "counts": [count(flow) for flow in flows]}
+    def row(label, depth, count, code=None):
+        return {
+            "label": label,
+            "detail": rules.criterion_text(code, report.limits) if code in rules.CODES else "",
+            "depth": depth,
+            "counts": [count(flow) for flow in flows],
+        }
 
     def box(name, depth):
         return row(str(TABLE_LABELS[name]), depth, lambda flow: getattr(flow, name))
@@ -267,7 +276,7 @@ def table_rows(report: Report) -> list[dict]:
     return [
         box("referred", 0),
         box("ineligible", 1),
-        *(row(short_label(code), 2, failing(code)) for code in rules.CODES),
+        *(row(short_label(code), 2, failing(code), code) for code in rules.CODES),
         box("incomplete", 1),
         box("potentially_eligible", 1),
         box("awaiting_decision", 2),
@@ -275,7 +284,7 @@ def table_rows(report: Report) -> list[dict]:
         box("rejected", 2),
         # Only the reasons the MDT gave: thirteen rows of zeros would hide the ones that count.
         *(
-            row(short_label(code), 3, rejected_for(code))
+            row(short_label(code), 3, rejected_for(code), code)
             for code in reason_codes(report.overall)
             if report.overall.rejected_by_reason.get(code)
         ),

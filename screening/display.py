@@ -25,7 +25,7 @@ from screening.models import (
     Referral,
     Signature,
 )
-from screening.text import format_number
+from screening.text import format_number, join_clauses, join_items, join_words
 
 OUTCOME_SENTENCES = {
     rules.Outcome.POTENTIALLY_ELIGIBLE: _(
@@ -35,7 +35,6 @@ OUTCOME_SENTENCES = {
     rules.Outcome.INCOMPLETE: _(
         "Incomplete: no criterion fails, but data is missing. Complete the to-do list below."
     ),
-    rules.Outcome.INELIGIBLE: _("Ineligible: at least one criterion fails."),
 }
 
 # Readable answers of the choice columns, e.g. "yes" -> "Yes", "T3" -> "cT3".
@@ -80,15 +79,16 @@ def value_display(key: str, value) -> str:
     return str(CHOICE_LABELS.get(key, {}).get(value, value))
 
 
-def criterion_rows(results: dict) -> list[CriterionRow]:
-    """The twelve criteria in protocol order from evaluation results JSON."""
+def criterion_rows(results: dict, limits: rules.Limits) -> list[CriterionRow]:
+    """The twelve criteria in protocol order from evaluation results JSON, worded with the
+    ``limits`` they were judged by (``evaluation.protocol_version.limits()``)."""
     rows = []
     for criterion in rules.CRITERIA:
         data = results[criterion.code]
         rows.append(
             CriterionRow(
                 code=criterion.code,
-                text=gettext(criterion.text),
+                text=rules.criterion_text(criterion.code, limits),
                 result=data["result"],
                 reason=rules.render_reason(data["template"], data["params"]),
                 values=[
@@ -102,12 +102,12 @@ def criterion_rows(results: dict) -> list[CriterionRow]:
     return rows
 
 
-def todo_items(results: dict) -> list[TodoItem]:
+def todo_items(results: dict, limits: rules.Limits) -> list[TodoItem]:
     """What is missing, criterion by criterion; E2 is left to the MDT and is not listed."""
     return [
         TodoItem(
             code=criterion.code,
-            text=gettext(criterion.text),
+            text=rules.criterion_text(criterion.code, limits),
             missing=[(key, field_label(key)) for key in results[criterion.code]["missing"]],
         )
         for criterion in rules.CRITERIA
@@ -120,24 +120,51 @@ def stage_group_text(group: str) -> str:
     return gettext("not assignable") if group == staging.NOT_ASSIGNABLE else group
 
 
-def mdt_to_confirm(results: dict) -> list[dict]:
+def failing_rows(rows: list[CriterionRow]) -> list[CriterionRow]:
+    return [row for row in rows if row.result == rules.FAIL]
+
+
+def outcome_sentence(outcome: str, rows: list[CriterionRow]) -> str:
+    """The outcome in a sentence; an ineligible one names the failing criteria and why, e.g.
+    "Ineligible: I2 fails (cT2N0 is excluded (cT1-2N0M0))." ``rows`` are ``criterion_rows``."""
+    if outcome != rules.Outcome.INELIGIBLE:
+        return str(OUTCOME_SENTENCES[outcome])
+    failing = failing_rows(rows)
+    if len(failing) == 1:
+        reasons = failing[0].reason
+    else:
+        # A reason may itself be several clauses: each is introduced by its criterion's code.
+        reasons = join_clauses(
+            gettext("%(code)s: %(reason)s") % {"code": row.code, "reason": row.reason}
+            for row in failing
+        )
+    return ngettext(
+        "Ineligible: %(codes)s fails (%(reasons)s).",
+        "Ineligible: %(codes)s fail (%(reasons)s).",
+        len(failing),
+    ) % {"codes": join_words([row.code for row in failing]), "reasons": reasons}
+
+
+def mdt_to_confirm(results: dict, limits: rules.Limits) -> list[dict]:
     """What the MDT still has to confirm: E2 while dosimetry is not assessed (PROTOCOL s. 4)."""
     deferred = results[rules.DEFERRABLE]
     if deferred["result"] != rules.UNKNOWN:
         return []
-    criterion = rules.CRITERIA[rules.CODES.index(rules.DEFERRABLE)]
     reason = rules.render_reason(deferred["template"], deferred["params"])
-    return [{"code": criterion.code, "text": gettext(criterion.text), "reason": reason}]
+    text = rules.criterion_text(rules.DEFERRABLE, limits)
+    return [{"code": rules.DEFERRABLE, "text": text, "reason": reason}]
 
 
 def candidate(referral: Referral) -> dict:
-    """What the MDT reads about a candidate, from the row and its current evaluation."""
+    """What the MDT reads about a candidate, from the row and its current evaluation (select
+    ``evaluation__protocol_version`` with the referral, or this costs a query)."""
+    evaluation = referral.evaluation
     return {
         "referral": referral,
         "age": referral.age(),
         "ctnm": f"c{referral.ct}{referral.cn}{referral.cm}",
         "stage_group": referral.stage_group(),
-        "to_confirm": mdt_to_confirm(referral.evaluation.results),
+        "to_confirm": mdt_to_confirm(evaluation.results, evaluation.protocol_version.limits()),
     }
 
 
@@ -147,14 +174,17 @@ def _panel(snapshot: rules.Snapshot, protocol: ProtocolVersion, *, invalid=(), u
     ``invalid`` and ``unfilled`` are (field name, label) pairs: values refused by the form, and
     required fields still empty (the referral cannot be saved without them).
     """
-    evaluation = rules.evaluate(snapshot, protocol.limits()).to_json()
+    limits = protocol.limits()
+    evaluation = rules.evaluate(snapshot, limits).to_json()
     results = {result["code"]: result for result in evaluation["results"]}
+    rows = criterion_rows(results, limits)
     return {
         "outcome": evaluation["outcome"],
         "outcome_label": Referral.Outcome(evaluation["outcome"]).label,
-        "outcome_sentence": OUTCOME_SENTENCES[evaluation["outcome"]],
-        "criteria": criterion_rows(results),
-        "todo": todo_items(results),
+        "outcome_sentence": outcome_sentence(evaluation["outcome"], rows),
+        "failing": failing_rows(rows),
+        "criteria": rows,
+        "todo": todo_items(results, limits),
         "invalid_fields": list(invalid),
         "unfilled_fields": list(unfilled),
         "stage_group": stage_group_text(
@@ -290,10 +320,12 @@ class DecisionShown:
     void_signature: Signature | None
 
 
-def decisions_shown(referral: Referral, signatures: list[Signature]) -> list[DecisionShown]:
+def decisions_shown(
+    referral: Referral, signatures: list[Signature], limits: rules.Limits
+) -> list[DecisionShown]:
     """Every MDT decision on the referral, the current one first, then the superseded and
-    voided ones, newest first; each with its signatures from ``signatures`` (the referral's).
-    One query."""
+    voided ones, newest first; each with its signatures from ``signatures`` (the referral's)
+    and a rejection's criterion worded with ``limits``. One query."""
     decisions = referral.decisions.select_related("decided_by", "voided_by").order_by(
         F("superseded_at").desc(nulls_first=True), "-decided_at", "-id"
     )
@@ -314,7 +346,7 @@ def decisions_shown(referral: Referral, signatures: list[Signature]) -> list[Dec
             DecisionShown(
                 decision=decision,
                 label=gettext("Approved") if approved else gettext("Rejected"),
-                reason="" if approved else rejection_reason_text(decision.reason_code),
+                reason="" if approved else rejection_reason_text(decision.reason_code, limits),
                 state=state,
                 signature=signed.get(
                     Signature.Meaning.APPROVED if approved else Signature.Meaning.REJECTED
@@ -325,10 +357,10 @@ def decisions_shown(referral: Referral, signatures: list[Signature]) -> list[Dec
     return shown
 
 
-def rejection_reason_text(code: str) -> str:
+def rejection_reason_text(code: str, limits: rules.Limits) -> str:
     """The criterion a rejection rests on, with its text, or "Other"."""
     if code in rules.CODES:
-        return f"{code} · {gettext(rules.CRITERIA[rules.CODES.index(code)].text)}"
+        return f"{code} · {rules.criterion_text(code, limits)}"
     return gettext("Other")
 
 
@@ -408,7 +440,7 @@ def approval_effect(stored: Referral, form, outcome: str) -> dict | None:
     others = [name for name in changed if name not in services.APPROVAL_KEEPING_FIELDS]
     if others:
         labels = [str(Referral._meta.get_field(name).verbose_name) for name in others]
-        reasons.append(gettext("changed: %(fields)s") % {"fields": ", ".join(labels)})
+        reasons.append(gettext("changed: %(fields)s") % {"fields": join_items(labels)})
     if outcome != rules.Outcome.POTENTIALLY_ELIGIBLE:
         reasons.append(
             gettext("the referral would be %(outcome)s")
@@ -423,7 +455,7 @@ def why(results: dict) -> str:
     failing = [code for code in rules.CODES if results[code]["result"] == rules.FAIL]
     if failing:
         return ngettext("%(codes)s fails", "%(codes)s fail", len(failing)) % {
-            "codes": ", ".join(failing)
+            "codes": join_items(failing)
         }
     missing = []
     for code in rules.CODES:
@@ -431,7 +463,7 @@ def why(results: dict) -> str:
             missing.extend(key for key in results[code]["missing"] if key not in missing)
     if missing:
         return gettext("Missing: %(fields)s") % {
-            "fields": ", ".join(field_label(key) for key in missing)
+            "fields": join_items([field_label(key) for key in missing])
         }
     if results[rules.DEFERRABLE]["result"] == rules.UNKNOWN:
         return gettext("E2 for the MDT to confirm")

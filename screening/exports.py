@@ -18,6 +18,7 @@ from django.utils.translation import pgettext_lazy
 
 from screening import rules, staging
 from screening.models import MdtDecision, Referral, Signature
+from screening.text import join_clauses
 
 # The trial's short code, in every export's file name (and the prefix of its study numbers).
 TRIAL_CODE = "EC"
@@ -165,7 +166,7 @@ def _reasons_renderer():
         text = rendered.get(not_passing)
         if text is None:
             failing = sorted(json.loads(not_passing), key=lambda item: position[item[0]])
-            text = "; ".join(
+            text = join_clauses(
                 f"{code}: {rules.render_reason(template, params)}"
                 for code, template, params in failing
             )

@@ -18,7 +18,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import get_type_hints
 
-from screening.text import format_number, format_param, gettext_noop, translate
+from screening.text import (
+    format_number,
+    format_param,
+    gettext_noop,
+    join_clauses,
+    join_items,
+    render,
+    translate,
+)
 
 
 class Result(StrEnum):
@@ -39,21 +47,52 @@ PASS, FAIL, UNKNOWN = Result.PASS, Result.FAIL, Result.UNKNOWN
 @dataclass(frozen=True, slots=True)
 class Criterion:
     code: str
-    text: str  # gettext_noop-marked wording of the trial announcement
+    # gettext_noop-marked wording of the trial announcement; ``{name}`` fields are ``Limits``
+    # fields, filled by ``criterion_text`` with the limits of a protocol version.
+    text: str
 
 
+# Labs are judged only when fresh, so the limits of I4 and I5 end with the labs window.
 CRITERIA: tuple[Criterion, ...] = (
-    Criterion("I1", gettext_noop("Age 18-70 years (inclusive)")),
+    Criterion("I1", gettext_noop("Age {age_min}–{age_max} years (inclusive)")),
     Criterion(
         "I2",
         gettext_noop("Meets AJCC 8th edition staging criteria: cT1-4N0-3M0 (excluding cT1-2N0M0)"),
     ),
     Criterion("I3", gettext_noop("No prior radical radiotherapy or surgery for esophageal cancer")),
-    Criterion("I4", gettext_noop("Normal liver and kidney function")),
-    Criterion("I5", gettext_noop("Normal bone marrow function")),
-    Criterion("I6", gettext_noop("Cardiopulmonary function sufficient to tolerate radiotherapy")),
+    Criterion(
+        "I4",
+        gettext_noop(
+            "Normal liver and kidney function: ALT and AST ≤ {alt_max} U/L, "
+            "total bilirubin ≤ {total_bilirubin_max} µmol/L, "
+            "creatinine ≤ {creatinine_max} µmol/L "
+            "or clearance ≥ {creatinine_clearance_min} mL/min; labs within {labs_max_age_days} days"
+        ),
+    ),
+    Criterion(
+        "I5",
+        gettext_noop(
+            "Normal bone marrow function: WBC ≥ {wbc_min} ×10⁹/L, ANC ≥ {anc_min} ×10⁹/L, "
+            "platelets ≥ {platelets_min} ×10⁹/L, hemoglobin ≥ {hemoglobin_min} g/L; "
+            "labs within {labs_max_age_days} days"
+        ),
+    ),
+    Criterion(
+        "I6",
+        gettext_noop(
+            "Cardiopulmonary function sufficient to tolerate radiotherapy: "
+            "ECOG ≤ {ecog_max}; LVEF ≥ {lvef_min}% and FEV1 ≥ {fev1_min} L when measured"
+        ),
+    ),
     Criterion("E1", gettext_noop("Esophageal malignancy without pathological confirmation")),
-    Criterion("E2", gettext_noop("Organs at risk cannot meet dose constraint requirements")),
+    Criterion(
+        "E2",
+        gettext_noop(
+            "Organs at risk cannot meet dose constraint requirements: "
+            "lung V20 ≤ {lung_v20_max}%, mean lung dose ≤ {lung_mean_dose_max} Gy(RBE), "
+            "heart V30 ≤ {heart_v30_max}%, spinal cord max dose ≤ {spinal_cord_max} Gy(RBE)"
+        ),
+    ),
     Criterion("E3", gettext_noop("High risk of esophageal perforation")),
     Criterion("E4", gettext_noop("Presence of abdominal lymph node metastasis")),
     Criterion(
@@ -64,6 +103,13 @@ CRITERIA: tuple[Criterion, ...] = (
         ),
     ),
     Criterion("E6", gettext_noop("Absolute contraindications to radiotherapy")),
+)
+# I4 when an amendment sets ALT and AST apart.
+T_I4_ALT_AST_APART = gettext_noop(
+    "Normal liver and kidney function: ALT ≤ {alt_max} U/L, AST ≤ {ast_max} U/L, "
+    "total bilirubin ≤ {total_bilirubin_max} µmol/L, "
+    "creatinine ≤ {creatinine_max} µmol/L or clearance ≥ {creatinine_clearance_min} mL/min; "
+    "labs within {labs_max_age_days} days"
 )
 CODES: tuple[str, ...] = tuple(c.code for c in CRITERIA)
 _CODE_INDEX = {code: i for i, code in enumerate(CODES)}
@@ -96,6 +142,16 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+_CRITERION_TEXTS = {criterion.code: criterion.text for criterion in CRITERIA}
+
+
+def criterion_text(code: str, limits: Limits) -> str:
+    """The criterion's wording with the limits of ``limits``, translated: e.g. I1 "Age 18–70
+    years (inclusive)". Numbers read as in the reasons (format_number)."""
+    template = _CRITERION_TEXTS[code]
+    if code == "I4" and limits.alt_max != limits.ast_max:
+        template = T_I4_ALT_AST_APART
+    return render(template, {field.name: getattr(limits, field.name) for field in fields(limits)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,14 +300,17 @@ PART_SEPARATOR = "; "
 
 
 def render_reason(template: str, params: dict) -> str:
-    """Translate and fill a reason template, also from stored params; key lists read as labels."""
+    """Translate and fill a reason template, also from stored params; key lists read as labels.
+
+    Parts and lists are joined as the active language joins them ("; " and ", " in English).
+    """
     formatted = {}
     for name, value in params.items():
         if isinstance(value, tuple | list):
-            formatted[name] = ", ".join(translate(FIELD_LABELS.get(k, k)) for k in value)
+            formatted[name] = join_items(translate(FIELD_LABELS.get(k, k)) for k in value)
         else:
             formatted[name] = format_param(value)
-    return PART_SEPARATOR.join(
+    return join_clauses(
         translate(part).format(**formatted) for part in template.split(PART_SEPARATOR)
     )
 

@@ -11,7 +11,7 @@ import datetime
 from decimal import Decimal
 
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 
 def gettext_noop(message: str) -> str:
@@ -23,10 +23,44 @@ def gettext_noop(message: str) -> str:
 
 def translate(message: str) -> str:
     """gettext when Django settings are configured, else the (English) message unchanged."""
+    return gettext(message) if _configured() else message
+
+
+def _configured() -> bool:
     # Deferred import: these modules must not touch settings at import time.
     from django.conf import settings
 
-    return gettext(message) if settings.configured else message
+    return settings.configured
+
+
+def _list_separator() -> str:
+    # Translators: between the items of a list, e.g. "I1, I2 and I4" or "ALT, AST".
+    return pgettext("list separator", ", ") if _configured() else ", "
+
+
+def _clause_separator() -> str:
+    # Translators: between clauses or reasons, e.g. "ALT 250 U/L is above 100 U/L; labs undated".
+    return pgettext("clause separator", "; ") if _configured() else "; "
+
+
+def join_words(items) -> str:
+    """Items as a list in running text: "A", "A and B", "A, B and C"; in Chinese "A、B 和 C"."""
+    *rest, last = items
+    if not rest:
+        return last
+    return translate(gettext_noop("{items} and {last}")).format(
+        items=_list_separator().join(rest), last=last
+    )
+
+
+def join_items(items) -> str:
+    """Items one after another with no "and": "A, B, C"; in Chinese "A、B、C"."""
+    return _list_separator().join(items)
+
+
+def join_clauses(clauses) -> str:
+    """Clauses one after another: "a; b"; in Chinese "a；b"."""
+    return _clause_separator().join(clauses)
 
 
 def format_number(value: object) -> str:

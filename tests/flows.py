@@ -7,7 +7,8 @@ app itself would hold.
 
 from django.utils import timezone
 
-from screening import services
+from screening import amendments, services
+from screening.models import ProtocolVersion
 from tests.factories import create_referral, create_referrals
 
 
@@ -31,6 +32,17 @@ def enrol(referral, user):
     return services.participant_enrol(
         referral=referral, user=user, consent_date=timezone.localdate()
     )
+
+
+def amend(user, **changes):
+    """Amend the protocol in force with ``changes`` as a data manager would: the new version.
+    Open referrals are evaluated again under it."""
+    current = ProtocolVersion.current()
+    fields = {name: getattr(current, name) for name in amendments.AMENDABLE_FIELDS}
+    protocol, _changes = amendments.protocol_amend(
+        user=user, **{**fields, "note": "Amendment", **changes}
+    )
+    return protocol
 
 
 # (site, overrides) of referrals whose outcome the rules decide alone.

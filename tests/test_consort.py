@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from screening import consort, exports, rules, services
 from tests.factories import create_referral, create_referrals
-from tests.flows import varied_trial
+from tests.flows import amend, varied_trial
+from tests.pages import find_all, text
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +148,7 @@ def test_counts_take_the_same_queries_for_few_and_many_referrals(
 
 def texts_of(svg_markup: str) -> list[str]:
     root = ElementTree.fromstring(svg_markup)
-    return ["".join(text.itertext()) for text in root.iter(f"{SVG}text")]
+    return ["".join(element.itertext()) for element in root.iter(f"{SVG}text")]
 
 
 def test_page_draws_the_diagram_beside_the_table(client_as, trial):
@@ -168,6 +169,20 @@ def test_page_draws_the_diagram_beside_the_table(client_as, trial):
     assert re.search(r'<th scope="col"[^>]*>Wuwei Heavy Ion Center</th>', page)
     row = re.search(r"Declined consent</th>(.*?)</tr>", page, re.S).group(1)
     assert re.findall(r">(\d+)<", row) == ["1", "0", "1"]  # all, Lanzhou, Wuwei
+
+
+def test_the_table_words_each_criterion_with_the_protocol_in_force(
+    client_as, coordinator_wuwei, data_manager
+):
+    create_referral(user=coordinator_wuwei, age=80)
+    amend(data_manager, age_max=75)
+
+    page = client_as("data_manager").get(reverse("consort")).content.decode()
+
+    row = text(find_all(page, "tr", class_="consort-depth-2")[0])  # I1
+    assert row.startswith("I1 age Age 18–75 years (inclusive)")
+    assert row.endswith("1 0 1")  # all, Lanzhou, Wuwei
+    assert "18–70" not in page
 
 
 def test_svg_download_is_a_standalone_drawing_of_one_site(client_as, trial):

@@ -6,14 +6,14 @@ import io
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from screening import exports, writers
 from screening.models import Referral
 from screening.national_id import check_character
 from tests.factories import create_referral, create_referrals, referral_data
-from tests.flows import approve, enrol
+from tests.flows import amend, approve, enrol
 
 COLUMNS = ("name", "number", "when")
 
@@ -137,6 +137,31 @@ def test_decision_date_is_the_day_the_mdt_met_not_the_day_it_was_typed_in(mdt_me
     (row,) = exports.screening_log_rows()
 
     assert row["mdt_decision_date"] == met_on
+
+
+@pytest.mark.django_db
+def test_reasons_give_the_limits_of_each_evaluation_s_protocol_version(
+    coordinator_wuwei, data_manager
+):
+    """An open referral is evaluated again under an amendment; a withdrawn one keeps its
+    evaluation, its version and the limit it was judged by."""
+    planned = {"user": coordinator_wuwei, "age": 80, "dosimetry_status": "feasible"}
+    create_referral(number=1, alt=250, **planned)
+    create_referral(number=2, status=Referral.Status.WITHDRAWN, **planned)
+    amend(data_manager, age_max=75)
+
+    rows = {row["screening_number"]: row for row in exports.screening_log_rows()}
+    kept, withdrawn = (rows[number] for number in sorted(rows))
+
+    assert kept["reasons"] == "I1: age 80 is above 75; I4: ALT 250 U/L is above 100 U/L"
+    assert kept["protocol_version"] == 2
+    assert withdrawn["reasons"] == "I1: age 80 is above 70"
+    assert withdrawn["protocol_version"] == 1
+    with translation.override("zh-hans"):
+        (chinese, _withdrawn) = sorted(
+            exports.screening_log_rows(), key=lambda row: row["screening_number"]
+        )
+    assert chinese["reasons"] == "I1: 年龄 80 岁，高于 75 岁；I4: ALT 250 U/L，高于 100 U/L"
 
 
 @pytest.mark.django_db

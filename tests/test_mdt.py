@@ -11,6 +11,8 @@ from django.utils import timezone
 from screening import services
 from screening.models import MdtDecision, ProtocolVersion, Referral
 from tests.factories import PASSWORD, create_referral, create_referrals
+from tests.flows import amend
+from tests.pages import find, find_all, text
 
 Status = Referral.Status
 
@@ -167,6 +169,36 @@ def test_decision_page_shows_the_items_to_confirm_above_the_buttons(client_as, i
     assert html.index("dosimetry not assessed: MDT to confirm") < html.index('value="approve"')
     assert html.index('value="approve"') < html.index('value="reject"')
     assert f'name="evaluation" value="{in_review.evaluation_id}"' in html
+
+
+def test_decision_page_words_the_criteria_with_the_amended_protocol(
+    client_as, data_manager, in_review
+):
+    """The referral is evaluated again under the amendment: its criteria, what the MDT is to
+    confirm and the rejection reasons all read the new limits."""
+    amend(data_manager, age_max=75, spinal_cord_max=50)
+    client = client_as("mdt")
+
+    html = client.get(reverse("referral_decision", args=[in_review.screening_number])).content
+    html = html.decode()
+
+    i1 = text(find(html, "tr", **{"data-code": "I1"}))
+    assert "Age 18–75 years (inclusive)" in i1
+    assert "18–70" not in i1
+    to_confirm = text(find(html, "section", class_="mdt-to-confirm"))
+    assert "spinal cord max dose ≤ 50 Gy(RBE)" in to_confirm
+    reasons = [text(option) for option in find_all(html, "option")]
+    assert "I1 · Age 18–75 years (inclusive)" in reasons
+    assert not any("18–70" in reason for reason in reasons)
+
+
+def test_the_queue_words_what_the_mdt_is_to_confirm_with_the_evaluation_s_version(
+    client_as, data_manager, in_review
+):
+    amend(data_manager, spinal_cord_max=50)
+    html = client_as("mdt").get(reverse("mdt_queue")).content.decode()
+    assert "spinal cord max dose ≤ 50 Gy(RBE)" in html
+    assert "spinal cord max dose ≤ 45 Gy(RBE)" not in html
 
 
 def test_approval_records_who_when_and_the_evaluation_it_saw(client_as, mdt_member, in_review):

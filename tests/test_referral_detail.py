@@ -1,13 +1,17 @@
 """The referral page: the record, its judgement, the actions the user may take and the status
 history."""
 
+import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from screening import services
 from screening.models import RecordView
 from tests.factories import create_referral
+from tests.flows import amend
 from tests.pages import find, text
 
 
@@ -118,3 +122,62 @@ def test_referral_page_queries_do_not_grow_with_its_history(client_as, coordinat
     assert "ALT" in response.content.decode()
     assert referral.evaluations.count() == 6
     assert len(later.captured_queries) == len(first.captured_queries)
+
+
+@pytest.fixture
+def language_restored():
+    """A request in Chinese leaves Chinese active in this thread: put English back after."""
+    with translation.override("en"):
+        yield
+
+
+def test_the_referral_page_words_the_criteria_with_the_version_of_its_evaluation(
+    client_as, coordinator_wuwei, data_manager, language_restored
+):
+    """After the upper age goes to 75, a referral evaluated again reads 18–75; a withdrawn
+    one, not evaluated again, still reads 18–70 beside its reason."""
+    open_referral = create_referral(user=coordinator_wuwei, number=1, age=72)
+    withdrawn = create_referral(user=coordinator_wuwei, number=2, age=72, status="withdrawn")
+    amend(data_manager, age_max=75, alt_max=120, labs_max_age_days=21)
+    client = client_as("coordinator_wuwei")
+
+    def criterion(referral, code):
+        url = reverse("referral_detail", args=[referral.screening_number])
+        return text(find(client.get(url).content.decode(), "tr", **{"data-code": code}))
+
+    amended = criterion(open_referral, "I1")
+    assert "Age 18–75 years (inclusive)" in amended
+    assert "age 72 (18-75)" in amended
+    assert "18–70" not in amended
+    assert "ALT and AST ≤ 120 U/L" not in criterion(open_referral, "I4")  # AST stays 100
+    assert "ALT ≤ 120 U/L, AST ≤ 100 U/L" in criterion(open_referral, "I4")
+    assert "labs within 21 days" in criterion(open_referral, "I5")
+    old = criterion(withdrawn, "I1")
+    assert "Age 18–70 years (inclusive)" in old
+    assert "age 72 is above 70" in old
+    assert "18–75" not in old
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert "年龄 18–75 岁（含）" in criterion(open_referral, "I1")
+    assert "年龄 18–70 岁（含）" in criterion(withdrawn, "I1")
+
+
+def test_the_outcome_card_names_the_failing_criteria_and_why(
+    client_as, coordinator_wuwei, language_restored
+):
+    referral = create_referral(user=coordinator_wuwei, age=80, ct="T2", cn="N0")
+    client = client_as("coordinator_wuwei")
+    url = reverse("referral_detail", args=[referral.screening_number])
+
+    card = text(find(client.get(url).content.decode(), "section", class_="outcome-card"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = text(find(client.get(url).content.decode(), "section", class_="outcome-card"))
+
+    assert (
+        "Ineligible: I1 and I2 fail (I1: age 80 is above 70; "
+        "I2: cT2N0 is excluded (cT1-2N0M0))." in card
+    )
+    assert (
+        "不符合入组条件：I1 和 I2 未通过（I1：年龄 80 岁，高于 70 岁；"
+        "I2：cT2N0 属排除范围（cT1-2N0M0））。" in chinese
+    )

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from screening.rules import (
     Result,
     Snapshot,
     age_at,
+    criterion_text,
     evaluate,
     labs_are_fresh,
 )
@@ -85,8 +87,8 @@ def test_the_eligible_referral_passes_everything():
 def test_criteria_are_the_twelve_of_the_announcement_in_order():
     assert CODES == ("I1", "I2", "I3", "I4", "I5", "I6", "E1", "E2", "E3", "E4", "E5", "E6")
     assert [c.code for c in CRITERIA] == list(CODES)
-    assert CRITERIA[0].text == "Age 18-70 years (inclusive)"
-    assert "cT1-4N0-3M0 (excluding cT1-2N0M0)" in CRITERIA[1].text
+    assert criterion_text("I1", DEFAULT_LIMITS) == "Age 18–70 years (inclusive)"
+    assert "cT1-4N0-3M0 (excluding cT1-2N0M0)" in criterion_text("I2", DEFAULT_LIMITS)
     evaluation = evaluate(ELIGIBLE)
     assert tuple(r.code for r in evaluation.results) == CODES
     assert all(evaluation.result(code).code == code for code in CODES)
@@ -114,6 +116,101 @@ def test_limits_defaults_are_the_protocol_defaults():
         "heart_v30_max": 40,
         "spinal_cord_max": 45,
     }
+
+
+# --- criterion texts -----------------------------------------------------------------------
+
+# As a ProtocolVersion stores them: two decimals.
+AMENDED_LIMITS = dataclasses.replace(
+    DEFAULT_LIMITS,
+    age_max=75,
+    alt_max=D("120.00"),
+    ast_max=D("120.00"),
+    total_bilirubin_max=D("34.20"),
+    creatinine_clearance_min=D("50.00"),
+    platelets_min=D("75.00"),
+    labs_max_age_days=21,
+    spinal_cord_max=D("50.00"),
+)
+
+TEXTS_AT_DEFAULT_LIMITS = {
+    "I1": "Age 18–70 years (inclusive)",
+    "I2": "Meets AJCC 8th edition staging criteria: cT1-4N0-3M0 (excluding cT1-2N0M0)",
+    "I3": "No prior radical radiotherapy or surgery for esophageal cancer",
+    "I4": "Normal liver and kidney function: ALT and AST ≤ 100 U/L, total bilirubin ≤ 31.5 "
+    "µmol/L, creatinine ≤ 156 µmol/L or clearance ≥ 60 mL/min; labs within 28 days",
+    "I5": "Normal bone marrow function: WBC ≥ 4 ×10⁹/L, ANC ≥ 1.5 ×10⁹/L, platelets ≥ 100 "
+    "×10⁹/L, hemoglobin ≥ 90 g/L; labs within 28 days",
+    "I6": "Cardiopulmonary function sufficient to tolerate radiotherapy: ECOG ≤ 1; LVEF ≥ 50% "
+    "and FEV1 ≥ 1.2 L when measured",
+    "E1": "Esophageal malignancy without pathological confirmation",
+    "E2": "Organs at risk cannot meet dose constraint requirements: lung V20 ≤ 25%, mean lung "
+    "dose ≤ 20 Gy(RBE), heart V30 ≤ 40%, spinal cord max dose ≤ 45 Gy(RBE)",
+    "E3": "High risk of esophageal perforation",
+    "E4": "Presence of abdominal lymph node metastasis",
+    "E5": "Implanted metal devices that may affect dose distribution or pose radiotherapy "
+    "safety risks (e.g., pacemakers)",
+    "E6": "Absolute contraindications to radiotherapy",
+}
+
+
+def test_every_criterion_text_at_the_default_limits():
+    assert {code: criterion_text(code, DEFAULT_LIMITS) for code in CODES} == (
+        TEXTS_AT_DEFAULT_LIMITS
+    )
+
+
+def test_criterion_texts_follow_amended_limits():
+    texts = {code: criterion_text(code, AMENDED_LIMITS) for code in CODES}
+    assert texts["I1"] == "Age 18–75 years (inclusive)"
+    assert texts["I4"] == (
+        "Normal liver and kidney function: ALT and AST ≤ 120 U/L, total bilirubin ≤ 34.2 "
+        "µmol/L, creatinine ≤ 156 µmol/L or clearance ≥ 50 mL/min; labs within 21 days"
+    )
+    assert texts["I5"] == (
+        "Normal bone marrow function: WBC ≥ 4 ×10⁹/L, ANC ≥ 1.5 ×10⁹/L, platelets ≥ 75 "
+        "×10⁹/L, hemoglobin ≥ 90 g/L; labs within 21 days"
+    )
+    assert texts["E2"].endswith("spinal cord max dose ≤ 50 Gy(RBE)")
+    unchanged = {"I2", "I3", "I6", "E1", "E3", "E4", "E5", "E6"}
+    assert {code for code in CODES if texts[code] != TEXTS_AT_DEFAULT_LIMITS[code]} == (
+        set(CODES) - unchanged
+    )
+
+
+def test_liver_limits_set_apart_are_named_apart():
+    limits = dataclasses.replace(DEFAULT_LIMITS, alt_max=D("120.00"))
+    assert criterion_text("I4", limits).startswith(
+        "Normal liver and kidney function: ALT ≤ 120 U/L, AST ≤ 100 U/L, total bilirubin"
+    )
+
+
+def test_criterion_texts_read_in_chinese_at_default_and_amended_limits():
+    with translation.override("zh-hans"):
+        assert criterion_text("I1", DEFAULT_LIMITS) == "年龄 18–70 岁（含）"
+        assert criterion_text("I1", AMENDED_LIMITS) == "年龄 18–75 岁（含）"
+        assert criterion_text("I4", AMENDED_LIMITS) == (
+            "肝肾功能正常：ALT 和 AST ≤ 120 U/L，总胆红素 ≤ 34.2 µmol/L，肌酐 ≤ 156 µmol/L 或"
+            "肌酐清除率 ≥ 50 mL/min；血液检查在 21 天内"
+        )
+        assert criterion_text("I4", dataclasses.replace(DEFAULT_LIMITS, ast_max=90)).startswith(
+            "肝肾功能正常：ALT ≤ 100 U/L，AST ≤ 90 U/L，总胆红素"
+        )
+        assert criterion_text("I5", DEFAULT_LIMITS) == (
+            "骨髓功能正常：白细胞 ≥ 4 ×10⁹/L，中性粒细胞绝对值 ≥ 1.5 ×10⁹/L，血小板 ≥ 100 "
+            "×10⁹/L，血红蛋白 ≥ 90 g/L；血液检查在 28 天内"
+        )
+        assert criterion_text("I6", DEFAULT_LIMITS) == (
+            "心肺功能可耐受放疗：ECOG 评分 ≤ 1；如有检测，左心室射血分数 ≥ 50%，FEV1 ≥ 1.2 L"
+        )
+        assert criterion_text("E2", AMENDED_LIMITS) == (
+            "危及器官无法满足剂量限制要求：肺 V20 ≤ 25%，平均肺剂量 ≤ 20 Gy(RBE)，心脏 V30 ≤ "
+            "40%，脊髓最大剂量 ≤ 50 Gy(RBE)"
+        )
+        chinese = {code: criterion_text(code, AMENDED_LIMITS) for code in CODES}
+    # Every text is translated: no English headline is left.
+    assert all(chinese[code] != TEXTS_AT_DEFAULT_LIMITS[code] for code in CODES)
+    assert all("imit" not in text and "function" not in text for text in chinese.values())
 
 
 # --- I1 age ---------------------------------------------------------------------------------

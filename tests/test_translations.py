@@ -26,7 +26,6 @@ from openpyxl import load_workbook
 
 from screening import rules
 from screening.models import TRI_STATE_FIELDS
-from screening.text import translate
 from tests.factories import create_referral
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,9 +151,9 @@ SAFETY_ANSWERS = TRI_STATE_FIELDS[TRI_STATE_FIELDS.index("cardiac_event_within_6
 def test_criteria_and_reasons_read_in_chinese():
     evaluation = rules.evaluate(rules.Snapshot(ecog=2))
     with translation.override("zh-hans"):
-        assert translate(rules.CRITERIA[0].text) == "年龄 18-70 岁（含）"
+        assert rules.criterion_text("I1", rules.DEFAULT_LIMITS) == "年龄 18–70 岁（含）"
         assert evaluation.result("I6").reason == "ECOG 评分 2，高于 1"
-        assert evaluation.result("I1").reason == "缺少：出生日期, 筛选日期"
+        assert evaluation.result("I1").reason == "缺少：出生日期、筛选日期"
     with translation.override("en"):
         assert evaluation.result("I6").reason == "ECOG 2 is above 1"
 

@@ -8,19 +8,21 @@ from django.utils.translation import gettext_lazy
 from screening import rules, services
 from screening.forms.fields import IsoDateField, NotesField
 from screening.forms.signatures import SignedForm
-from screening.models import MdtDecision
+from screening.models import MdtDecision, ProtocolVersion
 
 Decision = MdtDecision.Decision
 
 
-def _reason_choices():
-    criteria = [(c.code, f"{c.code} · {_(c.text)}") for c in rules.CRITERIA]
+def reason_choices(limits: rules.Limits) -> list[tuple[str, str]]:
+    """The criteria, worded with ``limits``, and "other", in the active language."""
+    criteria = [(code, f"{code} · {rules.criterion_text(code, limits)}") for code in rules.CODES]
     return [("", _("Choose for a rejection")), *criteria, ("other", _("Other"))]
 
 
 class DecisionForm(SignedForm):
     """The two submit buttons carry ``decision``; ``evaluation`` is the evaluation on screen.
-    The decision is signed (``SignedForm``)."""
+    The decision is signed (``SignedForm``). The rejection reasons word the criteria with
+    ``limits``, by default those of the protocol in force (one query)."""
 
     decision = forms.ChoiceField(
         choices=Decision.choices,
@@ -28,7 +30,7 @@ class DecisionForm(SignedForm):
     )
     reason = forms.ChoiceField(
         label=gettext_lazy("Reason for a rejection"),
-        choices=_reason_choices,
+        choices=(),
         required=False,
         help_text=gettext_lazy("The criterion the rejection rests on, or other."),
     )
@@ -51,8 +53,11 @@ class DecisionForm(SignedForm):
     )
     evaluation = forms.IntegerField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, referral_date, **kwargs):
+    def __init__(self, *args, referral_date, limits: rules.Limits | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        if limits is None:
+            limits = ProtocolVersion.current().limits()
+        self.fields["reason"].choices = reason_choices(limits)
         self.referral_date = referral_date
         self.fields["meeting_date"].initial = timezone.localdate()
         # The browser's date picker offers only dates the service will accept.

@@ -27,7 +27,7 @@ def mdt_queue(request):
     today = timezone.localdate()
     referrals = (
         Referral.objects.filter(status=Status.MDT_REVIEW)
-        .select_related("site", "evaluation")
+        .select_related("site", "evaluation__protocol_version")
         .defer("evaluation__snapshot")
         .order_by("referral_date", "screening_number")
     )
@@ -44,7 +44,8 @@ def _decision_page(request, referral, *, form=None, void_form=None):
     """The candidate with the decision form while in review; otherwise the decision taken,
     with the form that voids it before enrolment."""
     in_review = referral.status == Status.MDT_REVIEW
-    decisions = display.decisions_shown(referral, list(referral.signatures.all()))
+    limits = referral.evaluation.protocol_version.limits()
+    decisions = display.decisions_shown(referral, list(referral.signatures.all()), limits)
     current = next((shown for shown in decisions if shown.state == "current"), None)
     voidable = current is not None and referral.status in (
         Status.MDT_APPROVED,
@@ -67,7 +68,7 @@ def _decision_page(request, referral, *, form=None, void_form=None):
     context = {
         "refusals": refusals,
         **display.candidate(referral),
-        "criteria": display.criterion_rows(referral.evaluation.results),
+        "criteria": display.criterion_rows(referral.evaluation.results, limits),
         "form": form,
         "void_form": void_form if voidable else None,
         "in_review": in_review,

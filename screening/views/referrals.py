@@ -236,10 +236,12 @@ def referral_detail(request, screening_number):
     services.record_view_create(user=user, kind="referral", referral=referral)
     evaluation = referral.evaluation
     results = evaluation.results
+    limits = evaluation.protocol_version.limits()
+    criteria = display.criterion_rows(results, limits)
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
     earlier, duplicates = persons.related(referral, visible_site_ids=access.visible_site_ids(user))
     signatures = list(referral.signatures.all())
-    decisions = display.decisions_shown(referral, signatures)
+    decisions = display.decisions_shown(referral, signatures, limits)
     current = next((shown for shown in decisions if shown.state == "current"), None)
     enrolment = (
         Enrolment.objects.filter(referral=referral).first()
@@ -258,9 +260,9 @@ def referral_detail(request, screening_number):
         "enrolment": enrolment,
         "decisions": decisions,
         "may_decide": access.is_mdt_member(user),
-        "outcome_sentence": display.OUTCOME_SENTENCES[referral.outcome],
-        "criteria": display.criterion_rows(results),
-        "todo": display.todo_items(results),
+        "outcome_sentence": display.outcome_sentence(evaluation.outcome, criteria),
+        "criteria": criteria,
+        "todo": display.todo_items(results, limits),
         "stage_group": display.stage_group_text(referral.stage_group()),
         "sections": display.clinical_sections(referral),
         "status_history": display.status_history(referral),
