@@ -163,7 +163,7 @@ def candidate(referral: Referral) -> dict:
         "referral": referral,
         "age": referral.age(),
         "ctnm": f"c{referral.ct}{referral.cn}{referral.cm}",
-        "stage_group": referral.stage_group(),
+        "stage_group": stage_group_text(referral.stage_group()),
         "to_confirm": mdt_to_confirm(evaluation.results, evaluation.protocol_version.limits()),
     }
 

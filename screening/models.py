@@ -886,10 +886,12 @@ class RecordViewKind(models.TextChoices):
     REFERRAL = "referral", _("Referral page")
     HISTORY = "history", _("Referral history")
     IDENTIFICATION = "identification", _("Identification list")
+    PACKET = "packet", _("MDT meeting packet")
 
 
 class RecordView(models.Model):
-    """Someone saw identified data: a referral page, its history or the identification list.
+    """Someone saw identified data: a referral page, its history, the identification list or
+    the MDT meeting packet (the lists name no referral: they may name many).
 
     Written once and never changed; the app's database role may insert and read these rows only.
     """

@@ -25,6 +25,7 @@ urlpatterns = [
     _referral("history/", referrals.referral_history, "referral_history"),
     # The MDT's review.
     path("mdt/", mdt.mdt_queue, name="mdt_queue"),
+    path("mdt/packet/", mdt.mdt_packet, name="mdt_packet"),
     _referral("decision/", mdt.referral_decision, "referral_decision"),
     _referral("decision/void/", mdt.referral_decision_void, "referral_decision_void"),
     # Consent and enrolment of approved candidates.

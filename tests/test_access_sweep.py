@@ -20,7 +20,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from screening.models import Enrolment, ExportLog, Referral
+from screening.models import Enrolment, ExportLog, RecordView, Referral
 from tests.factories import PASSWORD, create_referral, form_data
 
 pytestmark = pytest.mark.django_db
@@ -159,6 +159,16 @@ SWEEP = {
         get("/referrals/{number}/history/", statuses(302, 200, 404, 200, 200)),
     ),
     "mdt/": (get("/mdt/", statuses(302, 403, 403, 200, 200)),),
+    # Showing the packet is recorded; a refused one is not.
+    "mdt/packet/": (
+        get(
+            "/mdt/packet/",
+            statuses(302, 403, 403, 200, 200),
+            changes=lambda referral: RecordView.objects.count(),
+            acted=200,
+        ),
+        get("/mdt/packet/?sn={number}", statuses(302, 403, 403, 200, 200)),
+    ),
     f"referrals/{NUMBER}/decision/": (
         get("/referrals/{number}/decision/", statuses(302, 403, 404, 200, 403)),
         post(

@@ -144,6 +144,11 @@ def test_queue_query_count_does_not_grow_with_rows(client_as, count, django_asse
     html = response.content.decode()
     assert html.count('<th scope="row">') == min(count, 50)
     assert f"{count} referrals await the MDT." in html
+    # Each candidate by name and hospital number, with a box to put it in the packet.
+    first = Referral.objects.order_by("referral_date", "screening_number").first()
+    assert first.full_name in html
+    assert first.hospital_number in html
+    assert html.count('name="sn"') == min(count, 50)
 
 
 def test_queue_pages_fifty_at_a_time_oldest_first(client_as):

@@ -1,4 +1,4 @@
-"""The MDT queue and the MDT's decision on a candidate."""
+"""The MDT queue, the meeting's packet, and the MDT's decision on a candidate."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from screening import access, display, services
 from screening.forms.mdt import DecisionForm, VoidForm
-from screening.models import MdtDecision, Referral, Role
+from screening.models import MdtDecision, RecordView, Referral, Role
 
 Status = Referral.Status
 
@@ -76,6 +76,43 @@ def _decision_page(request, referral, *, form=None, void_form=None):
         "eligibility_today": display.eligibility_as_of(referral, timezone.localdate()),
     }
     return render(request, "mdt/decision.html", context)
+
+
+@require_GET
+@access.roles_required(Role.MDT, Role.ADMIN)
+def mdt_packet(request):
+    """The print-ready packet for the MDT meeting: a cover page listing the candidates, then
+    one page per candidate with the twelve criteria and room for the decision by hand.
+
+    Every referral in review, the longest-waiting first; ``?sn=S-00001&sn=S-00002`` keeps only
+    those (numbers not in review are left out and counted). Four queries whatever the number
+    of candidates: the session, the user, the roles and the referrals with their evaluations;
+    a fifth records that identified data was shown, when the packet names anyone.
+    """
+    today = timezone.localdate()
+    asked = list(dict.fromkeys(number for number in request.GET.getlist("sn") if number))
+    referrals = (
+        Referral.objects.filter(status=Status.MDT_REVIEW)
+        .select_related("site", "evaluation__protocol_version")
+        .defer("evaluation__snapshot")
+        .order_by("referral_date", "screening_number")
+    )
+    if asked:
+        referrals = referrals.filter(screening_number__in=asked)
+    candidates = [
+        {
+            **display.candidate(referral),
+            "criteria": display.criterion_rows(
+                referral.evaluation.results, referral.evaluation.protocol_version.limits()
+            ),
+            "days_waiting": (today - referral.referral_date).days,
+        }
+        for referral in referrals
+    ]
+    if candidates:
+        services.record_view_create(user=request.user, kind=RecordView.Kind.PACKET)
+    context = {"candidates": candidates, "asked": len(asked), "today": today}
+    return render(request, "mdt/packet.html", context)
 
 
 @require_http_methods(["GET", "POST"])
