@@ -185,6 +185,7 @@ def test_bulk_create_cannot_give_a_referral_two_current_decisions():
         evaluation=first.evaluation,
         decision="reject",
         rationale="unfit",
+        meeting_date=first.meeting_date,
         decided_by=mdt,
     )
 
