@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from screening.models import Referral, Role, Site, user_roles
+from screening.models import Notification, Referral, Role, Site, user_roles
 
 VIEW = "view"
 EDIT = "edit"  # change clinical data or withdraw the referral
@@ -87,6 +87,11 @@ def editable_sites(user) -> QuerySet[Site]:
     return Site.objects.filter(id__in=_coordinated_site_ids(user))
 
 
+def may_see_referral(user, referral: Referral) -> bool:
+    """Whether the user may see ``referral`` (the cached role and site look-ups)."""
+    return sees_every_site(user) or referral.site_id in _coordinated_site_ids(user)
+
+
 def may_create_referral(user) -> bool:
     return is_data_manager(user) or bool(_coordinated_site_ids(user))
 
@@ -127,11 +132,23 @@ def referral_for_user(user, screening_number: str, *, action: str = VIEW) -> Ref
         Referral.objects.select_related("site", "evaluation__protocol_version"),
         screening_number=screening_number,
     )
-    if not (sees_every_site(user) or referral.site_id in _coordinated_site_ids(user)):
+    if not may_see_referral(user, referral):
         raise Http404
     if not may(user, action, referral):
         raise PermissionDenied
     return referral
+
+
+def notification_for_user(user, pk: int) -> Notification:
+    """The user's own notification with its referral, or Http404: another user's notification
+    is as if it did not exist. One query."""
+    return get_object_or_404(
+        Notification.objects.select_related("referral").only(
+            "kind", "params", "read_at", "referral__screening_number", "referral__site"
+        ),
+        pk=pk,
+        recipient=user,
+    )
 
 
 def roles_required(*roles: str, staff: bool = False):

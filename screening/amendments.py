@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
-from screening import services
+from screening import notifications, services
 from screening.models import Enrolment, Evaluation, ProtocolVersion, Referral
 
 # What a data manager sets in an amendment; the version number and author are assigned.
@@ -73,8 +73,10 @@ def _amend(user, fields):
         .select_related("evaluation")
         .order_by("screening_number")
     )
-    for referral in open_referrals.iterator(chunk_size=500):
-        services.referral_evaluate(referral=referral, user=user, protocol=protocol)
+    # Whom the re-evaluations send back to the MDT is told in one INSERT at the end.
+    with notifications.batch():
+        for referral in open_referrals.iterator(chunk_size=500):
+            services.referral_evaluate(referral=referral, user=user, protocol=protocol)
     return protocol, protocol_outcome_changes(protocol=protocol)
 
 

@@ -1,6 +1,6 @@
 """Template context every page needs for its navigation."""
 
-from screening import access
+from screening import access, notifications
 
 
 def navigation(request):
@@ -18,3 +18,11 @@ def navigation(request):
         # Two-step sign-in is offered to every role (required of some: trialscreen/accounts.py).
         "nav_two_step": reads_reports or access.is_coordinator(user),
     }
+
+
+def unread_notifications(request):
+    """The signed-in user's unread notifications for the badge in the navigation: counted (one
+    query) only when a page shows it."""
+    if not request.user.is_authenticated:
+        return {}
+    return {"unread_notifications": notifications.Unread(request.user)}

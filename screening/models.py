@@ -921,3 +921,103 @@ class RecordView(models.Model):
 
     def __str__(self):
         return f"{self.viewer_id} {self.kind} {self.referral_id}"
+
+
+class NotificationKind(models.TextChoices):
+    AWAITS_REVIEW = "awaits_review", _("Awaits the MDT")
+    BACK_IN_REVIEW = "back_in_review", _("Back in MDT review after a change")
+    REVIEW_AFTER_VOID = "review_after_void", _("Back in MDT review after a voided decision")
+    APPROVED = "approved", _("Approved by the MDT")
+    REJECTED = "rejected", _("Rejected by the MDT")
+    DECISION_VOIDED = "decision_voided", _("MDT decision voided")
+    LABS_STALE = "labs_stale", _("Labs too old for enrolment")
+    TARGET_NEAR = "target_near", _("Enrolment target near")
+    REVIEW_OVERDUE = "review_overdue", _("Waiting long for the MDT")
+
+
+# What each kind of notification tells, filled from its params when it is read, in the reader's
+# language: a notification stores its kind and params, never a sentence.
+NOTIFICATION_SENTENCES = {
+    NotificationKind.AWAITS_REVIEW: _(
+        "%(number)s is potentially eligible and awaits the MDT's decision."
+    ),
+    NotificationKind.BACK_IN_REVIEW: _(
+        "%(number)s is back in the MDT review queue: a change to its data superseded the approval."
+    ),
+    NotificationKind.REVIEW_AFTER_VOID: _(
+        "%(number)s is back in the MDT review queue: its decision was voided."
+    ),
+    NotificationKind.APPROVED: _("The MDT approved %(number)s for the trial."),
+    NotificationKind.REJECTED: _("The MDT rejected %(number)s."),
+    NotificationKind.DECISION_VOIDED: _(
+        "The MDT's decision on %(number)s was voided; it awaits a new decision."
+    ),
+    NotificationKind.LABS_STALE: _(
+        "%(number)s needs a new blood panel before enrolment: its labs of %(labs_date)s are "
+        "more than %(days)s days old."
+    ),
+    NotificationKind.TARGET_NEAR: _(
+        "%(count)s of the %(target)s participants are enrolled: %(left)s places remain."
+    ),
+    NotificationKind.REVIEW_OVERDUE: _(
+        "%(number)s has waited more than %(days)s days for the MDT (referred on %(referral_date)s)."
+    ),
+}
+
+
+class Notification(models.Model):
+    """Something a user is told: a referral entered the MDT queue, was decided, needs fresh labs.
+
+    Stored as its kind and params (a screening number, a date, a count, never a patient's
+    name); ``sentence`` says it in the language of whoever reads it.
+    """
+
+    Kind = NotificationKind
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+        # The indexes below begin with the recipient; one of its own would be redundant.
+        db_index=False,
+    )
+    referral = models.ForeignKey(
+        Referral,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("referral"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
+    params = models.JSONField(_("params"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # A user's notifications, newest first (the notifications page).
+            models.Index(
+                fields=["recipient", "-created_at", "-id"], name="notification_newest_idx"
+            ),
+            # A user's unread ones (the count in the navigation).
+            models.Index(
+                fields=["recipient"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+        ]
+        constraints = [_in_choices("kind", NotificationKind.choices)]
+
+    def __str__(self):
+        return f"{self.kind} {self.recipient_id} {self.referral_id}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+    def sentence(self) -> str:
+        """What happened, in the active language."""
+        return str(NOTIFICATION_SENTENCES[self.kind]) % self.params

@@ -12,7 +12,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from screening import persons, rules, units
+from screening import notifications, persons, rules, units
 from screening.models import (
     Enrolment,
     Evaluation,
@@ -190,6 +190,7 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
         referral.outcome = evaluation.outcome
         referral.status = _status_after(referral, evaluation.outcome)
     Referral.objects.bulk_update(referrals, ["evaluation", "outcome", "status"])
+    notifications.referrals_created(referrals, user=user)
     # Rows of the same file, and the earlier referrals they match, are flagged too.
     persons.refresh_duplicate_flags(
         [
@@ -225,6 +226,7 @@ def referral_evaluate(
     and the referral goes where the new outcome sends it.
     """
     _lock(referral)
+    previous = referral.status
     protocol = protocol or ProtocolVersion.current()
     result = rules.evaluate(referral.snapshot(), protocol.limits())
     evaluation = _evaluation_record(referral, protocol, user, result)
@@ -249,6 +251,7 @@ def referral_evaluate(
     else:
         referral.status = _status_after(referral, evaluation.outcome)
     referral.save(update_fields=["evaluation", "outcome", "status", "updated_at"])
+    notifications.status_changed(referral, previous, user=user)
     return evaluation
 
 
@@ -424,6 +427,7 @@ def mdt_decision_record(
     )
     referral.status = Status.MDT_APPROVED if approved else Status.MDT_REJECTED
     referral.save(update_fields=["status", "updated_at"])
+    notifications.status_changed(referral, Status.MDT_REVIEW, user=user)
     return record
 
 
@@ -471,6 +475,7 @@ def mdt_decision_void(
     )
     referral.status = STATUS_FOR_OUTCOME[referral.outcome]
     referral.save(update_fields=["status", "updated_at"])
+    notifications.decision_voided(referral, decision, user=user)
     return decision
 
 
@@ -612,6 +617,9 @@ def participant_enrol(
     )
     referral.status = Status.ENROLLED
     referral.save(update_fields=["status", "updated_at"])
+    notifications.participant_enrolled(
+        count=enrolled["count"] + 1, target=protocol.enrolment_target, user=user
+    )
     return enrolment
 
 

@@ -1,9 +1,9 @@
 """The map of the product: coordinators' referrals, the MDT's queue and decisions, enrolment,
-data managers' downloads and the reports."""
+data managers' downloads, the reports and each user's notifications."""
 
 from django.urls import path
 
-from screening.views import enrolment, exports, health, mdt, referrals, reports
+from screening.views import enrolment, exports, health, mdt, notifications, referrals, reports
 
 
 def _referral(suffix: str, view, name: str):
@@ -48,4 +48,8 @@ urlpatterns = [
     path("reports/consort.svg", reports.consort_svg, name="consort_svg"),
     # Data managers' review of the audit trail.
     path("reports/audit/", reports.audit_page, name="audit"),
+    # What each user has been told: referrals to review, decisions, reminders.
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/read/", notifications.notifications_read, name="notifications_read"),
+    path("notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"),
 ]

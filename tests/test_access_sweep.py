@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from screening.models import Enrolment, ExportLog, RecordView, Referral
-from tests.factories import PASSWORD, create_referral, form_data
+from screening.models import Enrolment, ExportLog, Notification, RecordView, Referral
+from tests.factories import PASSWORD, UserFactory, create_referral, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,8 @@ class Row:
     """One request of a pattern and the status each role gets.
 
     In ``path``, ``{number}`` and ``{pk}`` stand for the Wuwei referral's screening number and
-    id; ``body`` gives the posted data for that referral, which is in ``referral_status``.
+    id, ``{notification}`` for the MDT member's notification about it (``mdt_notification``);
+    ``body`` gives the posted data for that referral, which is in ``referral_status``.
     ``changes`` reads what the request changes: it must differ after the request for exactly
     the signed-in roles whose status is ``acted``, and stay as it was for every other role.
     """
@@ -75,6 +77,21 @@ def fresh(referral) -> Referral:
 def the_patient(referral, **changes) -> dict:
     """The referral's data as its edit form posts it, with ``changes``."""
     return form_data(**PATIENT, hospital_number=referral.hospital_number, **changes)
+
+
+def mdt_notification(referral) -> Notification:
+    """The MDT member's notification that ``referral`` awaits the MDT; the member is made when
+    the test has none yet (an existing one is left alone: setting its password again would
+    sign its client out)."""
+    member = get_user_model().objects.filter(username="mdt-member").first()
+    member = member or UserFactory(username="mdt-member", role="mdt")
+    notification, _created = Notification.objects.get_or_create(
+        recipient=member,
+        referral=referral,
+        kind=Notification.Kind.AWAITS_REVIEW,
+        defaults={"params": {"number": referral.screening_number}},
+    )
+    return notification
 
 
 def another_patient(referral) -> dict:
@@ -238,6 +255,18 @@ SWEEP = {
     "reports/consort/": (get("/reports/consort/", statuses(302, 403, 403, 200, 200)),),
     "reports/consort.svg": (get("/reports/consort.svg", statuses(302, 403, 403, 200, 200)),),
     "reports/audit/": (get("/reports/audit/", statuses(302, 403, 403, 403, 200)),),
+    # Everyone has notifications of their own, and only they may read them.
+    "notifications/": (get("/notifications/", statuses(302, 200, 200, 200, 200)),),
+    "notifications/read/": (post("/notifications/read/", statuses(302, 302, 302, 302, 302)),),
+    "notifications/<int:pk>/read/": (
+        # Reading never changes anything; opening one marks it read.
+        get("/notifications/{notification}/read/", statuses(302, 405, 405, 405, 405)),
+        post(
+            "/notifications/{notification}/read/",
+            statuses(302, 404, 404, 302, 404),
+            changes=lambda referral: mdt_notification(referral).read_at,
+        ),
+    ),
 }
 
 # The admin is one prefix; these pages stand for it. Only data managers (staff) get in; every
@@ -306,7 +335,10 @@ def wuwei_referral_in(coordinator_wuwei):
 
 
 def request_as(client, row: Row, referral):
-    path = row.path.format(number=referral.screening_number, pk=referral.pk)
+    notification = mdt_notification(referral).pk if "{notification}" in row.path else None
+    path = row.path.format(
+        number=referral.screening_number, pk=referral.pk, notification=notification
+    )
     if row.method == "POST":
         return path, client.post(path, row.body(referral))
     return path, client.get(path)

@@ -339,8 +339,8 @@ def test_history_query_count_does_not_grow_with_events(
             user=coordinator_wuwei,
         )
     # session, user, roles, sites of the user, referral; the record of the view (an INSERT);
-    # five event tables; users, sites, protocol versions
-    with django_assert_num_queries(14):
+    # five event tables; users, sites, protocol versions; the unread notifications
+    with django_assert_num_queries(15):
         response = client.get(url)
     assert response.content.decode().count("changed referring physician") == 4
 

@@ -213,8 +213,8 @@ def test_page_runs_the_same_queries_for_few_and_many_referrals(
     client = client_as("data_manager")
     create_referrals(2)
     # Session, user, roles, and the report's five: snapshot, counts, rejections, sites,
-    # protocol.
-    with django_assert_num_queries(8) as few:
+    # protocol; the unread notifications of the navigation.
+    with django_assert_num_queries(9) as few:
         client.get(reverse("consort"))
     create_referrals(50, number=10, site=("wuwei", "lanzhou"))
     with django_assert_num_queries(len(few.captured_queries)):

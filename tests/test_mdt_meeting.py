@@ -288,8 +288,9 @@ def test_mdt_members_are_offered_the_decision_from_the_referral_page(client_as, 
 
 
 # Session, user, referral, roles, sites, the view's record, the person's other referrals, the
-# decisions, the signatures, the enrolment, the status history and its users.
-REFERRAL_PAGE_QUERIES = 12
+# decisions, the signatures, the enrolment, the status history and its users, and the unread
+# notifications of the navigation.
+REFERRAL_PAGE_QUERIES = 13
 
 
 @pytest.mark.parametrize("count", [10, 1000])

@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "screening.context_processors.navigation",
+                "screening.context_processors.unread_notifications",
             ],
         },
     },
@@ -205,6 +206,15 @@ DEFAULT_EXCEPTION_REPORTER = "trialscreen.security.PatientDataExceptionReporter"
 ADMINS = [(address, address) for address in env.list("ADMINS", default=[])]
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="trialscreen@localhost")
 vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
+# Notifications are also e-mailed (screening/notifications.py) once EMAIL_URL names a relay;
+# NOTIFICATION_EMAILS=false keeps them in the application while error reports still go out.
+NOTIFICATION_EMAILS = env.bool(
+    "NOTIFICATION_EMAILS", default=bool(env.str("EMAIL_URL", default=""))
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=SERVER_EMAIL)
+# The address users open TrialScreen at, e.g. https://trialscreen.hospital.example; e-mails
+# link to the notifications page when it is set.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 
 # One line per event on stderr (journald keeps it under systemd). Exception messages and query
 # strings are withheld from every record: they can quote a patient's name or hospital number.
