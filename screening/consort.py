@@ -139,6 +139,91 @@ def _box_conditions() -> dict[str, Q]:
     }
 
 
+@dataclass(frozen=True)
+class FlowRow:
+    """What places one referral in the flow: the fields ``_box_conditions`` reads."""
+
+    outcome: str
+    status: str
+    decision: str | None  # of the current (not superseded) MDT decision
+    reason_code: str | None  # of a current rejection
+    withdrawal_code: str
+    failed: frozenset[str]  # the criteria its evaluation fails
+
+
+def box_names(row: FlowRow) -> list[str]:
+    """The boxes ``row`` counts in, as ``_box_conditions`` places it in the database."""
+    names = ["referred"]
+    if row.outcome != Outcome.POTENTIALLY_ELIGIBLE:
+        names += [row.outcome] if row.outcome in COUNTED_BOXES else []
+        return names
+    names.append("potentially_eligible")
+    withdrawn = row.status == Status.WITHDRAWN
+    if row.decision is None:
+        names.append("withdrawn_before_decision" if withdrawn else "awaiting_decision")
+    elif row.decision == Decision.REJECT:
+        names.append("rejected")
+    elif row.decision == Decision.APPROVE:
+        names.append("approved")
+        if row.status == Status.MDT_APPROVED:
+            names.append("awaiting_enrolment")
+        elif row.status == Status.ENROLLED:
+            names.append("enrolled")
+        elif withdrawn:
+            declined = row.withdrawal_code == Referral.WithdrawalReason.DECLINED_CONSENT
+            names.append("declined_consent" if declined else "withdrawn_after_approval")
+    return names
+
+
+def flow_from_rows(rows) -> Flow:
+    """Count ``rows`` (``FlowRow``) into a flow without the database: the same numbers as
+    ``count_boxes`` gives for the referrals they describe (tests/test_consort.py)."""
+    flow = Flow()
+    for row in rows:
+        for name in box_names(row):
+            setattr(flow, name, getattr(flow, name) + 1)
+        if row.outcome == Outcome.INELIGIBLE:
+            for code in row.failed:
+                flow.failed[code] = flow.failed.get(code, 0) + 1
+        if row.outcome == Outcome.POTENTIALLY_ELIGIBLE and row.decision == Decision.REJECT:
+            code = row.reason_code or "other"
+            flow.rejected_by_reason[code] = flow.rejected_by_reason.get(code, 0) + 1
+    return flow
+
+
+def flow_rows(referrals=None) -> dict[int, FlowRow]:
+    """Referral id -> its ``FlowRow``, for ``referrals`` (default all): one query."""
+    referrals = Referral.objects.all() if referrals is None else referrals
+    values = referrals.annotate(
+        current_decision=FilteredRelation(
+            "decisions", condition=Q(decisions__superseded_at__isnull=True)
+        )
+    ).values_list(
+        "pk",
+        "outcome",
+        "status",
+        "current_decision__decision",
+        "current_decision__reason_code",
+        "withdrawal_code",
+        "evaluation__criterion_results",
+    )
+    return {
+        pk: FlowRow(
+            outcome=outcome,
+            status=status,
+            decision=decision,
+            reason_code=reason_code,
+            withdrawal_code=withdrawal_code,
+            failed=frozenset(
+                code
+                for code, result in zip(rules.CODES, results or (), strict=False)
+                if result == rules.Result.FAIL
+            ),
+        )
+        for pk, outcome, status, decision, reason_code, withdrawal_code, results in values
+    }
+
+
 def _snapshot_seen() -> str | None:
     """What a query at this moment can see: the server (since its start), the database and
     its snapshot ("xmin:xmax:ids in progress"), hashed; or None when this transaction has
@@ -254,12 +339,16 @@ def table_rows(report: Report) -> list[dict]:
     """Rows of the accessible table: a label, its depth in the flow, the numbers overall and
     by site (in the order of ``report.by_site``), and for a criterion its wording under the
     protocol in force as ``detail``."""
-    flows = [report.overall, *(flow for _site, flow in report.by_site)]
+    return flow_table([report.overall, *(flow for _site, flow in report.by_site)], report.limits)
+
+
+def flow_table(flows: list[Flow], limits: rules.Limits) -> list[dict]:
+    """Rows of a table with a column per flow of ``flows``; criteria worded under ``limits``."""
 
     def row(label, depth, count, code=None):
         return {
             "label": label,
-            "detail": rules.criterion_text(code, report.limits) if code in rules.CODES else "",
+            "detail": rules.criterion_text(code, limits) if code in rules.CODES else "",
             "depth": depth,
             "counts": [count(flow) for flow in flows],
         }
@@ -285,8 +374,8 @@ def table_rows(report: Report) -> list[dict]:
         # Only the reasons the MDT gave: thirteen rows of zeros would hide the ones that count.
         *(
             row(short_label(code), 3, rejected_for(code), code)
-            for code in reason_codes(report.overall)
-            if report.overall.rejected_by_reason.get(code)
+            for code in reason_codes(flows[0])
+            if any(flow.rejected_by_reason.get(code) for flow in flows)
         ),
         box("approved", 2),
         box("awaiting_enrolment", 3),

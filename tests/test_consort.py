@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from screening import consort, exports, rules, services
+from screening.models import Referral
 from tests.factories import create_referral, create_referrals
 from tests.flows import amend, varied_trial
 from tests.pages import find_all, text
@@ -66,6 +67,15 @@ def test_counts_equal_the_screening_log_overall_and_by_site(trial):
     for site, flow in report.by_site:
         site_rows = [row for row in log if row["site"] == site.code]
         assert comparable(flow) == comparable(counts_from_screening_log(site_rows))
+
+
+def test_counting_rows_in_python_gives_the_database_counts(trial):
+    rows = consort.flow_rows()
+
+    assert consort.flow_from_rows(rows.values()) == consort.consort_report().overall
+    for site, flow in consort.consort_report().by_site:
+        site_rows = consort.flow_rows(Referral.objects.filter(site=site))
+        assert consort.flow_from_rows(site_rows.values()) == flow
 
 
 def test_every_box_holds_what_happened(trial):
