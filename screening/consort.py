@@ -19,6 +19,7 @@ decisions and statuses make the screening log, so both agree (tests/test_consort
 ``screening.consort_diagram`` draws the flow as SVG.
 """
 
+import datetime
 import hashlib
 from dataclasses import dataclass, field, make_dataclass
 
@@ -28,6 +29,7 @@ from django.db.models import Count, FilteredRelation, Q
 from django.utils.translation import gettext_lazy
 
 from screening import rules
+from screening.exports import referrals_filtered
 from screening.models import MdtDecision, ProtocolVersion, Referral, Site
 from screening.services import REJECTION_REASONS
 
@@ -104,12 +106,35 @@ def _sum_counts(first: dict[str, int], second: dict[str, int]) -> dict[str, int]
     return {key: first.get(key, 0) + second.get(key, 0) for key in {**first, **second}}
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which referrals a report counts: one site or all, and a referral-date range (both
+    ends included); None means any."""
+
+    site: Site | None = None
+    referred_from: datetime.date | None = None
+    referred_to: datetime.date | None = None
+
+    def referrals(self):
+        return referrals_filtered(
+            site=self.site.code if self.site else None,
+            referred_from=self.referred_from,
+            referred_to=self.referred_to,
+        )
+
+    @property
+    def key(self) -> str:
+        site = self.site.code if self.site else ""
+        return f"{site}:{self.referred_from or ''}:{self.referred_to or ''}"
+
+
 @dataclass
 class Report:
     overall: Flow
     by_site: list[tuple[Site, Flow]]
     target: int
     limits: rules.Limits  # of the protocol in force, which words the criteria
+    scope: Scope = field(default_factory=Scope)
 
     def flow_of(self, site: Site | None) -> Flow:
         if site is None:
@@ -243,11 +268,12 @@ def _snapshot_seen() -> str | None:
     return hashlib.sha256(seen.encode()).hexdigest()
 
 
-def count_boxes() -> tuple[dict, dict]:
+def count_boxes(scope: Scope | None = None) -> tuple[dict, dict]:
     """Box counts by site id and rejection reasons by site id: two queries."""
+    scope = scope or Scope()
     # At most one current decision per referral (a database constraint), so this join adds no
     # rows and plain counts stay right.
-    referrals = Referral.objects.annotate(
+    referrals = scope.referrals().annotate(
         current_decision=FilteredRelation(
             "decisions", condition=Q(decisions__superseded_at__isnull=True)
         )
@@ -286,25 +312,28 @@ def count_boxes() -> tuple[dict, dict]:
     return counts, reasons_by_site
 
 
-def consort_report() -> Report:
-    """Count every box per site in the database, in a constant number of queries.
+def consort_report(scope: Scope | None = None) -> Report:
+    """Count every box per site in the database, in a constant number of queries; with a
+    site in ``scope``, that site alone, and with dates, the referrals referred between them.
 
     Counting reads every referral, which takes a few hundred milliseconds at 100,000, so the
     counts are kept (in Django's cache) for as long as the database shows the same snapshot:
     the page and its SVG download, or a reload, count once. Any committed write anywhere in
     the database changes the snapshot, so kept counts are never stale.
     """
+    scope = scope or Scope()
     seen = _snapshot_seen()
-    key = f"consort-counts:{seen}"
+    key = f"consort-counts:{seen}:{scope.key}"
     counted = cache.get(key) if seen else None
     if counted is None:
-        counted = count_boxes()
+        counted = count_boxes(scope)
         # Kept only if nothing was committed while counting: then the counts are of ``seen``.
         if seen and _snapshot_seen() == seen:
             cache.set(key, counted)
     counts, reasons_by_site = counted
     by_site = []
-    for site in Site.objects.order_by("code"):
+    sites = Site.objects.order_by("code")
+    for site in sites.filter(pk=scope.site.pk) if scope.site else sites:
         row = counts.get(site.pk, {})
         flow = Flow(
             **{name: row.get(name, 0) for name in COUNTED_BOXES},
@@ -320,6 +349,7 @@ def consort_report() -> Report:
         by_site=by_site,
         target=protocol.enrolment_target,
         limits=protocol.limits(),
+        scope=scope,
     )
 
 
