@@ -301,8 +301,16 @@ class ProtocolVersionAdmin(admin.ModelAdmin):
 
 
 def _values_signature(values: dict) -> str:
-    """A keyed hash of an amendment's values: the adoption must carry the values previewed."""
-    text = repr(sorted((name, str(value)) for name, value in values.items()))
+    """A keyed hash of an amendment's values: the adoption must carry the values previewed.
+
+    Line ends are compared as "\\n": a browser may send a note's lines back from the hidden
+    field with other line ends than it sent them from the text area."""
+    text = repr(
+        sorted(
+            (name, str(value).replace("\r\n", "\n").replace("\r", "\n"))
+            for name, value in values.items()
+        )
+    )
     return salted_hmac("screening.admin.amendment-preview", text).hexdigest()
 
 

@@ -388,3 +388,13 @@ def test_referral_cannot_be_edited_through_the_admin(ages, admin_client):
     assert response.status_code == 403
     referral.refresh_from_db()
     assert referral.full_name != "Changed"
+
+
+def test_a_note_sent_back_with_other_line_ends_is_the_note_previewed(ages, admin_client):
+    previewed = preview(admin_client, amendment(age_max=75, note="Amendment 1:\r\nages"))
+    data = preview_form(previewed)
+    data["note"] = data["note"].replace("\r\n", "\n")
+
+    admin_client.post(ADD_URL, data)
+
+    assert ProtocolVersion.current().version == 2

@@ -27,7 +27,7 @@ def test_an_amended_upper_age_reads_in_the_criteria_and_the_live_panel(new_page)
     manager = new_page()
     sign_in(manager, "data-manager")
     manager.goto("/admin/screening/protocolversion/add/")
-    manager.locator("#id_note").fill("Amendment 1: upper age raised to 75.")
+    manager.locator("#id_note").fill("Amendment 1:\nupper age raised to 75.")
     manager.locator("#id_age_max").fill("75")
     manager.get_by_role("button", name="Preview the amendment").click()
     # The preview says whose outcome would change, and adopts nothing yet.
