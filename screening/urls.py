@@ -46,6 +46,7 @@ urlpatterns = [
     # Reports.
     path("reports/consort/", reports.consort_page, name="consort"),
     path("reports/consort.svg", reports.consort_svg, name="consort_svg"),
+    path("reports/consort.png", reports.consort_png, name="consort_png"),
     # Data managers' review of the audit trail.
     path("reports/audit/", reports.audit_page, name="audit"),
     # What each user has been told: referrals to review, decisions, reminders.

@@ -254,6 +254,7 @@ SWEEP = {
     },
     "reports/consort/": (get("/reports/consort/", statuses(302, 403, 403, 200, 200)),),
     "reports/consort.svg": (get("/reports/consort.svg", statuses(302, 403, 403, 200, 200)),),
+    "reports/consort.png": (get("/reports/consort.png", statuses(302, 403, 403, 200, 200)),),
     "reports/audit/": (get("/reports/audit/", statuses(302, 403, 403, 403, 200)),),
     # Everyone has notifications of their own, and only they may read them.
     "notifications/": (get("/notifications/", statuses(302, 200, 200, 200, 200)),),
