@@ -773,6 +773,7 @@ class ExportKind(models.TextChoices):
     ENROLMENT = "enrolment", _("Enrolment list")
     SCREENING_LOG = "screening_log", _("Screening log")
     IDENTIFICATION = "identification", _("Identification list")
+    ODM = "odm", _("CDISC ODM 1.3.2")
 
 
 class ExportOutcome(models.TextChoices):

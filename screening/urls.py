@@ -43,6 +43,17 @@ urlpatterns = [
         for export in exports.EXPORTS.values()
         for file_format in ("csv", "xlsx")
     ),
+    path("exports/odm.xml", exports.export_odm, name="export_odm"),
+    # What every field and column means; for the MDT too.
+    *(
+        path(
+            f"exports/data-dictionary.{file_format}",
+            exports.data_dictionary,
+            {"file_format": file_format},
+            name=f"data_dictionary_{file_format}",
+        )
+        for file_format in ("csv", "xlsx")
+    ),
     # Reports.
     path("reports/consort/", reports.consort_page, name="consort"),
     path("reports/consort.svg", reports.consort_svg, name="consort_svg"),

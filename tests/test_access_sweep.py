@@ -106,6 +106,7 @@ DOWNLOADS = (
     "screening-log.xlsx",
     "identification.csv",
     "identification.xlsx",
+    "odm.xml",
 )
 
 # pattern -> its rows; statuses for anonymous, coordinator Wuwei, coordinator Lanzhou, MDT
@@ -251,6 +252,13 @@ SWEEP = {
             ),
         )
         for name in DOWNLOADS
+    },
+    # What each field means holds no patient data: the MDT reads it too, and it is not logged.
+    **{
+        f"exports/data-dictionary.{file_format}": (
+            get(f"/exports/data-dictionary.{file_format}", statuses(302, 403, 403, 200, 200)),
+        )
+        for file_format in ("csv", "xlsx")
     },
     "reports/consort/": (get("/reports/consort/", statuses(302, 403, 403, 200, 200)),),
     "reports/consort.svg": (get("/reports/consort.svg", statuses(302, 403, 403, 200, 200)),),
