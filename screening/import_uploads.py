@@ -36,8 +36,8 @@ class UploadExpired(Exception):
 
 def discard_expired(*, now=None) -> int:
     """Delete the uploads older than ``UPLOAD_LIFETIME`` that were never imported; return how
-    many. Runs on every new upload, so no file outlives its hour by more than the next upload.
-    """
+    many. Runs on every new upload and in the daily ``send_reminders``, so no file outlives its
+    hour by more than a day. One query."""
     cutoff = (now or timezone.now()) - UPLOAD_LIFETIME
     deleted, _by_model = ImportUpload.objects.filter(
         status=ImportUpload.Status.PREVIEWED, created_at__lt=cutoff

@@ -8,7 +8,11 @@ import json
 import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from pghistory.models import Event
 
 from screening import import_uploads, services
@@ -82,8 +86,7 @@ def test_the_preview_saves_nothing_and_shows_every_row(client_as):
     assert page.count('data-code="') == 2 * 12
     assert 'data-code="I2" data-result="fail"' in page  # the cT1N0 patient
     assert "Potentially eligible" in page and "Ineligible" in page
-    assert 'name="confirm"' in page
-    assert f'name="upload" value="{kept.pk}"' in page
+    assert f'action="/imports/{kept.pk}/"' in page and 'name="confirm"' in page
 
 
 def test_confirm_imports_exactly_the_previewed_rows(client_as, data_manager):
@@ -92,7 +95,7 @@ def test_confirm_imports_exactly_the_previewed_rows(client_as, data_manager):
     kept = upload(client, json_file(rows))
     client.get(f"/imports/{kept.pk}/")
 
-    response = client.post(f"/imports/{kept.pk}/", {"confirm": "1", "upload": kept.pk})
+    response = client.post(f"/imports/{kept.pk}/", {"confirm": "1"})
 
     assert response.status_code == 302 and response.url == "/referrals/"
     imported = Referral.objects.order_by("pk")
@@ -268,3 +271,34 @@ def _clean(row: dict) -> dict:
     cleaned, errors = validate_rows([row], protocol=ProtocolVersion.current())
     assert errors == []
     return cleaned[0]
+
+
+def test_the_daily_command_deletes_unconfirmed_uploads_older_than_an_hour(client_as):
+    client = client_as("data_manager")
+    imported = upload(client, csv_file(two_patients()))
+    client.post(f"/imports/{imported.pk}/", {"confirm": "1"})
+    old = upload(client, json_file([form_data(number=5)]))
+    fresh = upload(client, json_file([form_data(number=6)]))
+    long_ago = timezone.now() - import_uploads.UPLOAD_LIFETIME - datetime.timedelta(minutes=1)
+    ImportUpload.objects.filter(pk__in=[old.pk, imported.pk]).update(created_at=long_ago)
+    output = io.StringIO()
+
+    call_command("send_reminders", stdout=output)
+
+    assert "expired import uploads deleted: 1" in output.getvalue()
+    kept = set(ImportUpload.objects.values_list("pk", flat=True))
+    assert kept == {imported.pk, fresh.pk}
+
+
+def test_the_preview_costs_the_same_queries_for_2_rows_as_for_40(client_as):
+    client = client_as("data_manager")
+    small = upload(client, csv_file([form_data(number=n) for n in range(1, 3)]))
+    large = upload(client, csv_file([form_data(number=n) for n in range(1, 41)]))
+    counts = []
+    for kept in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(f"/imports/{kept.pk}/").content.decode()
+        assert 'name="confirm"' in page
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1]
