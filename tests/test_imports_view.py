@@ -156,6 +156,14 @@ def test_a_file_over_5_mb_is_refused(client_as):
     assert ImportUpload.objects.count() == 0
 
 
+def test_a_post_without_a_file_asks_for_one(client_as):
+    response = client_as("data_manager").post("/imports/", {})
+
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert ImportUpload.objects.count() == 0
+
+
 def test_only_the_uploading_session_may_see_or_confirm_the_upload(
     client_as, data_manager, coordinator_wuwei
 ):

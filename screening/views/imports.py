@@ -23,8 +23,9 @@ def import_upload(request):
     """The upload form; a file kept goes to its preview."""
     user = request.user
     access.require_importer(user)
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    form = ImportUploadForm(request.POST, request.FILES) if posted else ImportUploadForm()
+    if posted and form.is_valid():
         if not request.session.session_key:
             request.session.save()
         file = form.cleaned_data["file"]
