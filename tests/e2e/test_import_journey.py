@@ -102,9 +102,11 @@ def test_a_coordinator_reads_the_problems_of_a_bad_file_in_chinese(new_page, tmp
     sign_in(page, "coord-lanzhou")
     page.get_by_role("button", name="Toggle navigation").click()
     expect(page.get_by_role("navigation").get_by_role("link", name="Import")).to_be_visible()
+    expect(page.get_by_label("Language")).to_be_visible()
     page.get_by_label("Language").select_option("zh-hans")
-    page.get_by_role("button", name="Switch").click()
-    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Switch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans", timeout=15_000)
     page.goto("/imports/")
     expect(page.get_by_role("heading", level=1)).to_have_text("导入转诊")
     assert fits(page, 390)
