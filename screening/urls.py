@@ -3,7 +3,16 @@ data managers' downloads, the reports and each user's notifications."""
 
 from django.urls import path
 
-from screening.views import enrolment, exports, health, mdt, notifications, referrals, reports
+from screening.views import (
+    enrolment,
+    exports,
+    health,
+    imports,
+    mdt,
+    notifications,
+    referrals,
+    reports,
+)
 
 
 def _referral(suffix: str, view, name: str):
@@ -23,6 +32,9 @@ urlpatterns = [
     _referral("edit/", referrals.referral_edit, "referral_edit"),
     _referral("withdraw/", referrals.referral_withdraw, "referral_withdraw"),
     _referral("history/", referrals.referral_history, "referral_history"),
+    # Files of referrals imported in the browser: uploaded, previewed, confirmed.
+    path("imports/", imports.import_upload, name="imports"),
+    path("imports/<int:pk>/", imports.import_preview, name="import_preview"),
     # The MDT's review.
     path("mdt/", mdt.mdt_queue, name="mdt_queue"),
     path("mdt/packet/", mdt.mdt_packet, name="mdt_packet"),

@@ -12,16 +12,26 @@ the change, and the change must happen for exactly the roles that may act. Such 
 each role a new referral, in the status the action needs.
 """
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from screening.models import Enrolment, ExportLog, Notification, RecordView, Referral
+from screening.models import (
+    Enrolment,
+    ExportLog,
+    ImportUpload,
+    Notification,
+    RecordView,
+    Referral,
+)
 from tests.factories import PASSWORD, UserFactory, create_referral, form_data
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +109,17 @@ def another_patient(referral) -> dict:
     return form_data(number=5, hospital_number=f"WU5{referral.pk:05d}")
 
 
+def a_file_of_another_patient(referral) -> dict:
+    """A CSV of one new Wuwei patient, as the import page uploads it."""
+    data = another_patient(referral)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(data))
+    writer.writeheader()
+    writer.writerow(data)
+    content = buffer.getvalue().encode()
+    return {"file": SimpleUploadedFile("referrals.csv", content, content_type="text/csv")}
+
+
 DOWNLOADS = (
     "enrolment.csv",
     "enrolment.xlsx",
@@ -152,6 +173,27 @@ SWEEP = {
             "/referrals/evaluate/?referral={number}",
             statuses(302, 200, 404, 403, 200),
             body=the_patient,
+        ),
+    ),
+    "imports/": (
+        get("/imports/", statuses(302, 200, 200, 403, 200)),
+        # The file is kept for its preview; a Wuwei row is an error there for Lanzhou.
+        post(
+            "/imports/",
+            statuses(302, 302, 302, 403, 302),
+            body=a_file_of_another_patient,
+            changes=lambda referral: ImportUpload.objects.count(),
+        ),
+    ),
+    # An upload is its uploader's, in the session that uploaded it: to anyone else it is as if
+    # it did not exist, as here (tests/test_imports_view.py shows the uploader's own).
+    "imports/<int:pk>/": (
+        get("/imports/0/", statuses(302, 404, 404, 403, 404)),
+        post(
+            "/imports/0/",
+            statuses(302, 404, 404, 403, 404),
+            body=lambda referral: {"confirm": "1"},
+            changes=lambda referral: Referral.objects.count(),
         ),
     ),
     f"referrals/{NUMBER}/": (get("/referrals/{number}/", statuses(302, 200, 404, 200, 200)),),
