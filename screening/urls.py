@@ -3,7 +3,7 @@ data managers' downloads, the reports and each user's notifications."""
 
 from django.urls import path
 
-from screening.views import enrolment, exports, health, mdt, notifications, referrals, reports
+from screening.views import enrolment, exports, health, labs, mdt, notifications, referrals, reports
 
 
 def _referral(suffix: str, view, name: str):
@@ -23,6 +23,7 @@ urlpatterns = [
     _referral("edit/", referrals.referral_edit, "referral_edit"),
     _referral("withdraw/", referrals.referral_withdraw, "referral_withdraw"),
     _referral("history/", referrals.referral_history, "referral_history"),
+    _referral("labs/", labs.referral_labs, "referral_labs"),
     # The MDT's review.
     path("mdt/", mdt.mdt_queue, name="mdt_queue"),
     path("mdt/packet/", mdt.mdt_packet, name="mdt_packet"),
