@@ -343,3 +343,20 @@ def test_the_referral_page_links_the_intake_for_those_who_may_edit(client, coord
     assert labs_url(referral) in client.get(detail).content.decode()
     client.force_login(mdt_member)
     assert labs_url(referral) not in client.get(detail).content.decode()
+
+
+def test_a_bundle_without_its_patient_is_refused(client, coordinator):
+    referral = create_referral(**NO_LABS)
+    data = fb.bundle_dict(referral, fb.panel(day=referral.screening_date))
+    del data["entry"][0]
+    content = preview(client, referral, json.dumps(data)).content.decode()
+    assert "The Bundle must hold exactly one Patient" in content
+    assert fresh(referral).alt is None
+
+
+def test_the_name_is_matched_as_family_and_given_name(client, coordinator):
+    referral = create_referral(**NO_LABS)
+    patient = fb.patient_resource(name=referral.full_name, birth_date=referral.date_of_birth)
+    del patient["name"][0]["text"]
+    text = fb.bundle(results=fb.panel(day=referral.screening_date), patient=patient)
+    assert 'name="accept_alt"' in preview(client, referral, text).content.decode()
