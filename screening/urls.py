@@ -8,6 +8,7 @@ from screening.views import (
     exports,
     health,
     imports,
+    labs,
     mdt,
     notifications,
     referrals,
@@ -32,6 +33,8 @@ urlpatterns = [
     _referral("edit/", referrals.referral_edit, "referral_edit"),
     _referral("withdraw/", referrals.referral_withdraw, "referral_withdraw"),
     _referral("history/", referrals.referral_history, "referral_history"),
+    # Lab results from the laboratory system's FHIR Bundle, confirmed by the user.
+    _referral("labs/", labs.referral_labs, "referral_labs"),
     # Files of referrals imported in the browser: uploaded, previewed, confirmed.
     path("imports/", imports.import_upload, name="imports"),
     path("imports/<int:pk>/", imports.import_preview, name="import_preview"),

@@ -32,6 +32,7 @@ from screening.models import (
     RecordView,
     Referral,
 )
+from tests import fhir_bundles
 from tests.factories import PASSWORD, UserFactory, create_referral, form_data
 
 pytestmark = pytest.mark.django_db
@@ -217,6 +218,17 @@ SWEEP = {
     ),
     f"referrals/{NUMBER}/history/": (
         get("/referrals/{number}/history/", statuses(302, 200, 404, 200, 200)),
+    ),
+    # The laboratory results intake: reading a Bundle shows a preview and saves nothing.
+    f"referrals/{NUMBER}/labs/": (
+        get("/referrals/{number}/labs/", statuses(302, 200, 404, 403, 200)),
+        post(
+            "/referrals/{number}/labs/",
+            statuses(302, 200, 404, 403, 200),
+            body=lambda referral: {"bundle": fhir_bundles.bundle(referral, fhir_bundles.panel())},
+            changes=lambda referral: fresh(referral).alt,
+            acted=0,
+        ),
     ),
     "mdt/": (get("/mdt/", statuses(302, 403, 403, 200, 200)),),
     # Showing the packet is recorded; a refused one is not.
