@@ -260,8 +260,11 @@ def lab_display(referral: Referral, key: str) -> str:
     return f"{entered} (= {format_number(si_value)} {units.SI_UNIT[key]})"
 
 
-def clinical_sections(referral: Referral) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Every section 3 value of the referral under its section title, as (label, text)."""
+def clinical_sections(
+    referral: Referral, *, labs_source: str = ""
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every section 3 value of the referral under its section title, as (label, text); the
+    blood panel also says where it came from when it was not typed in."""
     shown = []
     for title, names in SECTIONS:
         rows = []
@@ -280,6 +283,8 @@ def clinical_sections(referral: Referral) -> list[tuple[str, list[tuple[str, str
             else:
                 text = value_display(name, getattr(referral, name))
             rows.append((str(field.verbose_name), text))
+        if "labs_date" in names and labs_source:
+            rows.append((gettext("Data from"), labs_source))
         shown.append((str(title), rows))
     return shown
 
@@ -292,16 +297,33 @@ class StatusChange:
     by: str
 
 
-def status_history(referral: Referral) -> list[StatusChange]:
-    """Each change of status, oldest first, from the referral's audit events (two queries)."""
+@dataclass(frozen=True)
+class History:
+    """What the referral page reads of the audit trail: each change of status, and where the
+    blood panel shown came from (empty when it was typed in)."""
+
+    status_changes: list[StatusChange]
+    labs_source: str
+
+
+_BLOOD_PANEL = ("labs_date", *units.LAB_KEYS)
+
+
+def history(referral: Referral) -> History:
+    """The referral's status changes, oldest first, and the source of its latest blood panel,
+    from its audit events (two queries)."""
     events = referral.events.order_by("pgh_id").values_list(
-        "pgh_created_at", "status", "pgh_context__metadata"
+        "pgh_created_at", "status", "pgh_context__metadata", *_BLOOD_PANEL
     )
-    changes, previous = [], None
-    for at, status, metadata in events:
+    changes, previous, panel, labs_source = [], None, None, ""
+    for at, status, metadata, *blood_panel in events:
+        metadata = metadata or {}
         if status != previous:
-            changes.append((at, status, (metadata or {}).get("user")))
+            changes.append((at, status, metadata.get("user")))
             previous = status
+        if blood_panel != panel:
+            labs_source = metadata.get("data_source", "")
+            panel = blood_panel
     user_ids = {user_id for _at, _status, user_id in changes if user_id is not None}
     names = dict(
         get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")
@@ -309,10 +331,13 @@ def status_history(referral: Referral) -> list[StatusChange]:
         else ()
     )
     labels = dict(Referral.Status.choices)
-    return [
-        StatusChange(at, status, str(labels[status]), names.get(user_id, ""))
-        for at, status, user_id in changes
-    ]
+    return History(
+        status_changes=[
+            StatusChange(at, status, str(labels[status]), names.get(user_id, ""))
+            for at, status, user_id in changes
+        ],
+        labs_source=labs_source,
+    )
 
 
 def eligibility_as_of(referral: Referral, day: datetime.date) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from screening import units
+from screening import services, units
 from screening.models import Referral, ReferralEvent
 from screening.national_id import check_character
 from tests import fhir_bundles as fb
@@ -360,3 +360,24 @@ def test_the_name_is_matched_as_family_and_given_name(client, coordinator):
     del patient["name"][0]["text"]
     text = fb.bundle(results=fb.panel(day=referral.screening_date), patient=patient)
     assert 'name="accept_alt"' in preview(client, referral, text).content.decode()
+
+
+def test_the_referral_page_says_where_the_blood_panel_came_from(client, coordinator):
+    referral = create_referral(**NO_LABS)
+    text = fb.bundle(referral, fb.panel(day=referral.screening_date))
+    preview(client, referral, text, file_name="lab-export.json")
+    client.post(
+        labs_url(referral),
+        {"accept": "1", "change_reason": "Results from the laboratory system", "accept_alt": "on"},
+    )
+    detail = reverse("referral_detail", args=[referral.screening_number])
+
+    assert (
+        "Data from</dt><dd>FHIR Bundle lab-export.json, Observation obs-1"
+        in client.get(detail).content.decode()
+    )
+    # A blood panel typed in afterwards no longer claims that source.
+    services.referral_update(
+        referral=fresh(referral), data={"alt": 40}, change_reason="Typo.", user=coordinator
+    )
+    assert "FHIR Bundle" not in client.get(detail).content.decode()

@@ -240,6 +240,7 @@ def referral_detail(request, screening_number):
     criteria = display.criterion_rows(results, limits)
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
     earlier, duplicates = persons.related(referral, visible_site_ids=access.visible_site_ids(user))
+    history = display.history(referral)
     signatures = list(referral.signatures.all())
     decisions = display.decisions_shown(referral, signatures, limits)
     current = next((shown for shown in decisions if shown.state == "current"), None)
@@ -264,8 +265,8 @@ def referral_detail(request, screening_number):
         "criteria": criteria,
         "todo": display.todo_items(results, limits),
         "stage_group": display.stage_group_text(referral.stage_group()),
-        "sections": display.clinical_sections(referral),
-        "status_history": display.status_history(referral),
+        "sections": display.clinical_sections(referral, labs_source=history.labs_source),
+        "status_history": history.status_changes,
         "may_act": may_act,
         "withdraw_form": WithdrawalForm() if may_act else None,
         "signatures": signatures,

@@ -70,6 +70,7 @@ def test_coordinator_imports_labs_and_the_referral_becomes_potentially_eligible(
     data = page.locator("#data-heading + .row")
     expect(data).to_contain_text("0.8 mg/dL (= 13.68 umol/L)")
     expect(data).to_contain_text("13.2 g/dL (= 132 g/L)")
+    expect(data).to_contain_text("FHIR Bundle lab-export.json, Observation obs-1")
 
     page.goto(f"/referrals/{number}/history/")
     expect(page.locator(".data-source").first).to_contain_text(
