@@ -231,7 +231,7 @@ def _download_text(log: ExportLog) -> str:
     return _("%(export)s (%(format)s), %(site)s, referred %(start)s – %(end)s: %(rows)s rows") % {
         "export": log.get_kind_display(),
         "format": log.file_format.upper(),
-        "site": log.site.name if log.site else _("all sites"),
+        "site": log.site.display_name if log.site else _("all sites"),
         "start": log.referred_from.isoformat() if log.referred_from else "…",
         "end": log.referred_to.isoformat() if log.referred_to else "…",
         "rows": log.row_count,

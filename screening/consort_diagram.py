@@ -145,7 +145,7 @@ def diagram(report: consort.Report, site: Site | None = None) -> Diagram:
             side_y += side_box.height + GAP
         previous_bottom = y + box.height
         y = max(previous_bottom + 3 * GAP, side_y + GAP)
-    scope = site.name if site else _("all sites")
+    scope = site.display_name if site else _("all sites")
     return Diagram(
         width=SIDE_X + SIDE_WIDTH + MARGIN,
         height=previous_bottom + MARGIN,
