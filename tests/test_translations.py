@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.template import Context, Template
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
@@ -302,3 +303,15 @@ def test_downloads_have_chinese_headers_for_a_reader_in_chinese(client_as, langu
     assert chinese_rows[1][0] == english_rows[1][0]  # the values themselves stay codes
     sheet = load_workbook(io.BytesIO(b"".join(workbook.streaming_content))).active
     assert [cell.value for cell in sheet[1]][:3] == ["研究编号", "筛选编号", "中心"]
+
+
+def test_lists_in_templates_join_the_language_s_way():
+    names = Template("{% load lists %}{{ items|join_items }} / {{ items|join_words }}")
+    reasons = Template("{% load lists %}{{ items|join_clauses }}")
+    context = Context({"items": ["ALT", "AST", "WBC"]})
+    with translation.override("en"):
+        assert names.render(context) == "ALT, AST, WBC / ALT, AST and WBC"
+        assert reasons.render(context) == "ALT; AST; WBC"
+    with translation.override("zh-hans"):
+        assert names.render(context) == "ALT、AST、WBC / ALT、AST 和 WBC"
+        assert reasons.render(context) == "ALT；AST；WBC"
