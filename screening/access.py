@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from screening.models import Notification, Referral, Role, Site, user_roles
+from screening.models import ImportUpload, Notification, Referral, Role, Site, user_roles
 
 VIEW = "view"
 EDIT = "edit"  # change clinical data or withdraw the referral
@@ -117,6 +117,33 @@ def require_referral_creator(user) -> None:
     """Raise PermissionDenied unless the user may enter new referrals."""
     if not may_create_referral(user):
         raise PermissionDenied
+
+
+def may_import(user) -> bool:
+    """Whether the user may import referral files: whoever may enter referrals (coordinators
+    for their own sites, data managers for every site)."""
+    return may_create_referral(user)
+
+
+def require_importer(user) -> None:
+    """Raise PermissionDenied unless the user may import referral files."""
+    if not may_import(user):
+        raise PermissionDenied
+
+
+def import_upload_for_user(user, session_key: str | None, pk: int) -> ImportUpload:
+    """The upload ``pk`` if the user uploaded it in this very session, else Http404: another
+    user's upload, or one's own from another session, is as if it did not exist. One query
+    besides the cached role look-ups; PermissionDenied for a user who may not import."""
+    require_importer(user)
+    if not session_key:
+        raise Http404
+    return get_object_or_404(
+        ImportUpload,
+        pk=pk,
+        uploaded_by=user,
+        session_digest=ImportUpload.digest_of(session_key),
+    )
 
 
 def referral_for_user(user, screening_number: str, *, action: str = VIEW) -> Referral:

@@ -12,6 +12,7 @@ plain English, so this module names them.
 """
 
 import json
+from urllib.parse import urlencode
 
 from django.apps import apps
 from django.contrib import admin, messages
@@ -23,6 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.text import capfirst
@@ -33,7 +35,7 @@ from pghistory.admin import EventsAdmin
 from pghistory.admin.core import EventModelFilter, LabelFilter
 from pghistory.models import MiddlewareEvents
 
-from screening import access, amendments, models, rules
+from screening import access, amendments, consort, models, rules
 from screening.forms.amendments import ProtocolAmendmentForm
 from screening.text import join_clauses, join_items, local_minute
 from trialscreen.accounts import second_factor_reset, second_factor_resets
@@ -142,13 +144,13 @@ class SiteAdmin(ReadOnlyAdmin):
 
 
 class FileFormatFilter(admin.SimpleListFilter):
-    """An export's file format, named as the exports page names it: CSV, XLSX."""
+    """An export's file format, named as the exports page names it: CSV, XLSX, XML."""
 
     title = _("format")
     parameter_name = "file_format"
 
     def lookups(self, request, model_admin):
-        return [("csv", "CSV"), ("xlsx", "XLSX")]
+        return [("csv", "CSV"), ("xlsx", "XLSX"), ("xml", "XML")]
 
     def queryset(self, request, queryset):
         return queryset.filter(file_format=self.value()) if self.value() else queryset
@@ -195,8 +197,9 @@ class ProtocolVersionAdmin(admin.ModelAdmin):
             _("Amendment"),
             {
                 "description": _(
-                    "Saving adopts this as the next version and re-evaluates every referral "
-                    "that is not enrolled or withdrawn. Earlier evaluations keep their version."
+                    "Adopting this as the next version re-evaluates every referral that is not "
+                    "enrolled, rejected or withdrawn; earlier evaluations keep their version. "
+                    "The preview shows whose outcome would change before anything is adopted."
                 ),
                 "fields": ("effective_date", "note"),
             },
@@ -260,7 +263,61 @@ class ProtocolVersionAdmin(admin.ModelAdmin):
         initial = {name: getattr(current, name) for name in amendments.AMENDABLE_FIELDS}
         initial["note"] = ""
         initial["effective_date"] = max(current.effective_date, timezone.localdate())
-        return initial
+        # The preview's "Change the values" comes back with them in the query string.
+        return initial | super().get_changeform_initial_data(request)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Amend in two steps: the form posts to a preview of what would change, and only the
+        preview's "Adopt amendment", carrying the values it showed, adopts them."""
+        if request.method != "POST":
+            return super().add_view(request, form_url, extra_context)
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = self.get_form(request)(request.POST)
+        if not form.is_valid():
+            # The admin shows the errors; an invalid form saves nothing.
+            return super().add_view(request, form_url, extra_context)
+        previewed = request.POST.get("_previewed", "")
+        if "_adopt" in request.POST and constant_time_compare(
+            previewed, _values_signature(form.cleaned_data)
+        ):
+            return super().add_view(request, form_url, extra_context)
+        changed_since = "_adopt" in request.POST
+        return self.preview_view(request, form, changed_since=changed_since)
+
+    def preview_view(self, request, form, *, changed_since: bool):
+        """What adopting the form's values would change, computed without writing."""
+        current = models.ProtocolVersion.current()
+        preview = amendments.protocol_amend_preview(**form.cleaned_data)
+        proposed = models.ProtocolVersion(**form.cleaned_data)
+        differences = [
+            {
+                "label": form.fields[name].label,
+                "current": getattr(current, name),
+                "proposed": getattr(proposed, name),
+            }
+            for name in amendments.AMENDABLE_FIELDS
+            if name not in ("note", "effective_date")
+            and getattr(current, name) != getattr(proposed, name)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Preview of version %(version)s") % {"version": current.version + 1},
+            "form": form,
+            "proposed": proposed,
+            "differences": differences,
+            "preview": preview,
+            "consort_rows": consort.flow_table([preview.before, preview.after], proposed.limits()),
+            "signature": _values_signature(form.cleaned_data),
+            "edit_query": urlencode(
+                {name: form[name].value() or "" for name in amendments.AMENDABLE_FIELDS}
+            ),
+            "changed_since": changed_since,
+        }
+        return TemplateResponse(
+            request, "admin/screening/protocolversion/amendment_preview.html", context
+        )
 
     @admin.display(description=_("outcome changes"))
     def outcome_changes_link(self, obj):
@@ -321,6 +378,20 @@ class ProtocolVersionAdmin(admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/screening/protocolversion/outcome_changes.html", context
         )
+
+
+def _values_signature(values: dict) -> str:
+    """A keyed hash of an amendment's values: the adoption must carry the values previewed.
+
+    Line ends are compared as "\\n": a browser may send a note's lines back from the hidden
+    field with other line ends than it sent them from the text area."""
+    text = repr(
+        sorted(
+            (name, str(value).replace("\r\n", "\n").replace("\r", "\n"))
+            for name, value in values.items()
+        )
+    )
+    return salted_hmac("screening.admin.amendment-preview", text).hexdigest()
 
 
 class ConfirmedFilter(admin.BooleanFieldListFilter):

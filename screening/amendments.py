@@ -6,14 +6,14 @@ edit, so MDT decisions bound to an outcome that changes are superseded as usual.
 evaluations keep the version they were made under.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pghistory
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
-from screening import notifications, services
+from screening import consort, notifications, rules, services
 from screening.models import Enrolment, Evaluation, ProtocolVersion, Referral
 
 # What a data manager sets in an amendment; the version number and author are assigned.
@@ -36,6 +36,83 @@ class OutcomeChange:
 
     def get_new_outcome_display(self) -> str:
         return Referral.Outcome(self.new_outcome).label
+
+
+@dataclass(frozen=True)
+class PreviewChange(OutcomeChange):
+    """An outcome an amendment would change, with the workflow status before and after."""
+
+    old_status: str
+    new_status: str
+
+    def get_old_status_display(self) -> str:
+        return Referral.Status(self.old_status).label
+
+    def get_new_status_display(self) -> str:
+        return Referral.Status(self.new_status).label
+
+
+@dataclass(frozen=True)
+class Preview:
+    changes: list[PreviewChange]
+    before: consort.Flow
+    after: consort.Flow
+
+
+def status_on_amendment(status: str, outcome: str) -> str:
+    """Where ``referral_evaluate`` sends an open referral re-evaluated to ``outcome`` by an
+    amendment, which changes no clinical field: an approval stands while the referral is still
+    potentially eligible."""
+    if status == Referral.Status.MDT_APPROVED and services.approval_kept((), outcome):
+        return status
+    return services.STATUS_FOR_OUTCOME[outcome]
+
+
+def protocol_amend_preview(**fields) -> Preview:
+    """What adopting ``fields`` now would change, worked out without writing anything.
+
+    Each referral ``protocol_amend`` would re-evaluate is judged by the rules under the
+    proposed limits; the CONSORT counts before and after come from the same rows. Two queries
+    and the rules for every open referral; the referrals are read, not locked, so adoption
+    judges them again.
+    """
+    limits = ProtocolVersion(**fields).limits()
+    rows = consort.flow_rows()
+    before = consort.flow_from_rows(rows.values())
+    changes = []
+    open_referrals = (
+        Referral.objects.exclude(status__in=Referral.CLOSED_STATUSES)
+        .select_related("site")
+        .order_by("screening_number")
+    )
+    for referral in open_referrals.iterator(chunk_size=500):
+        result = rules.evaluate(referral.snapshot(), limits)
+        outcome = str(result.outcome)
+        status = status_on_amendment(referral.status, outcome)
+        # A referral created since ``rows`` were read counts after only: adoption will judge it.
+        row = rows.get(referral.pk) or consort.FlowRow(
+            referral.outcome, referral.status, None, None, referral.withdrawal_code, frozenset()
+        )
+        rows[referral.pk] = replace(
+            row,
+            outcome=outcome,
+            status=status,
+            # A superseded approval is no longer the current decision.
+            decision=row.decision if status == referral.status else None,
+            failed=frozenset(r.code for r in result.results if r.result == rules.Result.FAIL),
+        )
+        if outcome != referral.outcome:
+            changes.append(
+                PreviewChange(
+                    referral.screening_number,
+                    referral.site.code,
+                    referral.outcome,
+                    outcome,
+                    referral.status,
+                    status,
+                )
+            )
+    return Preview(changes=changes, before=before, after=consort.flow_from_rows(rows.values()))
 
 
 @transaction.atomic

@@ -47,6 +47,7 @@ class HistoryLine:
     text: str
     source: str  # request path or command; "" when unknown
     reason: str = ""  # the reason given for the change, when one was asked for
+    data_source: str = ""  # where the changed data came from, when not typed in
 
 
 @dataclass(frozen=True)
@@ -223,8 +224,16 @@ def referral_history(referral: Referral) -> list[HistoryLine]:
         actor = names.users.get(metadata.get("user"), "")
         source = metadata.get("url") or metadata.get("command") or ""
         reason = metadata.get("change_reason", "")
+        data_source = metadata.get("data_source", "")
         lines.extend(
-            HistoryLine(at=at, actor=actor, text=text, source=source, reason=reason)
+            HistoryLine(
+                at=at,
+                actor=actor,
+                text=text,
+                source=source,
+                reason=reason,
+                data_source=data_source,
+            )
             for text in describe(event, previous, names)
         )
     return lines

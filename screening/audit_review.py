@@ -1,8 +1,9 @@
 """The data managers' audit review: what a monitor asks about first, newest first.
 
 Referrals changed after an MDT decision (from the audit trail, ``screening.audit``), views of
-identified data (``RecordView``), downloads (``ExportLog``) and failed sign-ins (django-axes'
-``AccessFailureLog``), in one list paged by the database.
+identified data (``RecordView``), downloads (``ExportLog``), imports from the browser
+(``ImportUpload``) and failed sign-ins (django-axes' ``AccessFailureLog``), in one list paged by
+the database.
 """
 
 import datetime
@@ -31,18 +32,21 @@ from django.utils.translation import gettext_lazy
 from screening.audit import REFERRAL_FIELDS, _changes, _names
 from screening.models import (
     ExportLog,
+    ImportUpload,
     MdtDecision,
     MdtDecisionEvent,
     RecordView,
     Referral,
     ReferralEvent,
 )
+from screening.text import join_items
 
 
 class ReviewKind(TextChoices):
     CHANGE = "change", gettext_lazy("Change after an MDT decision")
     VIEW = "view", gettext_lazy("View of identified data")
     DOWNLOAD = "download", gettext_lazy("Download")
+    IMPORT = "import", gettext_lazy("Import")
     SIGN_IN = "sign_in", gettext_lazy("Failed sign-in")
 
 
@@ -119,6 +123,9 @@ def _review_parts(review: ReviewFilter):
     views = RecordView.objects.filter(_within("viewed_at", review))
     downloads = ExportLog.objects.filter(_within("exported_at", review))
     sign_ins = AccessFailureLog.objects.filter(_within("attempt_time", review))
+    imports = ImportUpload.objects.filter(
+        _within("imported_at", review), status=ImportUpload.Status.IMPORTED
+    )
     if name:
         changes = changes.alias(actor=KeyTextTransform("user", "pgh_context__metadata")).filter(
             actor=_user_pk_text(name)
@@ -128,6 +135,7 @@ def _review_parts(review: ReviewFilter):
             Q(exported_by__username=name) | Q(exported_by__isnull=True, os_user=name)
         )
         sign_ins = sign_ins.filter(username=name)
+        imports = imports.filter(uploaded_by__username=name)
     if number:
         changes = changes.filter(screening_number=number)
         views = views.filter(referral__screening_number=number)
@@ -137,6 +145,7 @@ def _review_parts(review: ReviewFilter):
     }
     if not number:
         parts[ReviewKind.DOWNLOAD] = _entries(downloads, ReviewKind.DOWNLOAD, "exported_at")
+        parts[ReviewKind.IMPORT] = _entries(imports, ReviewKind.IMPORT, "imported_at")
         parts[ReviewKind.SIGN_IN] = _entries(sign_ins, ReviewKind.SIGN_IN, "attempt_time")
     if review.kind:
         return [parts[review.kind]] if review.kind in parts else []
@@ -250,6 +259,20 @@ def _download_row(log: ExportLog) -> ReviewRow:
     )
 
 
+def _import_row(upload: ImportUpload) -> ReviewRow:
+    outcomes = join_items(
+        [f"{Referral.Outcome(code).label} {count}" for code, count in upload.outcome_counts.items()]
+    )
+    text = _("%(file)s: %(rows)s referrals imported (%(outcomes)s)") % {
+        "file": upload.file_name,
+        "rows": upload.row_count,
+        "outcomes": outcomes,
+    }
+    return ReviewRow(
+        upload.imported_at, ReviewKind.IMPORT, upload.uploaded_by.get_username(), texts=(text,)
+    )
+
+
 def _sign_in_row(failure: AccessFailureLog) -> ReviewRow:
     if failure.locked_out:
         text = _("password or code refused; the limit was reached and sign-in is locked")
@@ -280,6 +303,7 @@ _ROW_READERS = {
     ReviewKind.DOWNLOAD: _rows_of(
         ExportLog.objects.select_related("exported_by", "site"), _download_row
     ),
+    ReviewKind.IMPORT: _rows_of(ImportUpload.objects.select_related("uploaded_by"), _import_row),
     ReviewKind.SIGN_IN: _rows_of(AccessFailureLog.objects.all(), _sign_in_row),
 }
 
@@ -288,7 +312,7 @@ def review_rows(entries) -> list[ReviewRow]:
     """The rows of a page of ``review_entries``, in its order.
 
     One query per kind of entry on the page, and four more for changes (the events before them,
-    and the users, sites and protocol versions their texts name): at most eight, whatever the
+    and the users, sites and protocol versions their texts name): at most nine, whatever the
     page holds.
     """
     ids_by_kind = {}

@@ -19,6 +19,7 @@ decisions and statuses make the screening log, so both agree (tests/test_consort
 ``screening.consort_diagram`` draws the flow as SVG.
 """
 
+import datetime
 import hashlib
 from dataclasses import dataclass, field, make_dataclass
 
@@ -28,6 +29,7 @@ from django.db.models import Count, FilteredRelation, Q
 from django.utils.translation import gettext_lazy
 
 from screening import rules
+from screening.exports import referrals_filtered
 from screening.models import MdtDecision, ProtocolVersion, Referral, Site
 from screening.services import REJECTION_REASONS
 
@@ -104,12 +106,35 @@ def _sum_counts(first: dict[str, int], second: dict[str, int]) -> dict[str, int]
     return {key: first.get(key, 0) + second.get(key, 0) for key in {**first, **second}}
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Which referrals a report counts: one site or all, and a referral-date range (both
+    ends included); None means any."""
+
+    site: Site | None = None
+    referred_from: datetime.date | None = None
+    referred_to: datetime.date | None = None
+
+    def referrals(self):
+        return referrals_filtered(
+            site=self.site.code if self.site else None,
+            referred_from=self.referred_from,
+            referred_to=self.referred_to,
+        )
+
+    @property
+    def key(self) -> str:
+        site = self.site.code if self.site else ""
+        return f"{site}:{self.referred_from or ''}:{self.referred_to or ''}"
+
+
 @dataclass
 class Report:
     overall: Flow
     by_site: list[tuple[Site, Flow]]
     target: int
     limits: rules.Limits  # of the protocol in force, which words the criteria
+    scope: Scope = field(default_factory=Scope)
 
     def flow_of(self, site: Site | None) -> Flow:
         if site is None:
@@ -139,6 +164,91 @@ def _box_conditions() -> dict[str, Q]:
     }
 
 
+@dataclass(frozen=True)
+class FlowRow:
+    """What places one referral in the flow: the fields ``_box_conditions`` reads."""
+
+    outcome: str
+    status: str
+    decision: str | None  # of the current (not superseded) MDT decision
+    reason_code: str | None  # of a current rejection
+    withdrawal_code: str
+    failed: frozenset[str]  # the criteria its evaluation fails
+
+
+def box_names(row: FlowRow) -> list[str]:
+    """The boxes ``row`` counts in, as ``_box_conditions`` places it in the database."""
+    names = ["referred"]
+    if row.outcome != Outcome.POTENTIALLY_ELIGIBLE:
+        names += [row.outcome] if row.outcome in COUNTED_BOXES else []
+        return names
+    names.append("potentially_eligible")
+    withdrawn = row.status == Status.WITHDRAWN
+    if row.decision is None:
+        names.append("withdrawn_before_decision" if withdrawn else "awaiting_decision")
+    elif row.decision == Decision.REJECT:
+        names.append("rejected")
+    elif row.decision == Decision.APPROVE:
+        names.append("approved")
+        if row.status == Status.MDT_APPROVED:
+            names.append("awaiting_enrolment")
+        elif row.status == Status.ENROLLED:
+            names.append("enrolled")
+        elif withdrawn:
+            declined = row.withdrawal_code == Referral.WithdrawalReason.DECLINED_CONSENT
+            names.append("declined_consent" if declined else "withdrawn_after_approval")
+    return names
+
+
+def flow_from_rows(rows) -> Flow:
+    """Count ``rows`` (``FlowRow``) into a flow without the database: the same numbers as
+    ``count_boxes`` gives for the referrals they describe (tests/test_consort.py)."""
+    flow = Flow()
+    for row in rows:
+        for name in box_names(row):
+            setattr(flow, name, getattr(flow, name) + 1)
+        if row.outcome == Outcome.INELIGIBLE:
+            for code in row.failed:
+                flow.failed[code] = flow.failed.get(code, 0) + 1
+        if row.outcome == Outcome.POTENTIALLY_ELIGIBLE and row.decision == Decision.REJECT:
+            code = row.reason_code or "other"
+            flow.rejected_by_reason[code] = flow.rejected_by_reason.get(code, 0) + 1
+    return flow
+
+
+def flow_rows(referrals=None) -> dict[int, FlowRow]:
+    """Referral id -> its ``FlowRow``, for ``referrals`` (default all): one query."""
+    referrals = Referral.objects.all() if referrals is None else referrals
+    values = referrals.annotate(
+        current_decision=FilteredRelation(
+            "decisions", condition=Q(decisions__superseded_at__isnull=True)
+        )
+    ).values_list(
+        "pk",
+        "outcome",
+        "status",
+        "current_decision__decision",
+        "current_decision__reason_code",
+        "withdrawal_code",
+        "evaluation__criterion_results",
+    )
+    return {
+        pk: FlowRow(
+            outcome=outcome,
+            status=status,
+            decision=decision,
+            reason_code=reason_code,
+            withdrawal_code=withdrawal_code,
+            failed=frozenset(
+                code
+                for code, result in zip(rules.CODES, results or (), strict=False)
+                if result == rules.Result.FAIL
+            ),
+        )
+        for pk, outcome, status, decision, reason_code, withdrawal_code, results in values
+    }
+
+
 def _snapshot_seen() -> str | None:
     """What a query at this moment can see: the server (since its start), the database and
     its snapshot ("xmin:xmax:ids in progress"), hashed; or None when this transaction has
@@ -158,11 +268,12 @@ def _snapshot_seen() -> str | None:
     return hashlib.sha256(seen.encode()).hexdigest()
 
 
-def count_boxes() -> tuple[dict, dict]:
+def count_boxes(scope: Scope | None = None) -> tuple[dict, dict]:
     """Box counts by site id and rejection reasons by site id: two queries."""
+    scope = scope or Scope()
     # At most one current decision per referral (a database constraint), so this join adds no
     # rows and plain counts stay right.
-    referrals = Referral.objects.annotate(
+    referrals = scope.referrals().annotate(
         current_decision=FilteredRelation(
             "decisions", condition=Q(decisions__superseded_at__isnull=True)
         )
@@ -201,25 +312,28 @@ def count_boxes() -> tuple[dict, dict]:
     return counts, reasons_by_site
 
 
-def consort_report() -> Report:
-    """Count every box per site in the database, in a constant number of queries.
+def consort_report(scope: Scope | None = None) -> Report:
+    """Count every box per site in the database, in a constant number of queries; with a
+    site in ``scope``, that site alone, and with dates, the referrals referred between them.
 
     Counting reads every referral, which takes a few hundred milliseconds at 100,000, so the
     counts are kept (in Django's cache) for as long as the database shows the same snapshot:
     the page and its SVG download, or a reload, count once. Any committed write anywhere in
     the database changes the snapshot, so kept counts are never stale.
     """
+    scope = scope or Scope()
     seen = _snapshot_seen()
-    key = f"consort-counts:{seen}"
+    key = f"consort-counts:{seen}:{scope.key}"
     counted = cache.get(key) if seen else None
     if counted is None:
-        counted = count_boxes()
+        counted = count_boxes(scope)
         # Kept only if nothing was committed while counting: then the counts are of ``seen``.
         if seen and _snapshot_seen() == seen:
             cache.set(key, counted)
     counts, reasons_by_site = counted
     by_site = []
-    for site in Site.objects.order_by("code"):
+    sites = Site.objects.order_by("code")
+    for site in sites.filter(pk=scope.site.pk) if scope.site else sites:
         row = counts.get(site.pk, {})
         flow = Flow(
             **{name: row.get(name, 0) for name in COUNTED_BOXES},
@@ -235,6 +349,7 @@ def consort_report() -> Report:
         by_site=by_site,
         target=protocol.enrolment_target,
         limits=protocol.limits(),
+        scope=scope,
     )
 
 
@@ -254,12 +369,16 @@ def table_rows(report: Report) -> list[dict]:
     """Rows of the accessible table: a label, its depth in the flow, the numbers overall and
     by site (in the order of ``report.by_site``), and for a criterion its wording under the
     protocol in force as ``detail``."""
-    flows = [report.overall, *(flow for _site, flow in report.by_site)]
+    return flow_table([report.overall, *(flow for _site, flow in report.by_site)], report.limits)
+
+
+def flow_table(flows: list[Flow], limits: rules.Limits) -> list[dict]:
+    """Rows of a table with a column per flow of ``flows``; criteria worded under ``limits``."""
 
     def row(label, depth, count, code=None):
         return {
             "label": label,
-            "detail": rules.criterion_text(code, report.limits) if code in rules.CODES else "",
+            "detail": rules.criterion_text(code, limits) if code in rules.CODES else "",
             "depth": depth,
             "counts": [count(flow) for flow in flows],
         }
@@ -285,8 +404,8 @@ def table_rows(report: Report) -> list[dict]:
         # Only the reasons the MDT gave: thirteen rows of zeros would hide the ones that count.
         *(
             row(short_label(code), 3, rejected_for(code), code)
-            for code in reason_codes(report.overall)
-            if report.overall.rejected_by_reason.get(code)
+            for code in reason_codes(flows[0])
+            if any(flow.rejected_by_reason.get(code) for flow in flows)
         ),
         box("approved", 2),
         box("awaiting_enrolment", 3),

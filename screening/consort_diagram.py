@@ -123,6 +123,21 @@ def _stages(report: consort.Report, flow: consort.Flow, site: Site | None) -> li
     ]
 
 
+def _dates_phrase(scope: consort.Scope) -> str:
+    """The referral dates a report counts, e.g. "referred 2026-01-01 to 2026-06-30"."""
+    start, end = scope.referred_from, scope.referred_to
+    if start and end:
+        return _("referred %(start)s to %(end)s") % {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        }
+    if start:
+        return _("referred from %(start)s") % {"start": start.isoformat()}
+    if end:
+        return _("referred up to %(end)s") % {"end": end.isoformat()}
+    return ""
+
+
 def diagram(report: consort.Report, site: Site | None = None) -> Diagram:
     """Lay out the flow of one site (or of all) as boxes and arrows for the SVG template."""
     flow = report.flow_of(site)
@@ -146,6 +161,9 @@ def diagram(report: consort.Report, site: Site | None = None) -> Diagram:
         previous_bottom = y + box.height
         y = max(previous_bottom + 3 * GAP, side_y + GAP)
     scope = site.display_name if site else _("all sites")
+    dates = _dates_phrase(report.scope)
+    if dates:
+        scope = _("%(scope)s, %(dates)s") % {"scope": scope, "dates": dates}
     return Diagram(
         width=SIDE_X + SIDE_WIDTH + MARGIN,
         height=previous_bottom + MARGIN,

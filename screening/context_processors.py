@@ -23,7 +23,7 @@ def navigation(request):
 def unread_notifications(request):
     """The signed-in user's unread notifications for the badge in the navigation: counted (one
     query) only when a page shows it."""
-    user = getattr(request, "user", None)  # none when refused before authentication
+    user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     return {"unread_notifications": notifications.Unread(user)}

@@ -108,11 +108,30 @@ def todo_items(results: dict, limits: rules.Limits) -> list[TodoItem]:
         TodoItem(
             code=criterion.code,
             text=rules.criterion_text(criterion.code, limits),
-            missing=[(key, field_label(key)) for key in results[criterion.code]["missing"]],
+            missing=[
+                (key, _missing_label(key, results[criterion.code]["values"]))
+                for key in results[criterion.code]["missing"]
+            ],
         )
         for criterion in rules.CRITERIA
         if criterion.code != rules.DEFERRABLE and results[criterion.code]["result"] == rules.UNKNOWN
     ]
+
+
+def _missing_label(key: str, values: dict) -> str:
+    """What to enter for ``key``: its label, or for labs that are dated but stale, a new blood
+    panel and why (labs dated after the screening date are refused by the form)."""
+    labs_date, screening_date = values.get("labs_date"), values.get("screening_date")
+    if key != "labs_date" or not labs_date or not screening_date:
+        return field_label(key)
+    days = (
+        datetime.date.fromisoformat(str(screening_date))
+        - datetime.date.fromisoformat(str(labs_date))
+    ).days
+    return gettext("a new blood panel (the labs of %(date)s are %(days)s days old)") % {
+        "date": labs_date,
+        "days": days,
+    }
 
 
 def stage_group_text(group: str) -> str:

@@ -47,23 +47,29 @@ def read_rows(path: Path) -> list[dict | MalformedRow]:
     Raises ImportFileError for a file that cannot be read as a whole: not UTF-8, not CSV or
     JSON, a CSV header naming a column twice, or no data rows at all.
     """
+    return read_content(path.read_bytes(), path.name)
+
+
+def read_content(content: bytes, name: str) -> list[dict | MalformedRow]:
+    """Data rows of a file's ``content`` (an upload's, say); ``name`` gives its format by its
+    ending and names it in messages. Raises ImportFileError as ``read_rows`` does."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ImportFileError(_("%(file)s is not UTF-8 text.") % {"file": path.name}) from error
-    suffix = path.suffix.lower()
+        raise ImportFileError(_("%(file)s is not UTF-8 text.") % {"file": name}) from error
+    suffix = Path(name).suffix.lower()
     if suffix not in (".csv", ".json"):
         raise ImportFileError(
-            _("%(file)s: the file name must end in .json or .csv.") % {"file": path.name}
+            _("%(file)s: the file name must end in .json or .csv.") % {"file": name}
         )
     if not text.strip():
         rows = []
     elif suffix == ".csv":
-        rows = _csv_rows(text, path.name)
+        rows = _csv_rows(text, name)
     else:
-        rows = _json_rows(text, path.name)
+        rows = _json_rows(text, name)
     if not rows:
-        raise ImportFileError(_("%(file)s: no referrals in the file.") % {"file": path.name})
+        raise ImportFileError(_("%(file)s: no referrals in the file.") % {"file": name})
     return rows
 
 
@@ -164,6 +170,17 @@ def validate_rows(
     The sites are read once, and the person checks of PROTOCOL section 3a are made for the
     whole file at once: a constant number of queries besides the rows' own validation.
     """
+    numbered, errors = validate_numbered_rows(
+        rows, protocol=protocol, sites=sites, progress=progress
+    )
+    return [data for _number, data in numbered], errors
+
+
+def validate_numbered_rows(
+    rows: list, *, protocol, sites=None, progress: Callable[[int], None] | None = None
+) -> tuple[list[tuple[int, dict]], list[RowError]]:
+    """``validate_rows`` with each clean row's number beside its data, for a preview that
+    shows every row; rows refused for their person (section 3a) are among the clean ones."""
     sites = list(Site.objects.all() if sites is None else sites)
     forms, errors = [], []
     for number, row in enumerate(rows, start=1):
@@ -197,7 +214,8 @@ def validate_rows(
             continue
         forms.append((number, form))
     errors.extend(_person_errors(forms, visible_site_ids={site.pk for site in sites}))
-    return [form.clinical_data() for _number, form in forms], sorted(errors, key=_row_order)
+    numbered = [(number, form.clinical_data()) for number, form in forms]
+    return numbered, sorted(errors, key=_row_order)
 
 
 def _row_order(error: RowError) -> int:

@@ -6,6 +6,7 @@ clinical rules themselves live in ``rules.py`` and never see these models.
 
 import dataclasses
 import datetime
+import hashlib
 from decimal import Decimal
 
 import pghistory
@@ -834,6 +835,7 @@ class ExportKind(models.TextChoices):
     ENROLMENT = "enrolment", _("Enrolment list")
     SCREENING_LOG = "screening_log", _("Screening log")
     IDENTIFICATION = "identification", _("Identification list")
+    ODM = "odm", _("CDISC ODM 1.3.2")
 
 
 class ExportOutcome(models.TextChoices):
@@ -1103,3 +1105,59 @@ class Notification(models.Model):
     def sentence(self) -> str:
         """What happened, in the active language."""
         return str(NOTIFICATION_SENTENCES[self.kind]) % self.params
+
+
+class ImportUploadStatus(models.TextChoices):
+    PREVIEWED = "previewed", _("previewed")
+    IMPORTED = "imported", _("imported")
+
+
+@audited(exclude=["content"])
+class ImportUpload(models.Model):
+    """A file uploaded on the import page: kept between its preview and the confirmation, for
+    its uploader in the session that uploaded it, for an hour at most.
+
+    Once imported the content is emptied and the row stays as the record of the import: who,
+    which file, how many rows, the outcomes. An upload never confirmed is deleted when it
+    expires (``import_uploads.discard_expired``). The content is left out of the audit events.
+    """
+
+    Status = ImportUploadStatus
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    # A digest of the uploader's session key, never the key itself.
+    session_digest = models.CharField(_("session"), max_length=64)
+    file_name = models.CharField(_("file name"), max_length=255)
+    content = models.BinaryField(_("content"), blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True, db_index=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ImportUploadStatus.choices,
+        default=ImportUploadStatus.PREVIEWED,
+    )
+    row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+    # Outcome code -> number of referrals imported with it.
+    outcome_counts = models.JSONField(_("outcomes"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("import file")
+        verbose_name_plural = _("import files")
+        ordering = ["-created_at", "-id"]
+        constraints = [_in_choices("status", ImportUploadStatus.choices)]
+
+    def __str__(self):
+        return f"{self.file_name} {self.created_at:%Y-%m-%d %H:%M} {self.status}"
+
+    @staticmethod
+    def digest_of(session_key: str) -> str:
+        """What is stored of a session key: its SHA-256, so the table holds no usable key."""
+        return hashlib.sha256(session_key.encode()).hexdigest()

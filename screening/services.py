@@ -257,15 +257,21 @@ def referral_evaluate(
 
 @_attributed
 @transaction.atomic
-def referral_update(*, referral: Referral, data: dict, change_reason: str, user=None) -> Referral:
+def referral_update(
+    *, referral: Referral, data: dict, change_reason: str, source: str = "", user=None
+) -> Referral:
     """Assign edited clinical data to a referral that is not closed and re-evaluate it.
 
-    ``change_reason`` (required, PROTOCOL section 6) is kept in the audit context of every
-    event the change writes.
+    ``change_reason`` (required, PROTOCOL section 6) and ``source``, where the data came from
+    when not typed in (a laboratory file), are kept in the audit context of every event the
+    change writes.
     """
     if not change_reason.strip():
         raise WorkflowError(_("Give the reason for the change."))
-    with pghistory.context(change_reason=change_reason.strip()):
+    audit_context = {"change_reason": change_reason.strip()}
+    if source:
+        audit_context["data_source"] = source
+    with pghistory.context(**audit_context):
         return _referral_update(referral=referral, data=data, user=user)
 
 

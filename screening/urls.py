@@ -3,7 +3,17 @@ data managers' downloads, the reports and each user's notifications."""
 
 from django.urls import path
 
-from screening.views import enrolment, exports, health, mdt, notifications, referrals, reports
+from screening.views import (
+    enrolment,
+    exports,
+    health,
+    imports,
+    labs,
+    mdt,
+    notifications,
+    referrals,
+    reports,
+)
 
 
 def _referral(suffix: str, view, name: str):
@@ -23,6 +33,11 @@ urlpatterns = [
     _referral("edit/", referrals.referral_edit, "referral_edit"),
     _referral("withdraw/", referrals.referral_withdraw, "referral_withdraw"),
     _referral("history/", referrals.referral_history, "referral_history"),
+    # Lab results from the laboratory system's FHIR Bundle, confirmed by the user.
+    _referral("labs/", labs.referral_labs, "referral_labs"),
+    # Files of referrals imported in the browser: uploaded, previewed, confirmed.
+    path("imports/", imports.import_upload, name="imports"),
+    path("imports/<int:pk>/", imports.import_preview, name="import_preview"),
     # The MDT's review.
     path("mdt/", mdt.mdt_queue, name="mdt_queue"),
     path("mdt/packet/", mdt.mdt_packet, name="mdt_packet"),
@@ -43,9 +58,21 @@ urlpatterns = [
         for export in exports.EXPORTS.values()
         for file_format in ("csv", "xlsx")
     ),
+    path("exports/odm.xml", exports.export_odm, name="export_odm"),
+    # What every field and column means; for the MDT too.
+    *(
+        path(
+            f"exports/data-dictionary.{file_format}",
+            exports.data_dictionary,
+            {"file_format": file_format},
+            name=f"data_dictionary_{file_format}",
+        )
+        for file_format in ("csv", "xlsx")
+    ),
     # Reports.
     path("reports/consort/", reports.consort_page, name="consort"),
     path("reports/consort.svg", reports.consort_svg, name="consort_svg"),
+    path("reports/consort.png", reports.consort_png, name="consort_png"),
     # Data managers' review of the audit trail.
     path("reports/audit/", reports.audit_page, name="audit"),
     # What each user has been told: referrals to review, decisions, reminders.

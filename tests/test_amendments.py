@@ -5,13 +5,15 @@ import datetime
 import re
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
-from screening import amendments, services
+from screening import amendments, consort, services
 from screening.models import ProtocolVersion, Referral
 from tests.factories import create_referral
 from tests.flows import approve, enrol
+from tests.pages import find_all, text
 
 pytestmark = pytest.mark.django_db
 
@@ -178,13 +180,145 @@ def test_add_form_is_prefilled_from_the_version_in_force(admin_client):
     assert re.search(r'name="enrolment_target" value="30"', page)
     assert 'name="version"' not in page
     assert "re-evaluates every referral" in page
+    assert 'name="_preview"' in page
+    assert 'name="_save"' not in page
+
+
+def row_counts() -> dict[str, int]:
+    """Rows of every table the application and its audit trail write, by model."""
+    models = [
+        model
+        for model in apps.get_models()
+        if model._meta.app_label in ("screening", "pghistory") and model._meta.managed
+    ]
+    return {model._meta.label: model.objects.count() for model in models}
+
+
+def preview(client, fields: dict):
+    return client.post(ADD_URL, posted(fields))
+
+
+def preview_form(previewed) -> dict:
+    """What the preview page's form posts when "Adopt amendment" is pressed."""
+    form = find_all(previewed.content.decode(), "form", method="post")[-1]
+    inputs = [dict(element.attributes) for element in find_all(str(form), "input")]
+    return {attrs["name"]: attrs.get("value", "") for attrs in inputs}
+
+
+def adopt(client, previewed):
+    return client.post(ADD_URL, preview_form(previewed), follow=True)
+
+
+def test_preview_writes_nothing_and_lists_exactly_whose_outcome_would_change(ages, admin_client):
+    before = row_counts()
+
+    response = preview(admin_client, amendment(age_max=60, effective_date=timezone.localdate()))
+
+    assert response.status_code == 200
+    assert row_counts() == before
+    assert ProtocolVersion.objects.count() == 1
+    changes = response.context["preview"].changes
+    assert [(c.screening_number, c.old_outcome, c.new_outcome) for c in changes] == [
+        (ages["69"].screening_number, Outcome.POTENTIALLY_ELIGIBLE, Outcome.INELIGIBLE),
+        (ages["62 approved"].screening_number, Outcome.POTENTIALLY_ELIGIBLE, Outcome.INELIGIBLE),
+    ]
+    # The approval would be superseded: the status changes too.
+    assert [(c.old_status, c.new_status) for c in changes] == [
+        (Referral.Status.MDT_REVIEW, Referral.Status.SCREEN_FAILED),
+        (Referral.Status.MDT_APPROVED, Referral.Status.SCREEN_FAILED),
+    ]
+    page = response.content.decode()
+    table = text(find_all(page, "table", id="outcome-changes")[0])
+    assert "2 referrals would change outcome" in table
+    assert "Potentially eligible → Ineligible" in table
+    assert "MDT approved → Screen failed" in table
+    assert "Nothing has been adopted yet." in page
+
+
+def test_preview_shows_the_consort_counts_before_and_after(ages, admin_client):
+    response = preview(admin_client, amendment(age_max=75))
+
+    page = response.content.decode()
+    table = str(find_all(page, "table", id="consort-before-after")[0])
+    rows = {
+        text(find_all(str(row), "th")[0]): [text(cell) for cell in find_all(str(row), "td")]
+        for row in find_all(table, "tr")[1:]
+    }
+    # 72 and 74 would be let in; 76, the metastatic 72 and the withdrawn 72 stay out.
+    assert rows["Referred and assessed"] == ["8", "8"]
+    assert rows["Excluded: ineligible"] == ["5", "3"]
+    assert rows["I1 age"] == ["5", "2"]
+    assert rows["Awaiting an MDT decision"] == ["1", "3"]
+    assert rows["Enrolled"] == ["1", "1"]
+    after = response.context["preview"].after
+    # Adopting makes the counts the preview announced.
+    adopt(admin_client, response)
+    assert consort.consort_report().overall == after
+
+
+def test_adopting_the_preview_makes_exactly_the_changes_it_listed(ages, admin_client):
+    previewed = preview(admin_client, amendment(age_max=75, effective_date=timezone.localdate()))
+    listed = [
+        (c.screening_number, c.old_outcome, c.new_outcome)
+        for c in previewed.context["preview"].changes
+    ]
+
+    response = adopt(admin_client, previewed)
+
+    protocol = ProtocolVersion.current()
+    assert protocol.version == 2
+    assert protocol.age_max == 75
+    made = amendments.protocol_outcome_changes(protocol=protocol)
+    assert [(c.screening_number, c.old_outcome, c.new_outcome) for c in made] == listed
+    assert len(listed) == 2
+    statuses = dict(Referral.objects.values_list("screening_number", "status"))
+    assert {statuses[c.screening_number] for c in previewed.context["preview"].changes} == {
+        Referral.Status.MDT_REVIEW
+    }
+    assert response.redirect_chain[-1][0] == reverse(
+        "admin:screening_protocolversion_outcome_changes", args=[protocol.pk]
+    )
+
+
+def test_a_value_changed_after_the_preview_is_previewed_again(ages, admin_client):
+    previewed = preview(admin_client, amendment(age_max=75))
+    data = preview_form(previewed)
+    data["age_max"] = "80"
+
+    response = admin_client.post(ADD_URL, data)
+
+    assert ProtocolVersion.objects.count() == 1
+    assert "differ from the ones previewed" in response.content.decode()
+    assert [c.screening_number for c in response.context["preview"].changes] == [
+        ages[name].screening_number for name in ("72", "74", "76")
+    ]
+
+
+def test_adopting_without_a_preview_only_previews(ages, admin_client):
+    response = admin_client.post(ADD_URL, {**posted(amendment(age_max=75)), "_adopt": "1"})
+
+    assert response.status_code == 200
+    assert ProtocolVersion.objects.count() == 1
+
+
+def test_change_the_values_returns_to_the_form_with_them(ages, admin_client):
+    previewed = preview(admin_client, amendment(age_max=75, note="Older patients"))
+    link = next(
+        dict(a.attributes)["href"]
+        for a in find_all(previewed.content.decode(), "a")
+        if text(a) == "Change the values"
+    )
+
+    page = admin_client.get(link).content.decode()
+
+    assert re.search(r'name="age_max" value="75"', page)
+    assert "Older patients" in page
 
 
 def test_saving_in_the_admin_shows_whose_outcome_changed(ages, admin_client):
-    response = admin_client.post(
-        ADD_URL,
-        posted(amendment(age_max=75, effective_date=timezone.localdate())),
-        follow=True,
+    response = adopt(
+        admin_client,
+        preview(admin_client, amendment(age_max=75, effective_date=timezone.localdate())),
     )
 
     page = response.content.decode()
@@ -254,3 +388,13 @@ def test_referral_cannot_be_edited_through_the_admin(ages, admin_client):
     assert response.status_code == 403
     referral.refresh_from_db()
     assert referral.full_name != "Changed"
+
+
+def test_a_note_sent_back_with_other_line_ends_is_the_note_previewed(ages, admin_client):
+    previewed = preview(admin_client, amendment(age_max=75, note="Amendment 1:\r\nages"))
+    data = preview_form(previewed)
+    data["note"] = data["note"].replace("\r\n", "\n")
+
+    admin_client.post(ADD_URL, data)
+
+    assert ProtocolVersion.current().version == 2

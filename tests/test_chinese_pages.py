@@ -31,7 +31,11 @@ ALLOWED = re.compile(
     r"""
     \bTrialScreen\b | \bEnglish\b                       # the brand; the English language option
     | \b(?:MDT|CONSORT|AJCC|ECOG|LVEF|FEV1|ALT|AST|WBC|ANC|ICD)\b
-    | \b(?:CSV|XLSX|JSON|SVG|PDF|Excel)\b               # file formats, the spreadsheet program
+    | \b(?:CSV|XLSX|JSON|XML|SVG|PNG|PDF|Excel)\b       # file formats, the spreadsheet program
+    | \bCDISC\ ODM\b | \bODM\b                          # the data standard of the XML export
+    | \bUTF-8\b | \bBOM\b | \bMB\b | \bYYYY-MM-DD\b     # how an imported file is written
+    | \bFHIR\ R4\b | \b(?:FHIR|LOINC)\b                 # the laboratory's standards, and
+    | \b(?:Bundle|Patient|Observation|final|amended)\b  # FHIR's names a lab's IT staff knows
     | \bICH\ E6\b                                       # the GCP guideline
     | \bGy\(RBE\) | \bGy\b | \bRBE\b                    # dose
     | \b(?:IU/L|U/L|umol/L|mg/dL|g/dL|g/L|mL/min)|µmol/L|\bx?10\^[39]/u?L|\bL\b
@@ -195,6 +199,8 @@ def pages_of(role: str, user, referrals) -> list[str]:
             reverse("referral_edit", args=[waiting]),
             reverse("referral_withdraw", args=[waiting]),
             reverse("referral_enrol", args=[approved.screening_number]),
+            reverse("referral_labs", args=[waiting]),
+            reverse("imports"),
         ]
     if role == "mdt":
         return [
@@ -209,7 +215,8 @@ def pages_of(role: str, user, referrals) -> list[str]:
         reverse("referral_edit", args=[waiting]),
         reverse("exports"),
         reverse("consort"),
-        reverse("consort") + "?site=lanzhou",
+        reverse("consort") + "?site=lanzhou&referred_from=2025-05-01",
+        reverse("imports"),
         reverse("audit"),
         *admin_pages(user),
     ]

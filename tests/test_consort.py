@@ -1,16 +1,24 @@
 """The CONSORT flow: its numbers, their agreement with the screening log, the page."""
 
+import datetime
+import io
 import re
 from collections import Counter
+from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from PIL import Image
 
-from screening import consort, exports, rules, services
+from screening import consort, consort_diagram, consort_image, exports, rules, services
+from screening.forms.exports import ExportFilterForm
+from screening.models import Referral
 from tests.factories import create_referral, create_referrals
 from tests.flows import amend, varied_trial
-from tests.pages import find_all, text
+from tests.pages import find, find_all, input_value, text
 
 pytestmark = pytest.mark.django_db
 
@@ -66,6 +74,15 @@ def test_counts_equal_the_screening_log_overall_and_by_site(trial):
     for site, flow in report.by_site:
         site_rows = [row for row in log if row["site"] == site.code]
         assert comparable(flow) == comparable(counts_from_screening_log(site_rows))
+
+
+def test_counting_rows_in_python_gives_the_database_counts(trial):
+    rows = consort.flow_rows()
+
+    assert consort.flow_from_rows(rows.values()) == consort.consort_report().overall
+    for site, flow in consort.consort_report().by_site:
+        site_rows = consort.flow_rows(Referral.objects.filter(site=site))
+        assert consort.flow_from_rows(site_rows.values()) == flow
 
 
 def test_every_box_holds_what_happened(trial):
@@ -201,10 +218,192 @@ def test_svg_download_is_a_standalone_drawing_of_one_site(client_as, trial):
     assert "Referred and assessed (n = 11)" in texts_of(response.content.decode())
 
 
-def test_unknown_site_is_not_found(client_as):
+def test_unknown_site_is_refused_like_on_the_exports_page(client_as):
     client = client_as("data_manager")
 
-    assert client.get(reverse("consort"), {"site": "beijing"}).status_code == 404
+    page = client.get(reverse("consort"), {"site": "beijing"})
+    download = client.get(reverse("consort_png"), {"site": "beijing"})
+
+    assert page.status_code == 200
+    assert "Select a valid choice" in page.content.decode()
+    assert "<svg" not in page.content.decode()
+    assert download.status_code == 400
+
+
+# Filters ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dated(coordinator_wuwei):
+    """Referrals of both sites in January, February and March 2026: ineligible ones (cM1) in
+    January, potentially eligible ones after."""
+    months = {
+        datetime.date(2026, 1, 15): ({"cm": "M1"}, ("wuwei", "lanzhou", "wuwei")),
+        datetime.date(2026, 2, 15): ({}, ("wuwei", "lanzhou")),
+        datetime.date(2026, 3, 15): ({}, ("lanzhou",)),
+    }
+    number = 1
+    for day, (overrides, sites) in months.items():
+        made = create_referrals(len(sites), number=number, site=sites, **overrides)
+        Referral.objects.filter(pk__in=[r.pk for r in made]).update(referral_date=day)
+        number += 10
+
+
+@pytest.mark.parametrize(
+    ("query", "referred", "ineligible", "eligible"),
+    [
+        ({}, 6, 3, 3),
+        ({"referred_from": "2026-02-01"}, 3, 0, 3),
+        ({"referred_to": "2026-02-15"}, 5, 3, 2),
+        ({"referred_from": "2026-01-15", "referred_to": "2026-01-15"}, 3, 3, 0),
+        ({"site": "wuwei"}, 3, 2, 1),
+        ({"site": "lanzhou", "referred_from": "2026-02-01"}, 2, 0, 2),
+    ],
+)
+def test_filters_count_the_referrals_the_exports_would_hold(
+    client_as, dated, query, referred, ineligible, eligible
+):
+    client = client_as("mdt")
+
+    response = client.get(reverse("consort"), query)
+
+    flow = response.context["report"].overall
+    assert (flow.referred, flow.ineligible, flow.potentially_eligible) == (
+        referred,
+        ineligible,
+        eligible,
+    )
+    svg = re.search(r"<svg.*?</svg>", response.content.decode(), re.S).group(0)
+    assert f"Referred and assessed (n = {referred})" in texts_of(svg)
+    # The same filter on the exports selects as many referrals.
+    form = ExportFilterForm(query)
+    assert form.is_valid()
+    assert form.referrals().count() == referred
+
+
+def test_a_site_filter_shows_that_site_alone_in_the_table(client_as, dated):
+    page = client_as("data_manager").get(reverse("consort"), {"site": "lanzhou"}).content.decode()
+
+    headers = [text(th) for th in find_all(page, "th", scope="col")]
+    assert headers == ["Stage", "Lanzhou Heavy Ion Center"]
+    row = text(find_all(page, "tr", class_="consort-depth-0")[0])
+    assert row == "Referred and assessed 3"
+    assert "Flow of referrals, Lanzhou Heavy Ion Center." in page
+
+
+def test_downloads_carry_the_filter_into_the_drawing_and_its_name(client_as, dated):
+    client = client_as("data_manager")
+    query = {"site": "wuwei", "referred_from": "2026-01-01", "referred_to": "2026-01-31"}
+
+    response = client.get(reverse("consort_svg"), query)
+
+    root = ElementTree.fromstring(response.content)
+    assert root.find(f"{SVG}title").text == (
+        "Flow of referrals, Wuwei Heavy Ion Center, referred 2026-01-01 to 2026-01-31"
+    )
+    assert "Referred and assessed (n = 2)" in texts_of(response.content.decode())
+    assert re.fullmatch(
+        r'attachment; filename="trialscreen-EC-consort-wuwei-from-2026-01-01-to-2026-01-31-'
+        r'\d{4}-\d\d-\d\d\.svg"',
+        response["Content-Disposition"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"referred_from": "03/11/2026"}, "Enter the date as YYYY-MM-DD"),
+        ({"referred_from": "2026-03-01", "referred_to": "2026-02-01"}, "starts after it ends"),
+    ],
+)
+def test_dates_are_iso_and_in_order(client_as, dated, query, message):
+    client = client_as("data_manager")
+
+    page = client.get(reverse("consort"), query)
+    svg = client.get(reverse("consort_svg"), query)
+    png = client.get(reverse("consort_png"), query)
+
+    assert message in page.content.decode()
+    assert "<svg" not in page.content.decode()
+    assert svg.status_code == png.status_code == 400
+    assert message in png.content.decode()
+
+
+def test_the_page_offers_both_downloads_for_the_filter_in_its_fields(client_as, dated):
+    page = client_as("mdt").get(reverse("consort"), {"site": "wuwei"}).content.decode()
+
+    form = find(page, "form", id="consort-form")
+    actions = [dict(b.attributes).get("formaction") for b in find_all(str(form), "button")]
+    assert actions == [None, reverse("consort_svg"), reverse("consort_png")]
+    assert input_value(page, "site") == "wuwei"
+
+
+def test_filtered_page_runs_the_same_queries_for_few_and_many_referrals(
+    client_as, django_assert_num_queries
+):
+    client = client_as("data_manager")
+    query = {"site": "wuwei", "referred_from": "2020-01-01"}
+    create_referrals(2)
+    with django_assert_num_queries(11) as few:  # the filter's site looked up as well
+        client.get(reverse("consort"), query)
+    create_referrals(50, number=10, site=("wuwei", "lanzhou"))
+    with django_assert_num_queries(len(few.captured_queries)):
+        client.get(reverse("consort"), query)
+
+
+# The PNG ------------------------------------------------------------------------------------
+
+
+def test_png_download_is_a_picture_of_the_filtered_flow(client_as, dated):
+    response = client_as("mdt").get(reverse("consort_png"), {"site": "lanzhou"})
+
+    assert response["Content-Type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert re.fullmatch(
+        r'attachment; filename="trialscreen-EC-consort-lanzhou-\d{4}-\d\d-\d\d\.png"',
+        response["Content-Disposition"],
+    )
+    image = Image.open(io.BytesIO(response.content))
+    diagram = consort_diagram.diagram(consort.consort_report(), None)
+    scale = consort_image.SCALE
+    assert image.size == (
+        diagram.width * scale,
+        (diagram.height + consort_image.TITLE_HEIGHT) * scale,
+    )
+    assert getattr(image, "n_frames", 1) == 1
+
+
+def test_png_draws_chinese_text_with_a_cjk_font(client_as, dated):
+    installed = [
+        regular for regular, _bold, _index in consort_image.FONTS if Path(regular).exists()
+    ]
+    if not installed:
+        pytest.skip("no CJK font installed")
+    font = consort_image.font(consort_image.FONT_SIZE)
+    # A font without the glyphs draws the same empty box for every character.
+    assert bytes(font.getmask("转")) != bytes(font.getmask("诊"))
+    assert font.getmask("转").getbbox() is not None
+    client = client_as("mdt")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+
+    response = client.get(reverse("consort_png"))
+
+    assert response.content.startswith(b"\x89PNG")
+    with translation.override("zh-hans"):
+        title = consort_diagram.diagram(consort.consort_report()).title
+    assert title == "转诊流程图（全部中心）"
+
+
+def test_png_is_drawn_without_any_cjk_font_too(client_as, dated, monkeypatch):
+    monkeypatch.setattr(consort_image, "FONTS", (("/nowhere.ttc", "/nowhere.ttc", 0),))
+    consort_image.font.cache_clear()
+    try:
+        response = client_as("mdt").get(reverse("consort_png"))
+    finally:
+        consort_image.font.cache_clear()
+
+    assert response.status_code == 200
+    assert Image.open(io.BytesIO(response.content)).format == "PNG"
 
 
 def test_page_runs_the_same_queries_for_few_and_many_referrals(
@@ -213,8 +412,8 @@ def test_page_runs_the_same_queries_for_few_and_many_referrals(
     client = client_as("data_manager")
     create_referrals(2)
     # Session, user, roles, and the report's five: snapshot, counts, rejections, sites,
-    # protocol; the unread notifications of the navigation.
-    with django_assert_num_queries(9) as few:
+    # protocol; the unread notifications of the navigation; the filter's choice of sites.
+    with django_assert_num_queries(10) as few:
         client.get(reverse("consort"))
     create_referrals(50, number=10, site=("wuwei", "lanzhou"))
     with django_assert_num_queries(len(few.captured_queries)):

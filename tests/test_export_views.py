@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 
 from screening import exports
 from screening.models import ExportLog, Referral
+from screening.national_id import check_character
 from screening.views.exports import export_download
 from tests.factories import create_referral, create_referrals
 from tests.flows import approve, enrol, varied_trial
@@ -365,3 +366,36 @@ def test_page_lists_the_latest_downloads_with_their_outcome(
     assert "Screening log (CSV)" in rows[0] and "Failed" in rows[0]
     assert "Identification list (XLSX)" in rows[1] and "Delivered" in rows[1]
     assert all(data_manager.username in row for row in rows)
+
+
+def test_national_ids_are_text_cells_in_the_xlsx_and_the_page_says_to_read_them_there(signed_in):
+    referral = create_referral(number=1, hospital_number="0012345")
+    first17 = f"620602{referral.date_of_birth:%Y%m%d}01{1 if referral.sex == 'M' else 2}"
+    national_id = first17 + check_character(first17)
+    Referral.objects.filter(pk=referral.pk).update(national_id=national_id)
+
+    response = signed_in.get(reverse("export_identification_xlsx"))
+
+    sheet = load_workbook(io.BytesIO(body(response))).active
+    header = [cell.value for cell in sheet[1]]
+    row = sheet[2]
+    for column, expected in (("national_id", national_id), ("hospital_number", "0012345")):
+        cell = row[header.index(column)]
+        # Text, not a number a spreadsheet would round to 15 digits or strip of its zeros.
+        assert (cell.data_type, cell.value) == ("s", expected)
+    csv_row = csv_rows(signed_in.get(reverse("export_identification_csv")))[1]
+    assert csv_row[4] == national_id
+    page = signed_in.get(reverse("exports")).content.decode()
+    assert "read identifiers from the XLSX file" in page
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = signed_in.get(reverse("exports")).content.decode()
+    assert "XLSX" in page and "身份证号" in page
+
+
+def test_page_offers_the_odm_export_and_the_data_dictionary(signed_in, trial):
+    page = signed_in.get(reverse("exports"), {"site": "wuwei"}).content.decode()
+
+    assert f'formaction="{reverse("export_odm")}"' in page
+    assert f'href="{reverse("data_dictionary_csv")}"' in page
+    assert f'href="{reverse("data_dictionary_xlsx")}"' in page
+    assert "CDISC ODM 1.3.2" in page

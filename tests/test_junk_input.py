@@ -341,7 +341,7 @@ def test_junk_in_the_export_filters(client, data_manager, screening_referral, qu
 
 
 @fuzz
-@given(site=JUNK, name=st.sampled_from(["consort", "consort_svg"]))
+@given(site=JUNK, name=st.sampled_from(["consort", "consort_svg", "consort_png"]))
 def test_junk_site_of_the_consort_report(client, mdt_member, site, name):
     signed_in(client, mdt_member)
 

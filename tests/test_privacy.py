@@ -77,6 +77,7 @@ def cache_directives(response) -> set[str]:
         "/exports/identification.csv",
         "/exports/identification.xlsx",
         "/reports/consort.svg",
+        "/reports/consort.png",
         "/accounts/two-step/setup/",
     ],
 )

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from screening.models import Evaluation, Referral
-from tests.factories import form_data
+from tests.factories import days_ago, form_data
 from tests.flows import amend
 from tests.pages import find, find_all, text
 
@@ -131,3 +131,12 @@ def test_the_live_panel_names_every_failing_criterion_in_english_and_chinese(
         "I4",
     ]
     assert "未通过的标准" in text(failing)
+
+
+def test_stale_labs_ask_for_a_new_blood_panel_not_for_a_labs_date(client_as):
+    data = form_data(screening_date=days_ago(1), labs_date=days_ago(41))
+    response = client_as("coordinator_wuwei").post(reverse("referral_evaluate"), data)
+
+    todo = text(find(response.content.decode(), class_="todo"))
+    assert f"a new blood panel (the labs of {days_ago(41)} are 40 days old)" in todo
+    assert "labs date" not in todo

@@ -46,7 +46,7 @@ def test_a_site_without_a_chinese_name_keeps_its_english_one():
 def test_the_chinese_names_migration_is_reversible():
     executor = MigrationExecutor(connection)
     (latest,) = executor.loader.graph.leaf_nodes("screening")
-    executor.migrate([("screening", "0017_notification")])
+    executor.migrate([("screening", "0019_importupload")])
     executor.loader.build_graph()
     executor.migrate([latest])
 

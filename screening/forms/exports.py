@@ -4,11 +4,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from screening import exports
+from screening.forms.fields import IsoDateField
 from screening.models import Site
 
 
 class ExportFilterForm(forms.Form):
-    """One site or all, and a referral-date range."""
+    """One site or all, and a referral-date range (``YYYY-MM-DD``); the CONSORT flow uses it
+    too."""
 
     site = forms.ModelChoiceField(
         Site.objects.order_by("code"),
@@ -17,15 +19,15 @@ class ExportFilterForm(forms.Form):
         empty_label=_("All sites"),
         label=_("Site"),
     )
-    referred_from = forms.DateField(
+    referred_from = IsoDateField(
         required=False,
         label=_("Referred from"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    referred_to = forms.DateField(
+    referred_to = IsoDateField(
         required=False,
         label=_("Referred to"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def clean(self):

@@ -11,14 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
-from django.http import FileResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from screening import access, exports, services, writers
+from screening import access, dictionary, exports, odm, services, writers
 from screening.forms.exports import ExportFilterForm
 from screening.models import ExportLog, Referral, Role
 
@@ -108,7 +113,18 @@ def exports_page(request):
         for export in EXPORTS.values()
     ]
     recent = ExportLog.objects.select_related("exported_by", "site")[:10]
-    return render(request, "exports/index.html", {"form": form, "rows": rows, "recent": recent})
+    context = {
+        "form": form,
+        "rows": rows,
+        "recent": recent,
+        "referral_count": None if counts is None else counts["referrals"],
+    }
+    return render(request, "exports/index.html", context)
+
+
+def _filter_errors(form) -> HttpResponseBadRequest:
+    messages = [message for errors in form.errors.values() for message in errors]
+    return HttpResponseBadRequest(" ".join(messages), content_type="text/plain; charset=utf-8")
 
 
 @require_GET
@@ -119,8 +135,7 @@ def export_download(request, kind: str, file_format: str):
     export = EXPORTS[kind]
     form = ExportFilterForm(request.GET)
     if not form.is_valid():
-        messages = [message for errors in form.errors.values() for message in errors]
-        return HttpResponseBadRequest(" ".join(messages), content_type="text/plain; charset=utf-8")
+        return _filter_errors(form)
     referrals = form.referrals()
     log = services.export_log_create(
         user=request.user,
@@ -158,6 +173,52 @@ def export_download(request, kind: str, file_format: str):
     )
     if size is not None:
         response["Content-Length"] = str(size)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+@require_GET
+@never_cache
+@access.roles_required(Role.ADMIN)
+def export_odm(request):
+    """The trial as a CDISC ODM 1.3.2 snapshot of the referrals the query parameters select,
+    streamed as it is written (``screening.odm``); logged like every download."""
+    form = ExportFilterForm(request.GET)
+    if not form.is_valid():
+        return _filter_errors(form)
+    referrals = form.referrals()
+    log = services.export_log_create(
+        user=request.user,
+        kind=ExportLog.Kind.ODM,
+        file_format="xml",
+        row_count=referrals.count(),
+        **form.cleaned_data,
+    )
+    complete = not any(form.cleaned_data.values())
+    chunks = odm.OdmExport(referrals, complete=complete).chunks()
+    response = StreamingHttpResponse(
+        _delivered_when_done(chunks, log=log, user=request.user),
+        content_type="application/xml; charset=utf-8",
+    )
+    response["Content-Disposition"] = content_disposition_header(True, odm.odm_filename())
+    return response
+
+
+@require_GET
+@access.roles_required(Role.ADMIN, Role.MDT)
+def data_dictionary(request, file_format: str):
+    """Every referral field and export column with its labels in English and Chinese, type,
+    units, allowed values and criteria (``screening.dictionary``). It holds no patient data,
+    so it is not logged."""
+    rows = dictionary.rows()
+    filename = exports.export_filename("data-dictionary", file_format)
+    if file_format == "csv":
+        content = "".join(writers.csv_chunks(rows, dictionary.COLUMNS))
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    else:
+        workbook = io.BytesIO()
+        writers.write_xlsx(rows, dictionary.COLUMNS, workbook, title="data dictionary")
+        response = HttpResponse(workbook.getvalue(), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 

@@ -1,16 +1,25 @@
 """The dashboard, the CONSORT flow report and the audit review."""
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from screening import access, audit_review, consort, consort_diagram, exports, reports
+from screening import (
+    access,
+    audit_review,
+    consort,
+    consort_diagram,
+    consort_image,
+    exports,
+    reports,
+)
 from screening.filters import AuditFilterForm
-from screening.models import Role, Site
+from screening.forms.exports import ExportFilterForm
+from screening.models import Role
 
 AUDIT_PAGE_SIZE = 50
 
@@ -28,46 +37,79 @@ def dashboard(request):
     return render(request, "screening/dashboard.html", context)
 
 
-def _site_of(report: consort.Report, code: str | None) -> Site | None:
-    """The site a ``?site=`` code names (404 for an unknown one), None for all sites."""
-    if not code:
-        return None
-    for site, _flow in report.by_site:
-        if site.code == code:
-            return site
-    raise Http404(_("No such site."))
+def _scope(form: ExportFilterForm) -> consort.Scope:
+    """The referrals the valid filter form selects, as the report's scope."""
+    return consort.Scope(**form.cleaned_data)
 
 
 @require_GET
 @access.roles_required(Role.ADMIN, Role.MDT)
 def consort_page(request):
-    """The flow diagram of all sites or one, beside the table of every number by site."""
-    report = consort.consort_report()
-    site = _site_of(report, request.GET.get("site"))
-    context = {
-        "report": report,
-        "site": site,
-        "diagram": consort_diagram.diagram(report, site),
-        "rows": consort.table_rows(report),
-    }
+    """The flow diagram of all sites or one, beside the table of every number by site, for the
+    referrals the filter of the exports page selects (site and referral dates)."""
+    form = ExportFilterForm(request.GET or None)
+    context = {"form": form}
+    if not form.is_bound or form.is_valid():
+        report = consort.consort_report(_scope(form) if form.is_bound else None)
+        site = report.scope.site
+        if site:
+            columns, rows = [site.display_name], consort.flow_table([report.overall], report.limits)
+        else:
+            columns = [_("All sites"), *(each.display_name for each, _flow in report.by_site)]
+            rows = consort.table_rows(report)
+        context |= {
+            "report": report,
+            "site": site,
+            "diagram": consort_diagram.diagram(report, site),
+            "columns": columns,
+            "rows": rows,
+        }
     return render(request, "reports/consort.html", context)
+
+
+def _diagram_download(request, file_format: str):
+    """The diagram of the referrals the query selects as an ``svg`` or ``png`` file."""
+    form = ExportFilterForm(request.GET)
+    if not form.is_valid():
+        messages = [message for errors in form.errors.values() for message in errors]
+        return HttpResponseBadRequest(" ".join(messages), content_type="text/plain; charset=utf-8")
+    scope = _scope(form)
+    report = consort.consort_report(scope)
+    diagram = consort_diagram.diagram(report, scope.site)
+    if file_format == "svg":
+        content = render_to_string("reports/consort_diagram.svg", {"diagram": diagram}, request)
+        content_type = "image/svg+xml; charset=utf-8"
+    else:
+        content, content_type = consort_image.png(diagram), "image/png"
+    response = HttpResponse(content, content_type=content_type)
+    name = "-".join(
+        part
+        for part in (
+            "consort",
+            scope.site.code if scope.site else "",
+            f"from-{scope.referred_from.isoformat()}" if scope.referred_from else "",
+            f"to-{scope.referred_to.isoformat()}" if scope.referred_to else "",
+        )
+        if part
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        True, exports.export_filename(name, file_format)
+    )
+    return response
 
 
 @require_GET
 @access.roles_required(Role.ADMIN, Role.MDT)
 def consort_svg(request):
     """The diagram as an SVG file, to put in a report to the sponsor or ethics committee."""
-    report = consort.consort_report()
-    site = _site_of(report, request.GET.get("site"))
-    svg = render_to_string(
-        "reports/consort_diagram.svg", {"diagram": consort_diagram.diagram(report, site)}, request
-    )
-    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
-    name = f"consort-{site.code}" if site else "consort"
-    response["Content-Disposition"] = content_disposition_header(
-        True, exports.export_filename(name, "svg")
-    )
-    return response
+    return _diagram_download(request, "svg")
+
+
+@require_GET
+@access.roles_required(Role.ADMIN, Role.MDT)
+def consort_png(request):
+    """The diagram as a PNG picture, for a word processor that takes no SVG."""
+    return _diagram_download(request, "png")
 
 
 @require_GET

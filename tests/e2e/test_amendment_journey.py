@@ -1,4 +1,5 @@
-"""A data manager raises the upper age to 75; the criteria read 18–75 from then on."""
+"""A data manager previews raising the upper age to 75, adopts it, and the criteria read
+18–75 from then on."""
 
 import pytest
 from django.utils import timezone
@@ -26,9 +27,21 @@ def test_an_amended_upper_age_reads_in_the_criteria_and_the_live_panel(new_page)
     manager = new_page()
     sign_in(manager, "data-manager")
     manager.goto("/admin/screening/protocolversion/add/")
-    manager.locator("#id_note").fill("Amendment 1: upper age raised to 75.")
+    manager.locator("#id_note").fill("Amendment 1:\nupper age raised to 75.")
     manager.locator("#id_age_max").fill("75")
-    manager.get_by_role("button", name="Save", exact=True).click()
+    manager.get_by_role("button", name="Preview the amendment").click()
+    # The preview says whose outcome would change, and adopts nothing yet.
+    changes = manager.locator("#outcome-changes")
+    expect(changes).to_contain_text(referral.screening_number)
+    expect(changes).to_contain_text("Ineligible → Potentially eligible")
+    expect(changes).to_contain_text("Screen failed → MDT review")
+    assert ProtocolVersion.objects.count() == 1
+    for width in (390, 768, 1280):
+        manager.set_viewport_size({"width": width, "height": 900})
+        assert manager.evaluate("document.documentElement.scrollWidth") <= width, width
+    assert serious_accessibility_violations(manager) == []
+    screenshot(manager, "amendment-0-preview")
+    manager.get_by_role("button", name="Adopt amendment").click()
     manager.wait_for_url("**/outcome-changes/")
     expect(manager.locator("#content-main")).to_contain_text(referral.screening_number)
     screenshot(manager, "amendment-1-outcome-changes")

@@ -84,6 +84,12 @@ def test_a_decision_typed_in_after_the_meeting_and_consent_between_them(new_page
     expect(page.get_by_role("link", name="Edit")).to_have_count(0)
     expect(page.get_by_role("link", name="Withdraw")).to_have_count(0)
     screenshot(page, "meeting-3-enrolled-referral")
+    # The print view keeps what every CRF needs.
+    page.emulate_media(media="print")
+    expect(headline).to_be_visible()
+    expect(facts).to_contain_text("EC-001")
+    expect(page.locator(".mdt-decisions")).to_be_visible()
+    page.emulate_media(media="screen")
     assert Enrolment.objects.get(referral=referral).consent_date == consented_on
 
     page.get_by_role("navigation").get_by_role("link", name="Referrals").click()

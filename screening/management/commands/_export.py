@@ -39,9 +39,10 @@ class ExportCommand(BaseCommand):
 
     kind = ""  # ExportLog.Kind
     sheet_title = "export"
+    formats = ("csv", "xlsx", "json")  # the first is the default
 
     def add_arguments(self, parser):
-        parser.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
+        parser.add_argument("--format", choices=self.formats, default=self.formats[0])
         parser.add_argument(
             "--output", help="file to write; standard output when omitted (xlsx as bytes)"
         )
@@ -69,6 +70,7 @@ class ExportCommand(BaseCommand):
     def handle(self, *args, format, output, user, site, referred_from, referred_to, **options):
         exporter = self.exporter(user)
         referrals = self.referrals(site=site, referred_from=referred_from, referred_to=referred_to)
+        self.filtered = bool(site or referred_from or referred_to)
         rows, columns = self.rows(referrals, **options)
         log = services.export_log_create(
             user=exporter,

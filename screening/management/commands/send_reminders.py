@@ -2,7 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from screening import notifications
+from screening import import_uploads, notifications
 from screening.models import Notification
 
 
@@ -10,7 +10,8 @@ class Command(BaseCommand):
     help = (
         "Tell coordinators of approved referrals whose labs are too old for enrolment, and data "
         "managers of referrals waiting more than 14 days for the MDT. Run daily (a systemd "
-        "timer, docs/deploy.md); nobody is told the same thing twice, however often it runs."
+        "timer, docs/deploy.md); nobody is told the same thing twice, however often it runs. "
+        "Also deletes import uploads left unconfirmed for more than an hour."
     )
 
     def add_arguments(self, parser):
@@ -29,3 +30,6 @@ class Command(BaseCommand):
         sent = notifications.reminders_send(today=today)
         for kind in (Notification.Kind.LABS_STALE, Notification.Kind.REVIEW_OVERDUE):
             self.stdout.write(f"{kind}: {sent[kind]} notifications")
+        # A file of patients' data left on the import page is not kept until the next upload.
+        discarded = import_uploads.discard_expired()
+        self.stdout.write(f"expired import uploads deleted: {discarded}")

@@ -14,7 +14,7 @@ def name_in_chinese(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('screening', '0017_notification'),
+        ('screening', '0019_importupload'),
     ]
 
     operations = [

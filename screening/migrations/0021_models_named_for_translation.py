@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('screening', '0018_site_chinese_name'),
+        ('screening', '0020_site_chinese_name'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -25,6 +25,10 @@ class Migration(migrations.Migration):
         migrations.AlterModelOptions(
             name='exportlog',
             options={'ordering': ['-exported_at', '-id'], 'verbose_name': 'export record', 'verbose_name_plural': 'export records'},
+        ),
+        migrations.AlterModelOptions(
+            name='importupload',
+            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'import file', 'verbose_name_plural': 'import files'},
         ),
         migrations.AlterModelOptions(
             name='mdtdecision',
