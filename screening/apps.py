@@ -1,10 +1,12 @@
 from django.apps import AppConfig
 from django.db import connections
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class ScreeningConfig(AppConfig):
     name = "screening"
+    verbose_name = _("Trial screening")
 
     def ready(self):
         # Registers the deployment checks.

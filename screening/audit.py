@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
-from screening import units
+from screening import rules, units
 from screening.models import (
     MEASUREMENT_UNITS,
     EnrolmentEvent,
@@ -27,7 +27,7 @@ from screening.models import (
     SignatureEvent,
     Site,
 )
-from screening.text import format_number, local_minute
+from screening.text import format_number, join_clauses, local_minute
 
 # Bookkeeping columns, and the current evaluation and outcome, which the evaluation's own line
 # reports; a lab's unit is told together with its value.
@@ -113,32 +113,33 @@ def _evaluation_texts(event, previous, names: _Names) -> list[str]:
                 "outcome": event.get_outcome_display(),
             }
         ]
-    return [_("%(action)s evaluation #%(id)s") % {"action": event.pgh_label, "id": event.id}]
+    if event.pgh_label == "delete":
+        return [_("deleted evaluation #%(id)s") % {"id": event.id}]
+    return [_("changed evaluation #%(id)s") % {"id": event.id}]
 
 
 def _decision_texts(event, previous, names: _Names) -> list[str]:
     approval = event.decision == MdtDecision.Decision.APPROVE
     if event.pgh_label == "insert":
         if approval:
-            text = _("approved the referral")
+            clauses = [_("approved the referral")]
         else:
-            text = _("rejected the referral (reason: %(reason)s)") % {"reason": event.reason_code}
-        text += "; " + _("MDT meeting of %(date)s") % {"date": event.meeting_date.isoformat()}
-        text += "; " + _("rationale: “%(rationale)s”") % {"rationale": event.rationale}
+            # A criterion code reads the same in every language; "other" is a word.
+            reason = event.reason_code if event.reason_code in rules.CODES else _("Other")
+            clauses = [_("rejected the referral (reason: %(reason)s)") % {"reason": reason}]
+        clauses.append(_("MDT meeting of %(date)s") % {"date": event.meeting_date.isoformat()})
+        clauses.append(_("rationale: “%(rationale)s”") % {"rationale": event.rationale})
         if event.attendees:
-            text += "; " + _("attending: %(attendees)s") % {"attendees": event.attendees}
-        return [text]
+            clauses.append(_("attending: %(attendees)s") % {"attendees": event.attendees})
+        return [join_clauses(clauses)]
     decided_at = local_minute(event.decided_at)
     if event.pgh_label == "update" and previous.superseded_at is None and event.voided_by_id:
         if approval:
             text = _("voided the approval of %(at)s")
         else:
             text = _("voided the rejection of %(at)s")
-        return [
-            text % {"at": decided_at}
-            + "; "
-            + _("reason: “%(reason)s”") % {"reason": event.void_reason}
-        ]
+        reason = _("reason: “%(reason)s”") % {"reason": event.void_reason}
+        return [join_clauses([text % {"at": decided_at}, reason])]
     if event.pgh_label == "update" and previous.superseded_at is None and event.superseded_at:
         if approval:
             return [_("superseded the approval of %(at)s") % {"at": decided_at}]
@@ -171,7 +172,9 @@ def _enrolment_texts(event, previous, names: _Names) -> list[str]:
 
 def _signature_texts(event, previous, names: _Names) -> list[str]:
     if event.pgh_label != "insert":
-        return [_("%(action)s signature #%(id)s") % {"action": event.pgh_label, "id": event.id}]
+        if event.pgh_label == "delete":
+            return [_("deleted signature #%(id)s") % {"id": event.id}]
+        return [_("changed signature #%(id)s") % {"id": event.id}]
     return [
         _("signed as %(name)s, meaning: %(meaning)s")
         % {
@@ -186,7 +189,7 @@ def _names(user_ids) -> _Names:
     users = get_user_model().objects.filter(pk__in=user_ids)
     return _Names(
         users={user.pk: user.get_username() for user in users},
-        sites=dict(Site.objects.values_list("pk", "name")),
+        sites={site.pk: site.display_name for site in Site.objects.all()},
         protocol_versions=dict(ProtocolVersion.objects.values_list("pk", "version")),
     )
 

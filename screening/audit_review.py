@@ -39,6 +39,7 @@ from screening.models import (
     Referral,
     ReferralEvent,
 )
+from screening.text import join_items
 
 
 class ReviewKind(TextChoices):
@@ -239,7 +240,7 @@ def _download_text(log: ExportLog) -> str:
     return _("%(export)s (%(format)s), %(site)s, referred %(start)s – %(end)s: %(rows)s rows") % {
         "export": log.get_kind_display(),
         "format": log.file_format.upper(),
-        "site": log.site.name if log.site else _("all sites"),
+        "site": log.site.display_name if log.site else _("all sites"),
         "start": log.referred_from.isoformat() if log.referred_from else "…",
         "end": log.referred_to.isoformat() if log.referred_to else "…",
         "rows": log.row_count,
@@ -259,8 +260,8 @@ def _download_row(log: ExportLog) -> ReviewRow:
 
 
 def _import_row(upload: ImportUpload) -> ReviewRow:
-    outcomes = ", ".join(
-        f"{Referral.Outcome(code).label} {count}" for code, count in upload.outcome_counts.items()
+    outcomes = join_items(
+        [f"{Referral.Outcome(code).label} {count}" for code, count in upload.outcome_counts.items()]
     )
     text = _("%(file)s: %(rows)s referrals imported (%(outcomes)s)") % {
         "file": upload.file_name,

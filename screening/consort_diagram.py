@@ -160,7 +160,7 @@ def diagram(report: consort.Report, site: Site | None = None) -> Diagram:
             side_y += side_box.height + GAP
         previous_bottom = y + box.height
         y = max(previous_bottom + 3 * GAP, side_y + GAP)
-    scope = site.name if site else _("all sites")
+    scope = site.display_name if site else _("all sites")
     dates = _dates_phrase(report.scope)
     if dates:
         scope = _("%(scope)s, %(dates)s") % {"scope": scope, "dates": dates}

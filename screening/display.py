@@ -277,7 +277,7 @@ def clinical_sections(
             if name in units.LAB_KEYS:
                 text = lab_display(referral, name)
             elif name == "site":
-                text = referral.site.name
+                text = referral.site.display_name
             elif field.choices:
                 text = getattr(referral, f"get_{name}_display")() or gettext("not given")
             else:

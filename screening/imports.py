@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from screening import persons
 from screening.forms.referrals import REFERRAL_KEYS, ReferralForm
 from screening.models import Site
+from screening.text import join_items
 
 
 class ImportFileError(Exception):
@@ -87,7 +88,7 @@ def _csv_rows(text: str, name: str) -> list[dict | MalformedRow]:
     if repeated:
         raise ImportFileError(
             _("%(file)s: the header names a column more than once: %(columns)s.")
-            % {"file": name, "columns": ", ".join(repeated)}
+            % {"file": name, "columns": join_items(repeated)}
         )
     rows = []
     for record in body:

@@ -16,9 +16,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Func, Q
 from django.db.models.fields.json import KT
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from screening import rules, staging, units
+from screening.text import local_minute
 
 SNAPSHOT_FIELDS = dataclasses.fields(rules.Snapshot)
 
@@ -135,7 +137,12 @@ class ProtocolVersion(models.Model):
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     enrolment_target = models.PositiveIntegerField(_("enrolment target"), default=32)
@@ -202,6 +209,8 @@ class ProtocolVersion(models.Model):
     )
 
     class Meta:
+        verbose_name = _("protocol version")
+        verbose_name_plural = _("protocol versions")
         ordering = ["-version"]
         constraints = [
             models.CheckConstraint(
@@ -238,14 +247,27 @@ class Site(models.Model):
 
     code = models.SlugField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    name_zh = models.CharField(_("Chinese name"), max_length=100, blank=True)
     coordinators = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="sites", verbose_name=_("coordinators")
     )
 
     class Meta:
         ordering = ["code"]
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
 
     def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the interface's language: the Chinese name in Chinese, when it has one.
+
+        Files keep the site's code (exports) so that they read the same in every language.
+        """
+        if self.name_zh and (translation.get_language() or "").startswith("zh"):
+            return self.name_zh
         return self.name
 
 
@@ -503,6 +525,8 @@ class Referral(models.Model):
     )
 
     class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
         ordering = ["-referral_date", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -638,9 +662,14 @@ class Evaluation(models.Model):
     criterion and exports read them without decoding the JSON of every row.
     """
 
-    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="evaluations")
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="evaluations", verbose_name=_("referral")
+    )
     protocol_version = models.ForeignKey(
-        ProtocolVersion, on_delete=models.PROTECT, related_name="evaluations"
+        ProtocolVersion,
+        on_delete=models.PROTECT,
+        related_name="evaluations",
+        verbose_name=_("protocol version"),
     )
     outcome = models.CharField(_("outcome"), max_length=25, choices=Referral.Outcome.choices)
     results = models.JSONField(_("results"))
@@ -653,15 +682,25 @@ class Evaluation(models.Model):
     snapshot = models.JSONField(_("snapshot"))
     created_at = models.DateTimeField(_("evaluated at"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
         ordering = ["-created_at", "-id"]
         constraints = [_in_choices("outcome", Referral.Outcome.choices)]
 
     def __str__(self):
-        return f"{self.referral_id} {self.outcome} (protocol {self.protocol_version_id})"
+        return _("evaluation #%(id)s: %(outcome)s") % {
+            "id": self.pk,
+            "outcome": self.get_outcome_display(),
+        }
 
 
 class Decision(models.TextChoices):
@@ -675,8 +714,12 @@ class MdtDecision(models.Model):
 
     Decision = Decision
 
-    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="decisions")
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.PROTECT, related_name="decisions")
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("referral")
+    )
+    evaluation = models.ForeignKey(
+        Evaluation, on_delete=models.PROTECT, related_name="decisions", verbose_name=_("evaluation")
+    )
     decision = models.CharField(_("decision"), max_length=7, choices=Decision.choices)
     rationale = models.TextField(_("rationale"))
     reason_code = models.CharField(_("reason"), max_length=5, blank=True)
@@ -684,7 +727,10 @@ class MdtDecision(models.Model):
     # The day the MDT met; ``decided_at`` is when the decision was typed in (PROTOCOL section 6).
     meeting_date = models.DateField(_("meeting date"))
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
     decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
     superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
@@ -710,6 +756,8 @@ class MdtDecision(models.Model):
     )
 
     class Meta:
+        verbose_name = _("MDT decision")
+        verbose_name_plural = _("MDT decisions")
         ordering = ["-decided_at", "-id"]
         # Each referral's first decision, read in order for the dashboard's median wait.
         indexes = [
@@ -731,23 +779,34 @@ class MdtDecision(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.decision} {self.referral_id}"
+        return _("MDT decision #%(id)s: %(decision)s") % {
+            "id": self.pk,
+            "decision": self.get_decision_display(),
+        }
 
 
 @audited
 class Enrolment(models.Model):
     """An enrolled participant: the study number is assigned in sequence, never past target."""
 
-    referral = models.OneToOneField(Referral, on_delete=models.PROTECT, related_name="enrolment")
+    referral = models.OneToOneField(
+        Referral, on_delete=models.PROTECT, related_name="enrolment", verbose_name=_("referral")
+    )
     sequence = models.PositiveIntegerField(_("sequence"), unique=True)
     study_number = models.CharField(_("study number"), max_length=20, unique=True)
     consent_date = models.DateField(_("consent date"))
     enrolled_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
     enrolled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("enrolled by"),
     )
     protocol_version = models.ForeignKey(
-        ProtocolVersion, on_delete=models.PROTECT, related_name="enrolments"
+        ProtocolVersion,
+        on_delete=models.PROTECT,
+        related_name="enrolments",
+        verbose_name=_("protocol version"),
     )
     identity_confirmed = models.BooleanField(
         _("identity confirmed"),
@@ -759,6 +818,8 @@ class Enrolment(models.Model):
     eligibility = models.JSONField(_("eligibility at consent"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
         ordering = ["sequence"]
         constraints = [
             models.CheckConstraint(
@@ -828,6 +889,8 @@ class ExportLog(models.Model):
     os_user = models.CharField(_("operating-system user"), max_length=100, blank=True)
 
     class Meta:
+        verbose_name = _("export record")
+        verbose_name_plural = _("export records")
         ordering = ["-exported_at", "-id"]
         constraints = [
             _in_choices("kind", ExportKind.choices),
@@ -836,7 +899,8 @@ class ExportLog(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.kind}.{self.file_format} {self.exported_at:%Y-%m-%d %H:%M}"
+        at = local_minute(self.exported_at)
+        return f"{self.get_kind_display()} ({self.file_format.upper()}) {at}"
 
 
 class SignatureMeaning(models.TextChoices):
@@ -853,7 +917,9 @@ class Signature(models.Model):
 
     Meaning = SignatureMeaning
 
-    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="signatures")
+    referral = models.ForeignKey(
+        Referral, on_delete=models.PROTECT, related_name="signatures", verbose_name=_("referral")
+    )
     meaning = models.CharField(_("meaning"), max_length=10, choices=SignatureMeaning.choices)
     signer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -869,19 +935,31 @@ class Signature(models.Model):
     )
     evaluation_hash = models.CharField(_("evaluation hash"), max_length=64)
     decision = models.ForeignKey(
-        MdtDecision, null=True, blank=True, on_delete=models.PROTECT, related_name="signatures"
+        MdtDecision,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="signatures",
+        verbose_name=_("MDT decision"),
     )
     enrolment = models.OneToOneField(
-        Enrolment, null=True, blank=True, on_delete=models.PROTECT, related_name="signature"
+        Enrolment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="signature",
+        verbose_name=_("enrolment"),
     )
     second_factor = models.BooleanField(_("second factor given"), default=False)
 
     class Meta:
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
         ordering = ["signed_at", "id"]
         constraints = [_in_choices("meaning", SignatureMeaning.choices)]
 
     def __str__(self):
-        return f"{self.signer_name} {self.meaning} {self.referral_id}"
+        return f"{self.signer_name}: {self.get_meaning_display()}"
 
 
 class RecordViewKind(models.TextChoices):
@@ -918,6 +996,8 @@ class RecordView(models.Model):
     viewed_at = models.DateTimeField(_("viewed at"), auto_now_add=True, db_index=True)
 
     class Meta:
+        verbose_name = _("record view")
+        verbose_name_plural = _("record views")
         ordering = ["-viewed_at", "-id"]
         constraints = [_in_choices("kind", RecordViewKind.choices)]
 
@@ -998,6 +1078,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         indexes = [
             # A user's notifications, newest first (the notifications page).
@@ -1067,6 +1149,8 @@ class ImportUpload(models.Model):
     outcome_counts = models.JSONField(_("outcomes"), default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("import file")
+        verbose_name_plural = _("import files")
         ordering = ["-created_at", "-id"]
         constraints = [_in_choices("status", ImportUploadStatus.choices)]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from screening.text import gettext_noop, render
+from screening.text import gettext_noop, join_items, render
 
 LAB_KEYS = (
     "alt",
@@ -88,7 +88,7 @@ def canonical_unit(key: str, unit: str | None, *, required: bool = False) -> str
             raise UnitError(
                 key,
                 gettext_noop("give the unit of {key}; accepted: {accepted}"),
-                {"key": key, "accepted": ", ".join(UNIT_FACTORS[key])},
+                {"key": key, "accepted": join_items(UNIT_FACTORS[key])},
             )
         return SI_UNIT[key]
     found = lookup.get(unit.strip().replace("\u03bc", "µ").casefold())
@@ -96,7 +96,7 @@ def canonical_unit(key: str, unit: str | None, *, required: bool = False) -> str
         raise UnitError(
             key,
             gettext_noop("unsupported unit '{unit}' for {key}; accepted: {accepted}"),
-            {"unit": unit, "key": key, "accepted": ", ".join(UNIT_FACTORS[key])},
+            {"unit": unit, "key": key, "accepted": join_items(UNIT_FACTORS[key])},
         )
     return found
 

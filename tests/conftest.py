@@ -124,8 +124,8 @@ def withdrawn_first(monkeypatch):
 
 @pytest.fixture
 def seeded(transactional_db):
-    """The sites, protocol version and role groups that migration 0002 seeds, for a test that
-    commits (``transaction=True``).
+    """The sites (with their Chinese names), protocol version and role groups that migrations
+    0002 and 0020 seed, for a test that commits (``transaction=True``).
 
     Such a test empties every table when it ends, so the next one seeds again.
     (``serialized_rollback`` cannot restore them: it would rewrite the append-only audit rows.)
@@ -134,6 +134,7 @@ def seeded(transactional_db):
 
     if not Site.objects.exists():
         import_module("screening.migrations.0002_seed_sites_protocol_roles").seed(apps, None)
+        import_module("screening.migrations.0020_site_chinese_name").name_in_chinese(apps, None)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import load_workbook
@@ -27,6 +29,7 @@ from openpyxl import load_workbook
 from screening import rules
 from screening.models import TRI_STATE_FIELDS
 from tests.factories import create_referral
+from tests.pages import find, find_all, text
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
@@ -302,3 +305,42 @@ def test_downloads_have_chinese_headers_for_a_reader_in_chinese(client_as, langu
     assert chinese_rows[1][0] == english_rows[1][0]  # the values themselves stay codes
     sheet = load_workbook(io.BytesIO(b"".join(workbook.streaming_content))).active
     assert [cell.value for cell in sheet[1]][:3] == ["研究编号", "筛选编号", "中心"]
+
+
+def test_the_sign_in_page_offers_the_language_choice_and_keeps_next(client, language_restored):
+    sign_in = reverse("login") + "?next=/referrals/"
+
+    page = client.get(sign_in).content.decode()
+
+    find(page, "form", action=reverse("set_language"))
+    # The language form's, then the sign-in form's.
+    nexts = [dict(field.attributes)["value"] for field in find_all(page, "input", name="next")]
+    assert nexts == [sign_in, "/referrals/"]
+    options = find_all(page, "option")
+    assert [text(option) for option in options] == ["English", "简体中文"]
+    response = client.post(reverse("set_language"), {"language": "zh-hans", "next": sign_in})
+    assert response.status_code == 302
+    assert response["Location"] == sign_in
+    chinese = client.get(response["Location"]).content.decode()
+    assert '<html lang="zh-hans">' in chinese
+    assert 'name="next" value="/referrals/"' in chinese
+    assert text(find(chinese, "h1")) == "登录"
+
+
+def test_the_server_error_page_offers_no_language_form_it_could_not_send():
+    """Rendered without a request, it would have no CSRF token: the choice waits for a page
+    that works."""
+    page = render_to_string("500.html")
+    assert reverse("set_language") not in page
+
+
+def test_lists_in_templates_join_the_language_s_way():
+    names = Template("{% load lists %}{{ items|join_items }} / {{ items|join_words }}")
+    reasons = Template("{% load lists %}{{ items|join_clauses }}")
+    context = Context({"items": ["ALT", "AST", "WBC"]})
+    with translation.override("en"):
+        assert names.render(context) == "ALT, AST, WBC / ALT, AST and WBC"
+        assert reasons.render(context) == "ALT; AST; WBC"
+    with translation.override("zh-hans"):
+        assert names.render(context) == "ALT、AST、WBC / ALT、AST 和 WBC"
+        assert reasons.render(context) == "ALT；AST；WBC"

@@ -254,3 +254,5 @@ LOGGING = {
 PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
 # The admin's event log shows who (user) and where (request path) beside each change.
 PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
+# ... in the reader's language.
+PGHISTORY_ADMIN_CLASS = "screening.admin.AuditTrailAdmin"

@@ -13,13 +13,16 @@ class ImportUploadForm(forms.Form):
 
     file = forms.FileField(
         label=_("File"),
-        help_text=_(
-            "A UTF-8 CSV with one column per field, or a JSON array of objects; at most "
-            "%(limit)s MB."
-        )
-        % {"limit": MAX_UPLOAD_MB},
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.json,text/csv,application/json"}),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Filled in here, in the reader's language: at import time it would stay English.
+        self.fields["file"].help_text = _(
+            "A UTF-8 CSV with one column per field, or a JSON array of objects; at most "
+            "%(limit)s MB."
+        ) % {"limit": MAX_UPLOAD_MB}
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

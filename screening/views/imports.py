@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from screening import access, import_uploads
 from screening.forms.imports import MAX_UPLOAD_MB, ImportUploadForm
 from screening.models import Referral
+from screening.text import join_items
 
 # Set by static/js/import_upload.js, which shows the upload's progress and then goes to the
 # preview itself: it is answered 201 with the preview's address rather than redirected, so the
@@ -44,7 +45,7 @@ def import_upload(request):
 
 
 def _site_names(user) -> list[str]:
-    return [site.name for site in access.editable_sites(user)]
+    return [site.display_name for site in access.editable_sites(user)]
 
 
 def _expired(request):
@@ -86,7 +87,7 @@ def import_preview(request, pk):
                 % {
                     "count": len(done.imported),
                     "file": upload.file_name,
-                    "outcomes": ", ".join(f"{label} {count}" for _c, label, count in counts),
+                    "outcomes": join_items([f"{label} {count}" for _c, label, count in counts]),
                 },
             )
             return redirect("referral_list")

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from screening import access, display, fhir_labs, services, units
 from screening.forms.labs import AcceptForm, BundleForm
 from screening.models import ProtocolVersion, Referral
-from screening.text import format_number
+from screening.text import format_number, join_items
 from screening.views.referrals import _refusals_shown_on_the_referral_page
 
 # Labs older than this at screening make I4 and I5 unknown (PROTOCOL section 4).
@@ -117,7 +117,7 @@ def _upload_page(request, referral, form):
 
 def _loinc_rows():
     return [
-        (code, display.field_label(key), ", ".join(units.UNIT_FACTORS[key]))
+        (code, display.field_label(key), join_items(units.UNIT_FACTORS[key]))
         for code, key in fhir_labs.LOINC_KEYS.items()
     ]
 

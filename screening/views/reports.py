@@ -53,9 +53,9 @@ def consort_page(request):
         report = consort.consort_report(_scope(form) if form.is_bound else None)
         site = report.scope.site
         if site:
-            columns, rows = [site.name], consort.flow_table([report.overall], report.limits)
+            columns, rows = [site.display_name], consort.flow_table([report.overall], report.limits)
         else:
-            columns = [_("All sites"), *(each.name for each, _flow in report.by_site)]
+            columns = [_("All sites"), *(each.display_name for each, _flow in report.by_site)]
             rows = consort.table_rows(report)
         context |= {
             "report": report,

@@ -87,7 +87,8 @@ def test_the_preview_fits_a_phone_in_chinese(new_page, tmp_path):
     assert sign_in_chinese.ok
     page.locator("#id_username").fill("coord-wuwei")
     page.locator("#id_password").fill(PASSWORD)
-    page.locator("form button[type=submit]").click()
+    # The sign-in form's button; the navigation's language form has one too.
+    page.locator("main form button[type=submit]").click()
     page.wait_for_url(DASHBOARD)
     page.goto(f"/referrals/{referral.screening_number}/labs/")
     page.locator("#id_bundle").fill(
