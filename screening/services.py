@@ -23,7 +23,7 @@ from screening.models import (
     Referral,
     Signature,
 )
-from screening.text import local_minute
+from screening.text import join_clauses, join_items, local_minute
 
 Status = Referral.Status
 Decision = MdtDecision.Decision
@@ -521,7 +521,7 @@ def not_eligible_reasons(result: rules.Evaluation, labs_date, day) -> list[str]:
                 "blood panel"
             )
             % {
-                "codes": ", ".join(stale),
+                "codes": join_items(stale),
                 "date": labs_date.isoformat(),
                 "days": (day - labs_date).days,
             }
@@ -589,7 +589,7 @@ def participant_enrol(
             % {
                 "number": referral.screening_number,
                 "date": consent_date.isoformat(),
-                "problems": "; ".join(problems),
+                "problems": join_clauses(problems),
             }
         )
     enrolled = Enrolment.objects.aggregate(count=Count("id"), last=Max("sequence"))

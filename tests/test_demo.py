@@ -235,7 +235,8 @@ def test_the_exports_page_counts_and_downloads_the_demo(demo, db):
 
     counts = re.findall(r'<td class="text-end">(\d+)</td>', page)
     enrolled, referred = Enrolment.objects.count(), Referral.objects.count()
-    assert counts == [str(enrolled), str(referred), str(referred)]
+    # The enrolment list, then the screening log, the identification list and the ODM export.
+    assert counts == [str(enrolled), str(referred), str(referred), str(referred)]
     download = client.get(reverse("export_enrolment_csv"))
     content = b"".join(download.streaming_content).decode("utf-8-sig")
     assert len(list(csv.DictReader(io.StringIO(content)))) == enrolled
