@@ -1,17 +1,19 @@
 """Every page each role may open, on a phone (390 px), a tablet (768 px) and a desktop (1280 px),
 in English and Chinese, with data on it: the page itself never scrolls sideways (a wide table
-may scroll inside its own ``.table-responsive`` box), and on a phone or tablet the collapsed
-navigation opens with every item in reach.
+may scroll inside its own ``.table-responsive`` box), no button of the content lies beyond the
+window's edges, nothing is cut off unseen, no Chinese text is set one character a line, and on
+a phone or tablet the collapsed navigation opens with every item in reach.
 
 The pages come from ``PAGES``; ``test_every_page_a_role_may_open_is_swept`` holds them against
 the access specification (tests/test_access_sweep.py), so a new page a role may open cannot be
 left out. A screenshot of every page, width and language is written to
-e2e-screenshots/widths/ for a person to look at: overlapping text or one Chinese character a
-line does not overflow, and only eyes find it.
+e2e-screenshots/widths/ for a person to look at: overlapping text, a cramped layout or a button
+out of a thumb's reach break none of the checks, and only eyes find them.
 """
 
 import datetime
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
@@ -23,7 +25,7 @@ from screening import amendments, notifications, services
 from screening.models import ProtocolVersion, Referral
 from screening.views import mdt, referrals, reports
 from screening.views import notifications as notification_views
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import SCREENSHOTS, serious_accessibility_violations
 from tests.factories import PASSWORD, UserFactory, create_referral, create_referrals
 from tests.test_access_sweep import ADMIN, SWEEP
 
@@ -36,6 +38,8 @@ LANGUAGES = ("en", "zh-hans")
 SHOTS = SCREENSHOTS / "widths"
 # Short pages, so that a handful of rows shows the pagination.
 PAGE_SIZE = 4
+# Pages whose tables become cards on a phone or tablet, checked there with axe-core too.
+CARDS = {"list", "queue", "referral-long", "decision"}
 LONG_NAME = "爱新觉罗·欧阳司马诸葛上官慕容端木皇甫令狐长孙"
 # Unbroken, as some hospitals write them: it must wrap, not widen the page.
 LONG_HOSPITAL_NUMBER = "WUWEITHORACICONCOLOGY20250000000000123456"
@@ -56,7 +60,7 @@ class Page:
     name: str
     path: str
     status: int = 200
-    opened_by: object = None
+    opened_by: Callable[..., None] | None = None
 
     def address(self, numbers: dict) -> str:
         return self.path.format(**numbers)
@@ -363,21 +367,36 @@ def overflow(page) -> str | None:
     return f"{sideways} px: {', '.join(page.evaluate(OVERFLOWING))}"
 
 
+def faults(page) -> list[str]:
+    """What is wrong with the page at the window's present width."""
+    found = []
+    if (sideways := overflow(page)) is not None:
+        found.append(f"scrolls sideways {sideways}")
+    if hidden := page.evaluate(BUTTONS_OUT_OF_VIEW):
+        found.append(f"buttons out of view {hidden}")
+    if cut_off := page.evaluate(CUT_OFF):
+        found.append(f"cuts off {cut_off}")
+    if narrow := page.evaluate(ONE_CHARACTER_A_LINE):
+        found.append(f"one character a line {narrow}")
+    return found
+
+
 # The menu has finished opening, or closing (Bootstrap ignores a click while it moves).
 MENU_OPEN = "#main-nav.show:not(.collapsing)"
 MENU_CLOSED = "#main-nav:not(.show):not(.collapsing)"
 
 
 def navigation_out_of_reach(page, screenshot_path) -> list[str]:
-    """On a width where the navigation collapses, what its opened menu leaves out of view."""
+    """On a width where the navigation collapses, what its opened menu leaves out of view, and
+    the serious accessibility violations of the page with the menu open."""
     toggler = page.locator("nav .navbar-toggler")
     if not toggler.is_visible():
         return []
     toggler.click()
     page.locator(MENU_OPEN).wait_for()
     page.screenshot(path=screenshot_path, quality=80)
+    missing = serious_accessibility_violations(page)
     width = page.evaluate("window.innerWidth")
-    missing = []
     for item in page.locator("#main-nav").locator("a, button, select").all():
         box = item.bounding_box()
         if not item.is_visible() or box is None or box["x"] < 0 or box["x"] + box["width"] > width:
@@ -436,14 +455,10 @@ def test_every_page_fits_a_phone_a_tablet_and_a_desktop(browser, live_server, sh
                 problems.append(f"{role} {language} {spec.name}: HTTP {response.status}")
             for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": 900})
-                if (sideways := overflow(page)) is not None:
-                    problems.append(f"{role} {language} {spec.name} at {width}: {sideways}")
-                if hidden := page.evaluate(BUTTONS_OUT_OF_VIEW):
-                    problems.append(f"{role} {language} {spec.name} at {width}: {hidden}")
-                if cut_off := page.evaluate(CUT_OFF):
-                    problems.append(f"{role} {language} {spec.name} at {width} cuts {cut_off}")
-                if narrow := page.evaluate(ONE_CHARACTER_A_LINE):
-                    problems.append(f"{role} {spec.name} at {width}: one character a line {narrow}")
+                found = faults(page)
+                if width < 1200 and spec.name in CARDS:
+                    found += serious_accessibility_violations(page)
+                problems.extend(f"{role} {language} {spec.name} at {width}: {f}" for f in found)
                 shot = SHOTS / f"{role}-{spec.name}-{language}-{width}.jpeg"
                 page.screenshot(path=shot, full_page=True, quality=80)
         if username is not None:
