@@ -42,7 +42,9 @@ def test_coordinator_enrols_and_data_manager_downloads_the_lists(new_page):
     page.get_by_role("link", name=number, exact=True).click()
     page.get_by_role("link", name="Enrol").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Enrol {number}")
-    expect(page.get_by_text("Approved by mdt-li")).to_be_visible()
+    expect(
+        page.get_by_text(f"Approved at the MDT meeting of {today}; signed by mdt-li.")
+    ).to_be_visible()
     assert serious_accessibility_violations(page) == []
     page.get_by_label("Consent date").fill(today)
     page.get_by_label("Your password, to sign").fill(PASSWORD)
