@@ -134,6 +134,9 @@ def seeded(transactional_db):
 
     if not Site.objects.exists():
         import_module("screening.migrations.0002_seed_sites_protocol_roles").seed(apps, None)
+        # Later migrations give data managers the audit log and the export log in the admin.
+        import_module("screening.migrations.0005_data_managers_read_audit_log").grant(apps, None)
+        import_module("screening.migrations.0006_export_log").grant(apps, None)
         import_module("screening.migrations.0020_site_chinese_name").name_in_chinese(apps, None)
 
 

@@ -188,10 +188,7 @@ def test_the_mdt_queue_shows_referrals_waiting_for_days_and_weeks(demo, db):
 
     in_review = Referral.objects.filter(status=Status.MDT_REVIEW).count()
     assert f"{in_review} referrals await the MDT." in page
-    waiting = [
-        int(days)
-        for days in re.findall(r'<td class="text-end">(\d+)</td>\s*<td class="small"', page)
-    ]
+    waiting = [int(days) for days in re.findall(r'data-label="Days waiting">(\d+)</td>', page)]
     assert len(waiting) == in_review
     assert min(waiting) < 7 and max(waiting) > 14
     assert "Possible duplicate" in page
