@@ -108,6 +108,8 @@ COORDINATOR = (
     Page("history", "/referrals/{voided}/history/"),
     Page("history-enrolled", "/referrals/{enrolled}/history/"),
     Page("enrol", "/referrals/{approved}/enrol/"),
+    Page("labs", "/referrals/{long}/labs/"),
+    Page("import", "/imports/"),
     Page("notifications", "/notifications/"),
     Page("two-step-setup", "/accounts/two-step/setup/"),
     Page("sign-in-as-another", "/accounts/login/?next=/reports/audit/"),
@@ -146,6 +148,8 @@ DATA_MANAGER = (
     Page("withdraw", "/referrals/{review}/withdraw/"),
     Page("history", "/referrals/{approved}/history/"),
     Page("enrol", "/referrals/{approved}/enrol/"),
+    Page("labs", "/referrals/{review}/labs/"),
+    Page("import", "/imports/"),
     Page("queue", "/mdt/"),
     Page("packet", "/mdt/packet/?sn={long}"),
     Page("exports", "/exports/"),
@@ -184,7 +188,7 @@ PAGES = {
     "two_step": ("coord-two-step", TWO_STEP),
 }
 # Files, not pages: no layout to fit.
-FILES = {"healthz", "reports/consort.svg"} | {
+FILES = {"healthz", "reports/consort.svg", "reports/consort.png"} | {
     pattern for pattern in SWEEP if pattern.startswith("exports/") and pattern != "exports/"
 }
 
