@@ -20,15 +20,12 @@ decisions and statuses make the screening log, so both agree (tests/test_consort
 """
 
 import datetime
-import hashlib
 from dataclasses import dataclass, field, make_dataclass
 
-from django.core.cache import cache
-from django.db import connection
 from django.db.models import Count, FilteredRelation, Q
 from django.utils.translation import gettext_lazy
 
-from screening import rules
+from screening import kept, rules
 from screening.exports import referrals_filtered
 from screening.models import MdtDecision, ProtocolVersion, Referral, Site
 from screening.services import REJECTION_REASONS
@@ -249,25 +246,6 @@ def flow_rows(referrals=None) -> dict[int, FlowRow]:
     }
 
 
-def _snapshot_seen() -> str | None:
-    """What a query at this moment can see: the server (since its start), the database and
-    its snapshot ("xmin:xmax:ids in progress"), hashed; or None when this transaction has
-    written, as its own changes are visible to it alone. Two moments with the same text see
-    the same committed data. (A server restored from a backup or started again reuses
-    transaction ids, hence its start time.)"""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_postmaster_start_time()::text, current_database(), "
-            "pg_current_snapshot()::text, pg_current_xact_id_if_assigned() IS NULL"
-        )
-        started, database, snapshot, unwritten = cursor.fetchone()
-    if not unwritten:
-        return None
-    server = connection.settings_dict
-    seen = f"{server['HOST']}:{server['PORT']} {started}/{database}@{snapshot}"
-    return hashlib.sha256(seen.encode()).hexdigest()
-
-
 def count_boxes(scope: Scope | None = None) -> tuple[dict, dict]:
     """Box counts by site id and rejection reasons by site id: two queries."""
     scope = scope or Scope()
@@ -317,20 +295,11 @@ def consort_report(scope: Scope | None = None) -> Report:
     site in ``scope``, that site alone, and with dates, the referrals referred between them.
 
     Counting reads every referral, which takes a few hundred milliseconds at 100,000, so the
-    counts are kept (in Django's cache) for as long as the database shows the same snapshot:
-    the page and its SVG download, or a reload, count once. Any committed write anywhere in
-    the database changes the snapshot, so kept counts are never stale.
+    counts are kept while the database shows the same snapshot (``kept.kept``): the page and
+    its SVG download, or a reload, count once, and kept counts are never stale.
     """
     scope = scope or Scope()
-    seen = _snapshot_seen()
-    key = f"consort-counts:{seen}:{scope.key}"
-    counted = cache.get(key) if seen else None
-    if counted is None:
-        counted = count_boxes(scope)
-        # Kept only if nothing was committed while counting: then the counts are of ``seen``.
-        if seen and _snapshot_seen() == seen:
-            cache.set(key, counted)
-    counts, reasons_by_site = counted
+    counts, reasons_by_site = kept.kept(f"consort-counts:{scope.key}", lambda: count_boxes(scope))
     by_site = []
     sites = Site.objects.order_by("code")
     for site in sites.filter(pk=scope.site.pk) if scope.site else sites:

@@ -1,0 +1,46 @@
+"""Figures kept while the database shows the same snapshot: counts that read every referral
+(CONSORT's boxes, the dashboard's, a list's number of pages) are worked out once and reused
+until anything is committed anywhere in the database, so a kept figure is never stale."""
+
+import hashlib
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.cache import cache
+from django.db import connection
+
+T = TypeVar("T")
+
+
+def snapshot_seen() -> str | None:
+    """What a query at this moment can see: the server (since its start), the database and
+    its snapshot ("xmin:xmax:ids in progress"), hashed; or None when this transaction has
+    written, as its own changes are visible to it alone. Two moments with the same text see
+    the same committed data. (A server restored from a backup or started again reuses
+    transaction ids, hence its start time.)"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_postmaster_start_time()::text, current_database(), "
+            "pg_current_snapshot()::text, pg_current_xact_id_if_assigned() IS NULL"
+        )
+        started, database, snapshot, unwritten = cursor.fetchone()
+    if not unwritten:
+        return None
+    server = connection.settings_dict
+    seen = f"{server['HOST']}:{server['PORT']} {started}/{database}@{snapshot}"
+    return hashlib.sha256(seen.encode()).hexdigest()
+
+
+def kept(name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, or what it gave at the same snapshot (one query then, three when it is
+    worked out). ``name`` must say everything the figure depends on besides the data: the
+    site it is limited to, its dates, the user's scope."""
+    seen = snapshot_seen()
+    key = f"kept:{name}:{seen}"
+    value = cache.get(key) if seen else None
+    if value is None:
+        value = compute()
+        # Kept only if nothing was committed while computing: then the value is of ``seen``.
+        if seen and snapshot_seen() == seen:
+            cache.set(key, value)
+    return value
