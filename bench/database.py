@@ -1,5 +1,6 @@
 """The bench's own databases, never the app's: ``trialscreen_bench`` (N referrals) and
-``trialscreen_bench_small`` (the 1,000 referrals that query counts are compared against).
+``trialscreen_bench_small`` (the 1,000 referrals that query counts are compared against), or
+``$BENCH_DATABASE`` and ``$BENCH_DATABASE_small``.
 
 They live on the server of ``DATABASE_URL`` when it is set, else on the embedded server under
 ``var/pgdata`` (the one ``make run`` uses), started here when it is not running.
@@ -17,8 +18,9 @@ import psycopg2
 from psycopg2 import sql
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-BENCH_DATABASE = "trialscreen_bench"
-SMALL_DATABASE = "trialscreen_bench_small"
+# BENCH_DATABASE names another pair, so that two checkouts can bench on one server at once.
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE") or "trialscreen_bench"
+SMALL_DATABASE = f"{BENCH_DATABASE}_small"
 
 
 def _embedded_socket_dir() -> str:
