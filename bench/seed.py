@@ -173,6 +173,7 @@ def _decisions(referral, mdt_member, today, rng) -> list[MdtDecision]:
         "referral_id": referral.id,
         "evaluation_id": referral.evaluation_id,
         "decided_by": mdt_member,
+        "meeting_date": min(today, referral.referral_date + DECISION_LAG),
     }
     decisions = []
     if rng.random() < RECONSIDERED_SHARE:
