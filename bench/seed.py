@@ -20,7 +20,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bench import synthetic
-from bench.progress import Progress
 from screening import rules, services
 from screening.models import (
     Enrolment,
@@ -31,6 +30,7 @@ from screening.models import (
     Role,
     Site,
 )
+from screening.progress import Progress
 
 BATCH = 2000
 USERS = {
@@ -105,15 +105,6 @@ def seed(n: int) -> dict:
     return counts
 
 
-def _draw_ids(table: str, count: int) -> list[int]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [table, count],
-        )
-        return [value for (value,) in cursor.fetchall()]
-
-
 def _create_batch(rows, *, protocol, cast, today, rng) -> dict:
     """Referrals with their evaluation, and the MDT's decision or a withdrawal for some."""
     coordinator = cast["coordinator"]
@@ -123,8 +114,8 @@ def _create_batch(rows, *, protocol, cast, today, rng) -> dict:
     with transaction.atomic(), pghistory.context(user=coordinator.pk):
         # The service's own numbering, so numbers look as the app gives them.
         numbers = services._next_screening_numbers(len(rows))
-        referral_ids = _draw_ids(Referral._meta.db_table, len(rows))
-        evaluation_ids = _draw_ids(Evaluation._meta.db_table, len(rows))
+        referral_ids = services._draw_ids(Referral, len(rows))
+        evaluation_ids = services._draw_ids(Evaluation, len(rows))
         # Each referral points at its evaluation and the evaluation back at it; the database
         # checks both foreign keys at commit, so the order of the two INSERTs does not matter.
         for number, referral_id, evaluation_id, data in zip(

@@ -98,7 +98,11 @@ def _changes(previous, event, fields, names: _Names) -> list[str]:
 
 def _referral_texts(event, previous, names: _Names) -> list[str]:
     if event.pgh_label == "insert":
-        return [_("created referral %(number)s") % {"number": event.screening_number}]
+        # Stored evaluated: its first status is the one its evaluation gave.
+        return [
+            _("created referral %(number)s with status %(status)s")
+            % {"number": event.screening_number, "status": event.get_status_display()}
+        ]
     if event.pgh_label == "delete":
         return [_("deleted referral %(number)s") % {"number": event.screening_number}]
     return _changes(previous, event, REFERRAL_FIELDS, names)

@@ -1,10 +1,11 @@
-"""Reading referral files (PROTOCOL section 7) and validating every row with ``ReferralForm``."""
+"""Reading referral files (PROTOCOL section 7) and checking every row as ``ReferralForm`` does."""
 
 import csv
 import io
+import itertools
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -12,9 +13,11 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from screening import persons
-from screening.forms.referrals import REFERRAL_KEYS, ReferralForm
+from screening.forms.referrals import REFERRAL_KEYS, ReferralRows
 from screening.models import Site
 from screening.text import join_items
+
+KNOWN_KEYS = frozenset(REFERRAL_KEYS)
 
 
 class ImportFileError(Exception):
@@ -41,67 +44,103 @@ class MalformedRow:
     problems: tuple[tuple[str, str], ...]
 
 
-def read_rows(path: Path) -> list[dict | MalformedRow]:
-    """Data rows of a ``.json`` array of objects or a UTF-8 ``.csv`` (BOM allowed), as dicts.
+def read_rows(path: Path) -> Iterator[dict | MalformedRow]:
+    """Data rows of a ``.json`` array of objects or a UTF-8 ``.csv`` (BOM allowed), as dicts,
+    one at a time: a CSV is read line by line, so a file of any length takes little memory (a
+    JSON file is parsed whole).
 
-    Raises ImportFileError for a file that cannot be read as a whole: not UTF-8, not CSV or
-    JSON, a CSV header naming a column twice, or no data rows at all.
+    Raises ImportFileError, as the rows are read, for a file that cannot be read as a whole:
+    not UTF-8, not CSV or JSON, a CSV header naming a column twice, or no data rows at all.
     """
-    return read_content(path.read_bytes(), path.name)
+    name = path.name
+    suffix = _suffix(name)
+    if suffix == ".json":
+        yield from read_content(path.read_bytes(), name)
+        return
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        yield from _some_rows(_csv_rows(_utf8_lines(stream, name), name), name)
 
 
 def read_content(content: bytes, name: str) -> list[dict | MalformedRow]:
     """Data rows of a file's ``content`` (an upload's, say); ``name`` gives its format by its
     ending and names it in messages. Raises ImportFileError as ``read_rows`` does."""
+    suffix = _suffix(name)
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ImportFileError(_("%(file)s is not UTF-8 text.") % {"file": name}) from error
+        raise ImportFileError(_not_utf8(name)) from error
+    if not text.strip():
+        rows = []
+    elif suffix == ".csv":
+        rows = _csv_rows(io.StringIO(text), name)
+    else:
+        rows = _json_rows(text, name)
+    return list(_some_rows(rows, name))
+
+
+def count_lines(path: Path) -> int:
+    """Lines in a file, read in large blocks: about the rows of a CSV, for a progress bar."""
+    with path.open("rb") as stream:
+        return sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
+
+
+def _suffix(name: str) -> str:
     suffix = Path(name).suffix.lower()
     if suffix not in (".csv", ".json"):
         raise ImportFileError(
             _("%(file)s: the file name must end in .json or .csv.") % {"file": name}
         )
-    if not text.strip():
-        rows = []
-    elif suffix == ".csv":
-        rows = _csv_rows(text, name)
-    else:
-        rows = _json_rows(text, name)
-    if not rows:
-        raise ImportFileError(_("%(file)s: no referrals in the file.") % {"file": name})
-    return rows
+    return suffix
 
 
-def _csv_rows(text: str, name: str) -> list[dict | MalformedRow]:
+def _not_utf8(name: str) -> str:
+    return _("%(file)s is not UTF-8 text.") % {"file": name}
+
+
+def _utf8_lines(stream, name: str) -> Iterator[str]:
     try:
-        # Blank lines hold no cells and are skipped, as csv.DictReader skips them.
-        records = [record for record in csv.reader(io.StringIO(text)) if record]
+        yield from stream
+    except UnicodeDecodeError as error:
+        raise ImportFileError(_not_utf8(name)) from error
+
+
+def _some_rows(rows: Iterable, name: str) -> Iterator:
+    empty = True
+    for row in rows:
+        empty = False
+        yield row
+    if empty:
+        raise ImportFileError(_("%(file)s: no referrals in the file.") % {"file": name})
+
+
+def _csv_rows(lines: Iterable[str], name: str) -> Iterator[dict | MalformedRow]:
+    # Blank lines hold no cells and are skipped, as csv.DictReader skips them.
+    records = (record for record in csv.reader(lines) if record)
+    try:
+        header = next(records, None)
+        if header is None:
+            return
+        repeated = [column for column, count in Counter(header).items() if count > 1]
+        if repeated:
+            raise ImportFileError(
+                _("%(file)s: the header names a column more than once: %(columns)s.")
+                % {"file": name, "columns": join_items(repeated)}
+            )
+        for record in records:
+            if len(record) == len(header):
+                yield dict(zip(header, record, strict=True))
+            else:
+                # A cell too many or too few shifts every value after it into the wrong
+                # column.
+                message = _("the row has %(cells)s cells, the header %(columns)s") % {
+                    "cells": len(record),
+                    "columns": len(header),
+                }
+                yield MalformedRow((("", message),))
     except csv.Error as error:
         raise ImportFileError(
             _("%(file)s is not readable CSV: %(error)s") % {"file": name, "error": error}
         ) from error
-    if not records:
-        return []
-    header, *body = records
-    repeated = [column for column, count in Counter(header).items() if count > 1]
-    if repeated:
-        raise ImportFileError(
-            _("%(file)s: the header names a column more than once: %(columns)s.")
-            % {"file": name, "columns": join_items(repeated)}
-        )
-    rows = []
-    for record in body:
-        if len(record) == len(header):
-            rows.append(dict(zip(header, record, strict=True)))
-        else:
-            # A cell too many or too few shifts every value after it into the wrong column.
-            message = _("the row has %(cells)s cells, the header %(columns)s") % {
-                "cells": len(record),
-                "columns": len(header),
-            }
-            rows.append(MalformedRow((("", message),)))
-    return rows
 
 
 class _JsonObject(dict):
@@ -161,71 +200,86 @@ def _form_value(value):
     return str(value)
 
 
-def validate_rows(
-    rows: list, *, protocol, sites=None, progress: Callable[[int], None] | None = None
-) -> tuple[list[dict], list[RowError]]:
-    """Validate every row; return the clean clinical data and the errors (data rows count
-    from 1, a CSV header not counted).
+BATCH_ROWS = 2_000  # rows checked, and then saved, at a time: memory stays flat
 
-    The sites are read once, and the person checks of PROTOCOL section 3a are made for the
-    whole file at once: a constant number of queries besides the rows' own validation.
+
+def batches(rows: Iterable, size: int = BATCH_ROWS) -> Iterator[list]:
+    """``rows`` in lists of ``size``."""
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
+
+
+@dataclass(frozen=True)
+class CheckedRow:
+    number: int
+    data: dict  # the clean clinical data, as ``ReferralForm.clinical_data`` gives it
+
+
+class FileCheck:
+    """The checks of a file's rows, made batch by batch so that a file of any length takes
+    little memory: each row as ``ReferralForm`` checks it (``ReferralRows``); then, in
+    ``finish``, for the whole file at once, a person given in two rows and the person checks of
+    PROTOCOL section 3a against the stored referrals (two queries whatever the rows). Data rows
+    count from 1, a CSV header not counted.
     """
-    numbered, errors = validate_numbered_rows(
-        rows, protocol=protocol, sites=sites, progress=progress
-    )
-    return [data for _number, data in numbered], errors
 
+    def __init__(self, *, protocol, sites=None):
+        self.sites = list(Site.objects.all() if sites is None else sites)
+        self.visible_site_ids = {site.pk for site in self.sites}
+        self.referral_rows = ReferralRows(protocol=protocol, sites=self.sites)
+        self.people: list[tuple[int, persons.Person]] = []
+        self.errors: list[RowError] = []
 
-def validate_numbered_rows(
-    rows: list, *, protocol, sites=None, progress: Callable[[int], None] | None = None
-) -> tuple[list[tuple[int, dict]], list[RowError]]:
-    """``validate_rows`` with each clean row's number beside its data, for a preview that
-    shows every row; rows refused for their person (section 3a) are among the clean ones."""
-    sites = list(Site.objects.all() if sites is None else sites)
-    forms, errors = [], []
-    for number, row in enumerate(rows, start=1):
-        if progress:
-            progress(number)
+    def check(self, numbered: Iterable[tuple[int, object]]) -> list[CheckedRow]:
+        """Check a batch of (number, row); return the rows the form accepts."""
+        checked = []
+        for number, row in numbered:
+            data = self._check_row(number, row)
+            if data is not None:
+                checked.append(CheckedRow(number, data))
+                self.people.append((number, persons.Person.from_data(data)))
+        return checked
+
+    def finish(self) -> list[RowError]:
+        """Check the people of every accepted row; return all the problems, in row order."""
+        self.errors.extend(_person_errors(self.people, visible_site_ids=self.visible_site_ids))
+        self.people = []
+        return sorted(self.errors, key=_row_order)
+
+    def _check_row(self, number: int, row) -> dict | None:
+        errors = self.errors
         if isinstance(row, MalformedRow):
             errors.extend(RowError(number, field, message) for field, message in row.problems)
-            continue
+            return None
         if not isinstance(row, dict):
             errors.append(RowError(number, "-", _("not an object")))
-            continue
-        for key in row.keys() - set(REFERRAL_KEYS):
+            return None
+        for key in row.keys() - KNOWN_KEYS:
             errors.append(RowError(number, key, _("unknown field")))
         structured = {key for key, value in row.items() if isinstance(value, dict | list)}
         for key in structured:
             errors.append(RowError(number, key, _("must be a single value, not a list or object")))
         data = {
-            key: _form_value(value)
+            # A CSV's cells are text already.
+            key: value if isinstance(value, str) else _form_value(value)
             for key, value in row.items()
-            if key in REFERRAL_KEYS and key not in structured
+            if key in KNOWN_KEYS and key not in structured
         }
-        form = ReferralForm(
-            data=data, protocol=protocol, sites=sites, check_person=False, from_file=True
-        )
-        if not form.is_valid():
-            for field, messages in form.errors.items():
-                if field in structured:
-                    continue  # already reported, better than "This field is required"
-                for message in messages:
-                    errors.append(RowError(number, field if field != "__all__" else "-", message))
-            continue
-        forms.append((number, form))
-    errors.extend(_person_errors(forms, visible_site_ids={site.pk for site in sites}))
-    numbered = [(number, form.clinical_data()) for number, form in forms]
-    return numbered, sorted(errors, key=_row_order)
+        cleaned, problems = self.referral_rows.validate(data)
+        for field, messages in problems.items():
+            if field in structured:
+                continue  # already reported, better than "This field is required"
+            for message in messages:
+                errors.append(RowError(number, field if field != "__all__" else "-", message))
+        if cleaned is None:
+            return None
+        return {name: cleaned[name] for name in REFERRAL_KEYS}
 
 
-def _row_order(error: RowError) -> int:
-    return error.row
-
-
-def _person_errors(forms, *, visible_site_ids) -> list[RowError]:
+def _person_errors(people: list[tuple[int, persons.Person]], *, visible_site_ids) -> list:
     """Rows about a person who is already in an earlier row, already has an open referral or
     is enrolled (PROTOCOL section 3a); two queries for the whole file."""
-    people = [(number, form.person()) for number, form in forms]
     errors, first_row = [], {}
     for number, person in people:
         keys = [("site", person.site_id, person.hospital_number)]
@@ -244,3 +298,36 @@ def _person_errors(forms, *, visible_site_ids) -> list[RowError]:
     for (number, _person), finding in zip(people, findings, strict=True):
         errors.extend(RowError(number, field, message) for field, message in finding.refusals)
     return errors
+
+
+def validate_rows(
+    rows: Iterable, *, protocol, sites=None, progress: Callable[[int], None] | None = None
+) -> tuple[list[dict], list[RowError]]:
+    """Validate every row; return the clean clinical data and the errors (data rows count
+    from 1, a CSV header not counted).
+
+    The sites are read once, and the person checks of PROTOCOL section 3a are made for the
+    whole file at once: three queries whatever the number of rows.
+    """
+    numbered, errors = validate_numbered_rows(
+        rows, protocol=protocol, sites=sites, progress=progress
+    )
+    return [data for _number, data in numbered], errors
+
+
+def validate_numbered_rows(
+    rows: Iterable, *, protocol, sites=None, progress: Callable[[int], None] | None = None
+) -> tuple[list[tuple[int, dict]], list[RowError]]:
+    """``validate_rows`` with each clean row's number beside its data, for a preview that
+    shows every row; rows refused for their person (section 3a) are among the clean ones."""
+    check = FileCheck(protocol=protocol, sites=sites)
+    numbered = []
+    for batch in batches(enumerate(rows, start=1)):
+        numbered.extend((row.number, row.data) for row in check.check(batch))
+        if progress:
+            progress(batch[-1][0])
+    return numbered, check.finish()
+
+
+def _row_order(error: RowError) -> int:
+    return error.row

@@ -109,7 +109,8 @@ def test_import_command_records_the_importing_user(tmp_path, coordinator_wuwei):
     path.write_text(json.dumps([referral_data()]), encoding="utf-8")
     call_command("import_referrals", str(path), "--user", coordinator_wuwei.username)
     events = ReferralEvent.objects.select_related("pgh_context")
-    assert [event.pgh_label for event in events.order_by("pgh_id")] == ["insert", "update"]
+    # Stored evaluated, in one INSERT: one event.
+    assert [event.pgh_label for event in events.order_by("pgh_id")] == ["insert"]
     assert {_user_of(event) for event in events} == {coordinator_wuwei.pk}
 
 
@@ -247,9 +248,8 @@ def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt
     lines = [(line.actor, line.text) for line in referral_history(referral)]
 
     assert lines == [
-        ("coord-wuwei", f"created referral {referral.screening_number}"),
+        ("coord-wuwei", f"created referral {referral.screening_number} with status MDT review"),
         ("coord-wuwei", "evaluated the referral under protocol v1: Potentially eligible"),
-        ("coord-wuwei", "changed status from Screening to MDT review"),
         (
             "mdt-member",
             f"approved the referral; MDT meeting of {timezone.localdate()}; "

@@ -50,22 +50,21 @@ NOTHING = {"Referral": 0, "Evaluation": 0, "ReferralEvent": 0, "MdtDecision": 0,
 @pytest.mark.django_db
 def test_a_failure_after_the_referrals_were_inserted_leaves_nothing(tmp_path):
     path = import_file(tmp_path)
-    built = []
+    inserted = []
 
-    def fail_half_way(referral, protocol, user):
-        built.append(referral.pk)
-        if len(built) == ROWS // 2:
-            raise RuntimeError("the server fell over")
-        return original(referral, protocol, user)
+    def fail_once_inserted(referrals, *, user=None):
+        inserted.append(Referral.objects.count())
+        raise RuntimeError("the server fell over")
 
-    original = services._evaluation_build
     with (
-        mock.patch.object(services, "_evaluation_build", side_effect=fail_half_way),
+        mock.patch.object(
+            services.notifications, "referrals_created", side_effect=fail_once_inserted
+        ),
         pytest.raises(RuntimeError),
     ):
         call_command("import_referrals", str(path))
 
-    assert all(built), "the referrals had been inserted when the failure came"
+    assert inserted == [ROWS], "the referrals had been inserted when the failure came"
     assert table_counts() == NOTHING
     # The same file imports completely afterwards: no half-row or lock was left behind.
     call_command("import_referrals", str(path))
@@ -87,7 +86,7 @@ def stall(*args, **kwargs):
     print("referrals inserted", flush=True)
     time.sleep(120)
 
-with mock.patch.object(services, "_evaluation_build", side_effect=stall):
+with mock.patch.object(services.notifications, "referrals_created", side_effect=stall):
     call_command("import_referrals", sys.argv[1])
 """
 

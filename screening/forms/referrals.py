@@ -2,12 +2,14 @@
 crispy layout; the withdrawal confirmation."""
 
 import datetime
+from decimal import Decimal
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Div, Fieldset, Layout, Row
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
+from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -207,10 +209,12 @@ class ReferralForm(forms.ModelForm):
                 self.initial[key] = units.from_si(key, getattr(self.instance, key), entered_unit)
                 self.initial[f"{key}_unit"] = entered_unit
 
+    # The site was found among the sites read for the form; the model's check of the foreign
+    # key would ask the database again, once per imported row.
+    NOT_VALIDATED_BY_MODEL = frozenset({"site"})
+
     def _get_validation_exclusions(self):
-        # The site was found among the sites read for the form; the model's check of the
-        # foreign key would ask the database again, once per imported row.
-        return {*super()._get_validation_exclusions(), "site"}
+        return {*super()._get_validation_exclusions(), *self.NOT_VALIDATED_BY_MODEL}
 
     def clean_national_id(self):
         return self.cleaned_data["national_id"].strip().upper()
@@ -318,6 +322,144 @@ class ReferralForm(forms.ModelForm):
     def clinical_data(self) -> dict:
         """The validated section 3 values, lab values in SI, ready for a service to assign."""
         return {name: self.cleaned_data[name] for name in REFERRAL_KEYS}
+
+
+_ABSENT = object()
+_UNKNOWN = object()
+
+
+def _empty(value) -> bool:
+    """Whether a cleaned value is one of Django's empty values. A field gives None, text, a
+    number, a date or a site, never a list: and comparing a Decimal with [] is slow."""
+    return value is None or (isinstance(value, str) and not value)
+
+
+class ReferralRows:
+    """Validates the rows of a file as ``ReferralForm`` validates one, far faster.
+
+    One form is built for the whole file, with ``from_file`` and without the person checks
+    (the caller makes them for many rows at once): its fields, its cross-field ``clean`` and its
+    messages are the only definition of each rule. What makes a row cheap is that a field's
+    clean of a given text, and the model's check of a given value, are pure: each is worked out
+    once and reused for every later row holding the same text (most values of a file repeat:
+    sites, stages, answers, dates, lab values). ``tests/test_import_bulk.py`` feeds the same
+    good and bad rows through both paths and compares every message.
+
+    The steps are those of ``full_clean``: the fields, their ``clean_<name>``, the form's
+    ``clean``, then the model's field validation as ``ModelForm._post_clean`` does it. The
+    model's unique checks ask nothing here (every unique column is outside the form) and its
+    check constraints are the form's own rules (``Referral.validate_constraints``).
+    """
+
+    # Texts kept per field; a field whose values rarely repeat (names, numbers) starts afresh
+    # when it reaches this, so memory stays flat whatever the file's length.
+    KEPT_PER_FIELD = 5_000
+
+    def __init__(self, *, protocol, sites):
+        form = ReferralForm(protocol=protocol, sites=sites, check_person=False, from_file=True)
+        form.is_bound = True
+        self.form = form
+        self._fields = [
+            (name, field, field.widget.value_from_datadict, getattr(form, f"clean_{name}", None))
+            for name, field in form.fields.items()
+        ]
+        self._field_kept = {name: {} for name in form.fields}
+        self._model_fields = [
+            (
+                model_field,
+                (
+                    form.fields[model_field.name].widget,
+                    # ModelForm._get_validation_exclusions: an empty value of a field the form
+                    # does not require is not validated by a model field that forbids blanks.
+                    not model_field.blank and not form.fields[model_field.name].required,
+                    {},  # the model field's outcome by value
+                ),
+            )
+            for model_field in Referral._meta.fields
+            if model_field.name in form.fields
+            and model_field.name not in form.NOT_VALIDATED_BY_MODEL
+        ]
+
+    def _work_out(self, kept: dict, key, work, *args) -> list:
+        """[value, None] or [None, the ValidationError] of ``work(*args)``, kept under ``key``,
+        with room for the model's check of the value (``_model_error``)."""
+        if len(kept) >= self.KEPT_PER_FIELD:
+            kept.clear()
+        try:
+            outcome = [work(*args), None, _UNKNOWN]
+        except forms.ValidationError as error:
+            outcome = [None, error, _UNKNOWN]
+        kept[key] = outcome
+        return outcome
+
+    def _clean_field(self, name, field, clean_method, raw):
+        self.form.cleaned_data = {name: field.clean(raw)}
+        return clean_method() if clean_method else self.form.cleaned_data[name]
+
+    def validate(self, data: dict) -> tuple[dict | None, dict]:
+        """The row's cleaned data (None when it is invalid) and its errors, a dict of field
+        name ("__all__" for the row as a whole) to messages, as ``ReferralForm.errors``."""
+        form = self.form
+        form.data = data
+        form._errors = errors = ErrorDict(renderer=form.renderer)
+        cleaned, outcomes = {}, {}
+        for name, field, read, clean_method in self._fields:
+            raw = read(data, None, name)
+            kept = self._field_kept[name]
+            outcome = kept.get(raw) or self._work_out(
+                kept, raw, self._clean_field, name, field, clean_method, raw
+            )
+            outcomes[name] = outcome
+            if outcome[1] is None:
+                cleaned[name] = outcome[0]
+            else:
+                form.cleaned_data = cleaned
+                form.add_error(name, outcome[1])
+        form.cleaned_data = cleaned
+        form._clean_form()
+        self._validate_model_fields(data, outcomes)
+        if errors:
+            return None, {field: list(messages) for field, messages in errors.items()}
+        return form.cleaned_data, {}
+
+    def _validate_model_fields(self, data, outcomes):
+        """``ModelForm._post_clean`` without an instance: each model field's validation of the
+        value the instance would get, for the fields without an error. A value the form's
+        ``clean`` left as its field gave it is checked once per text, with the field's
+        outcome."""
+        cleaned, errors = self.form.cleaned_data, self.form._errors
+        found = {}
+        for model_field, check in self._model_fields:
+            name = model_field.name
+            value = cleaned.get(name, _ABSENT)
+            if value is _ABSENT or (errors and name in errors):
+                continue
+            outcome = outcomes[name]
+            if value is outcome[0]:
+                error = outcome[2]
+                if error is _UNKNOWN:
+                    error = outcome[2] = self._model_error(model_field, check, value, data)
+            else:
+                error = self._model_error(model_field, check, value, data)
+            if error is not None:
+                found[name] = error.error_list
+        if found:
+            self.form._update_errors(forms.ValidationError(found))
+
+    def _model_error(self, model_field, check, value, data):
+        """The model field's ValidationError for ``value``, or None; kept per value."""
+        widget, skip_empty, kept = check
+        name = model_field.name
+        if _empty(value):
+            if skip_empty:
+                return None
+            if model_field.has_default() and widget.value_omitted_from_data(data, None, name):
+                value = model_field.get_default()  # construct_instance leaves the default
+            if model_field.blank and _empty(value):
+                return None
+        # Decimal("1.0") == Decimal("1.00"), but only one of them has two decimal places.
+        key = (Decimal, str(value)) if isinstance(value, Decimal) else value
+        return (kept.get(key) or self._work_out(kept, key, model_field.clean, value, None))[1]
 
 
 # The wrapper the form's script shows only when sex is F (PROTOCOL section 3).

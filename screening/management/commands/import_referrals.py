@@ -1,14 +1,19 @@
+import pickle
+import tempfile
 from collections import Counter
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from screening import rules, services
-from screening.imports import ImportFileError, read_rows, validate_rows
+from screening.forms.referrals import REFERRAL_KEYS
+from screening.imports import FileCheck, ImportFileError, batches, count_lines, read_rows
 from screening.models import ProtocolVersion, Referral, Role, Site
+from screening.progress import Progress
 
-PROGRESS_EVERY = 1000
+PROGRESS_FROM_ROWS = 2_000  # a smaller file is done before a bar would help
 
 
 class Command(BaseCommand):
@@ -21,6 +26,9 @@ class Command(BaseCommand):
         "data rows from 1) and nothing is imported. Valid referrals are evaluated and a count "
         "by outcome is printed."
     )
+    # A data command: the system checks (every URL and view loaded, the deployment's database
+    # role) are `manage.py check --deploy`'s job, and took longer than a 10,000-row import.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, help="a .json or .csv file")
@@ -36,41 +44,73 @@ class Command(BaseCommand):
         if not file.exists():
             raise CommandError(f"{file}: no such file")
         creator = self._user(user)
-        try:
-            rows = read_rows(file)
-        except ImportFileError as error:
-            raise CommandError(str(error)) from error
         sites = None
         if creator is not None and creator.groups.filter(name=Role.COORDINATOR).exists():
             sites = Site.objects.filter(coordinators=creator)
         protocol = ProtocolVersion.current()
-        cleaned, errors = validate_rows(
-            rows, protocol=protocol, sites=sites, progress=self._progress(len(rows))
-        )
-        if errors:
-            for error in errors:
-                self.stderr.write(str(error))
-            raise CommandError(
-                f"{len(errors)} problem(s) in {len({error.row for error in errors})} of "
-                f"{len(rows)} row(s); nothing was imported."
+        check = FileCheck(protocol=protocol, sites=sites)
+        # The file is checked whole before anything is saved (a referral saved and rolled back
+        # would use up its screening number): its clean rows wait in a temporary file, a batch
+        # at a time, so memory stays flat whatever the file's length.
+        with tempfile.TemporaryFile() as spool:
+            rows = self._check(file, check, spool)
+            errors = check.finish()
+            if errors:
+                for error in errors:
+                    self.stderr.write(str(error))
+                raise CommandError(
+                    f"{len(errors)} problem(s) in {len({error.row for error in errors})} of "
+                    f"{rows} row(s); nothing was imported."
+                )
+            spool.seek(0)
+            clean_batches = _unspooled(spool, {site.pk: site for site in check.sites})
+            outcomes = (
+                _judged(clean_batches, protocol)
+                if dry_run
+                else self._saved(clean_batches, creator, rows)
             )
-        if dry_run:
-            # Judged as referrals_create would judge them, without creating any: a referral
-            # created and rolled back still uses up its number, as sequences ignore rollbacks.
-            limits = protocol.limits()
-            outcomes = Counter(
-                str(rules.evaluate(Referral(**data).snapshot(), limits).outcome) for data in cleaned
-            )
-        else:
-            try:
-                referrals = services.referrals_create(rows=cleaned, user=creator)
-            except services.WorkflowError as refusal:
-                # Someone referred one of these people since the file was checked.
-                raise CommandError(f"{refusal} Nothing was imported.") from refusal
-            outcomes = Counter(referral.outcome for referral in referrals)
         verb = "would import" if dry_run else "imported"
         summary = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
-        self.stdout.write(f"{verb} {len(cleaned)} referral(s): {summary or 'none'}")
+        self.stdout.write(f"{verb} {rows} referral(s): {summary or 'none'}")
+
+    def _check(self, file, check, spool) -> int:
+        """Check every row of ``file``, spooling the clean ones while none is wrong; the rows."""
+        csv_rows = count_lines(file) - 1 if file.suffix.lower() == ".csv" else 0
+        progress = self._progress("checking", csv_rows)
+        rows = 0
+        try:
+            for batch in batches(enumerate(read_rows(file), start=1)):
+                checked = check.check(batch)
+                if not check.errors:
+                    _spool(spool, [row.data for row in checked])
+                rows = batch[-1][0]
+                if progress:
+                    progress.update(rows)
+        except ImportFileError as error:
+            raise CommandError(str(error)) from error
+        finally:
+            if progress:
+                progress.close()
+        return rows
+
+    def _saved(self, clean_batches, creator, rows) -> Counter:
+        progress = self._progress("saving", rows)
+        outcomes, saved = Counter(), 0
+        try:
+            with transaction.atomic():
+                for batch in clean_batches:
+                    referrals = services.referrals_create(rows=batch, user=creator)
+                    outcomes.update(referral.outcome for referral in referrals)
+                    saved += len(referrals)
+                    if progress:
+                        progress.update(saved)
+        except services.WorkflowError as refusal:
+            # Someone referred one of these people since the file was checked.
+            raise CommandError(f"{refusal} Nothing was imported.") from refusal
+        finally:
+            if progress:
+                progress.close()
+        return outcomes
 
     def _user(self, username):
         if username is None:
@@ -80,12 +120,42 @@ class Command(BaseCommand):
         except get_user_model().DoesNotExist as missing:
             raise CommandError(f"no user named {username!r}") from missing
 
-    def _progress(self, total):
-        if total <= PROGRESS_EVERY:
+    def _progress(self, label: str, total: int) -> Progress | None:
+        if total < PROGRESS_FROM_ROWS:
             return None
+        return Progress(f"{label} rows", total, stream=self.stderr._out)
 
-        def report(number):
-            if number % PROGRESS_EVERY == 0 or number == total:
-                self.stderr.write(f"validated {number}/{total} rows")
 
-        return report
+def _spool(spool, rows: list[dict]) -> None:
+    """One batch of clean rows, as tuples in ``REFERRAL_KEYS`` order with the site's id."""
+    pickle.dump(
+        [
+            tuple(row[key].pk if key == "site" else row[key] for key in REFERRAL_KEYS)
+            for row in rows
+        ],
+        spool,
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )
+
+
+def _unspooled(spool, sites_by_pk: dict):
+    while True:
+        try:
+            batch = pickle.load(spool)  # noqa: S301 - the file this command wrote
+        except EOFError:
+            return
+        rows = [dict(zip(REFERRAL_KEYS, values, strict=True)) for values in batch]
+        for row in rows:
+            row["site"] = sites_by_pk[row["site"]]
+        yield rows
+
+
+def _judged(clean_batches, protocol) -> Counter:
+    """The outcomes referrals_create would give, without creating any: a referral created and
+    rolled back still uses up its number, as sequences ignore rollbacks."""
+    limits = protocol.limits()
+    return Counter(
+        str(rules.evaluate(Referral(**data).snapshot(), limits).outcome)
+        for batch in clean_batches
+        for data in batch
+    )
