@@ -1,11 +1,15 @@
 """The bench's steps that run in a child process against another database.
 
 ``python -m bench.job seed N`` seeds the (migrated, empty) database of DATABASE_URL;
-``python -m bench.job queries`` counts each page's queries there. Each prints JSON on stdout.
+``python -m bench.job queries`` counts each page's queries there; ``python -m bench.job
+import_memory FILE`` checks FILE as ``manage.py import_referrals --dry-run`` does and gives the
+peak memory it took. Each prints JSON on stdout.
 """
 
+import io
 import json
 import os
+import resource
 import sys
 
 import django
@@ -22,8 +26,16 @@ def main(argv: list[str]) -> None:
         result = seed.seed(int(argv[1]))
     elif step == "queries":
         result = queries.count_queries()
+    elif step == "import_memory":
+        from django.core.management import call_command
+
+        call_command(
+            "import_referrals", argv[1], "--dry-run", stdout=io.StringIO(), stderr=io.StringIO()
+        )
+        # Linux gives the peak resident set size in KiB.
+        result = {"peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
     else:
-        sys.exit(f"unknown step {step!r}: seed N | queries")
+        sys.exit(f"unknown step {step!r}: seed N | queries | import_memory FILE")
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

@@ -23,6 +23,7 @@ IMPORT_PREFIX = "BI"  # hospital numbers no seeded referral has
 IMPORT_FIRST_INDEX = 90_000_000
 PROBE_ROWS = 500
 IMPORT_TIME_BOX = 120  # seconds for all repetitions of the import
+IMPORT_MEMORY_ROWS = 100_000
 
 
 def consort_counting(repeat: int) -> dict:
@@ -86,7 +87,7 @@ def _import(url: str, path: Path) -> float:
     """Seconds ``manage.py import_referrals path`` takes, start-up included; the imported
     referrals are deleted again (not timed) so the database keeps its N."""
     started = time.perf_counter()
-    # Its "validated N/M rows" lines on stderr serve as the progress bar.
+    # Its progress bar on stderr shows the bench is busy.
     database.manage(url, "import_referrals", str(path), stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
     with transaction.atomic():
@@ -168,6 +169,18 @@ def import_speed(url: str, repeat: int, rows: int = IMPORT_ROWS) -> dict:
         "copy_per_10000_rows_seconds": copy_per_10000,
         "ratio": per_10000 / copy_per_10000,
     }
+
+
+def import_memory(job, rows: int = IMPORT_MEMORY_ROWS) -> dict:
+    """Peak memory of ``manage.py import_referrals --dry-run`` checking a ``rows``-row file:
+    what reading and checking take, which must not grow with the file (saving then reads the
+    checked rows back a batch at a time). ``job(path)`` runs ``bench.job import_memory``."""
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as directory:
+        path = Path(directory) / "memory.csv"
+        _write_import_file(path, rows)
+        started = time.perf_counter()
+        result = job(path)
+    return {"rows": rows, "seconds": time.perf_counter() - started, **result}
 
 
 # The screening-log columns straight from the tables: the export's physical limit. Stage group

@@ -117,6 +117,10 @@ def main(argv=None) -> None:
     results["rules"] = measure.rules_speed(options.repeat)
     print("measuring import_referrals against COPY", file=sys.stderr)
     results["import"] = measure.import_speed(bench_url, options.repeat, options.import_rows)
+    print("measuring import_referrals' memory on a 100,000-row file", file=sys.stderr)
+    results["import_memory"] = measure.import_memory(
+        lambda path: _job(bench_url, "import_memory", str(path))
+    )
     print("counting the CONSORT boxes with nothing kept", file=sys.stderr)
     results["consort_counting"] = measure.consort_counting(options.repeat)
     print("starting gunicorn; timing pages and the export", file=sys.stderr)
