@@ -344,7 +344,7 @@ def test_filtered_page_runs_the_same_queries_for_few_and_many_referrals(
     client = client_as("data_manager")
     query = {"site": "wuwei", "referred_from": "2020-01-01"}
     create_referrals(2)
-    with django_assert_num_queries(11) as few:  # the filter's site looked up as well
+    with django_assert_num_queries(10) as few:  # the filter's site looked up as well
         client.get(reverse("consort"), query)
     create_referrals(50, number=10, site=("wuwei", "lanzhou"))
     with django_assert_num_queries(len(few.captured_queries)):
@@ -411,9 +411,9 @@ def test_page_runs_the_same_queries_for_few_and_many_referrals(
 ):
     client = client_as("data_manager")
     create_referrals(2)
-    # Session, user, roles, and the report's five: snapshot, counts, rejections, sites,
-    # protocol; the unread notifications of the navigation; the filter's choice of sites.
-    with django_assert_num_queries(10) as few:
+    # Session, user with its roles, and the report's five: snapshot, counts, rejections,
+    # sites, protocol; the unread notifications of the navigation; the filter's choice of sites.
+    with django_assert_num_queries(9) as few:
         client.get(reverse("consort"))
     create_referrals(50, number=10, site=("wuwei", "lanzhou"))
     with django_assert_num_queries(len(few.captured_queries)):

@@ -138,9 +138,9 @@ def test_queue_offers_the_decision_to_mdt_members_only(client_as, in_review):
 def test_queue_query_count_does_not_grow_with_rows(client_as, count, django_assert_num_queries):
     create_referrals(count, status=Status.MDT_REVIEW)
     client = client_as("mdt")
-    # session, user, roles, the count, a page of referrals with site and evaluation, the
-    # unread notifications of the navigation
-    with django_assert_num_queries(6):
+    # session, user with its roles, the count, a page of referrals with site and evaluation,
+    # the unread notifications of the navigation
+    with django_assert_num_queries(5):
         response = client.get(reverse("mdt_queue"))
     html = response.content.decode()
     assert html.count('<th scope="row">') == min(count, 50)
