@@ -1,6 +1,7 @@
 """Figures kept while the database shows the same snapshot: counts that read every referral
 (CONSORT's boxes, the dashboard's, a list's number of pages) are worked out once and reused
-until anything is committed anywhere in the database, so a kept figure is never stale."""
+until anything is committed anywhere in the database, so a kept figure is never stale. The
+part of a page drawn from such data alone is kept the same way, rendered (``kept_fragment``)."""
 
 import hashlib
 from collections.abc import Callable
@@ -8,6 +9,9 @@ from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import connection
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 
 T = TypeVar("T")
 
@@ -44,3 +48,15 @@ def kept(name: str, compute: Callable[[], T]) -> T:
         if seen and snapshot_seen() == seen:
             cache.set(key, value)
     return value
+
+
+def kept_fragment(
+    name: str, template_name: str, context: Callable[[], dict], request=None
+) -> SafeString:
+    """``template_name`` rendered with ``context()``, or the HTML it gave at the same snapshot
+    and in the same language: the queries and the rendering of a page's data are done once a
+    snapshot. ``name`` as for ``kept`` (the active language is added to it); the template
+    must show nothing of the request that ``name`` does not say, and no CSRF token."""
+    return kept(
+        f"{name}:{get_language()}", lambda: render_to_string(template_name, context(), request)
+    )

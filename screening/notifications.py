@@ -364,8 +364,16 @@ class Unread:
 
     @functools.cached_property
     def count(self) -> int:
-        unread = Notification.objects.filter(recipient=self.user, read_at__isnull=True)
-        return unread[: self.CAP].count()
+        # In SQL: every page counts, and the ORM's sliced count costs ten times the CPU to
+        # build. Read from the partial index of unread notifications.
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(Notification._meta.db_table)
+            cursor.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {table} "
+                "WHERE recipient_id = %s AND read_at IS NULL LIMIT %s) AS unread",
+                [self.user.pk, self.CAP],
+            )
+            return cursor.fetchone()[0]
 
     @property
     def label(self) -> str:

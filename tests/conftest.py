@@ -1,5 +1,6 @@
 """The fixed cast of the permission tests (STYLE.md lesson 7) and shared fixtures."""
 
+import uuid
 from importlib import import_module
 from io import StringIO
 
@@ -9,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from screening import services
+from screening import kept, services
 from screening.models import Referral
 from tests.factories import UserFactory, create_referral
 from tests.roles import drop_role
@@ -156,3 +157,24 @@ def app_role(django_db_setup, django_db_blocker):
     yield role
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         drop_role(cursor, role)
+
+
+class FrozenSnapshot:
+    """The database snapshot kept figures and pages see (``kept.snapshot_seen``), changed only
+    by ``advance()``."""
+
+    def __init__(self):
+        self.advance()
+
+    def advance(self) -> None:
+        self.seen = uuid.uuid4().hex
+
+
+@pytest.fixture
+def frozen_snapshot(monkeypatch):
+    """Kept figures and pages (screening/kept.py) see one snapshot until the test advances it,
+    whatever it writes meanwhile: what a page shows while nothing is committed, without a
+    transactional test (inside a test's transaction nothing is kept)."""
+    snapshot = FrozenSnapshot()
+    monkeypatch.setattr(kept, "snapshot_seen", lambda: snapshot.seen)
+    return snapshot

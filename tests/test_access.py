@@ -4,10 +4,13 @@ What each page answers each role is the access sweep's (test_access_sweep.py).
 """
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.urls import reverse
 
 from screening import access
+from screening.models import Site
 from tests.factories import UserFactory, create_referral
 
 
@@ -95,3 +98,29 @@ def test_sites_a_user_may_enter_referrals_for(cast):
         False,
         True,
     ]
+
+
+def test_a_request_reads_the_roles_and_sites_with_the_user(client_as, coordinator_wuwei):
+    """The signed-in user comes with its roles and sites in one query; a change to either
+    counts from the next request."""
+    client = client_as("coordinator_wuwei")
+    assert client.get(reverse("referral_create")).status_code == 200
+    coordinator_wuwei.sites.clear()
+    assert client.get(reverse("referral_create")).status_code == 403
+    coordinator_wuwei.sites.set(Site.objects.filter(code="lanzhou"))
+    assert client.get(reverse("referral_create")).status_code == 200
+    coordinator_wuwei.groups.clear()
+    assert client.get(reverse("referral_create")).status_code == 403
+
+
+def test_the_user_with_roles_is_the_user_with_its_groups_and_sites(cast):
+    for user in cast.values():
+        if user is None:
+            continue
+        found = access.user_with_roles(user.pk)
+        assert found == user
+        assert access.roles_of(found) == {group.name for group in user.groups.all()}
+        assert access.visible_site_ids(found) == access.visible_site_ids(
+            get_user_model().objects.get(pk=user.pk)
+        )
+    assert access.user_with_roles(0) is None

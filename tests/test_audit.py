@@ -338,9 +338,9 @@ def test_history_query_count_does_not_grow_with_events(
             data={"referring_physician": physician},
             user=coordinator_wuwei,
         )
-    # session, user, roles, sites of the user, referral; the record of the view (an INSERT);
+    # session, user with its roles and sites, referral; the record of the view (an INSERT);
     # five event tables; users, sites, protocol versions; the unread notifications
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         response = client.get(url)
     assert response.content.decode().count("changed referring physician") == 4
 

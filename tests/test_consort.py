@@ -411,13 +411,37 @@ def test_page_runs_the_same_queries_for_few_and_many_referrals(
 ):
     client = client_as("data_manager")
     create_referrals(2)
-    # Session, user, roles, and the report's five: snapshot, counts, rejections, sites,
-    # protocol; the unread notifications of the navigation; the filter's choice of sites.
+    # Session, user with its roles, the snapshot the page is kept for, and the report's five:
+    # snapshot, counts, rejections, sites, protocol; the unread notifications of the
+    # navigation; the filter's choice of sites.
     with django_assert_num_queries(10) as few:
         client.get(reverse("consort"))
     create_referrals(50, number=10, site=("wuwei", "lanzhou"))
     with django_assert_num_queries(len(few.captured_queries)):
         client.get(reverse("consort"))
+
+
+def test_page_is_drawn_once_a_snapshot_for_each_filter(
+    client_as, dated, frozen_snapshot, django_assert_num_queries
+):
+    client = client_as("mdt")
+
+    def referred(**query):
+        page = client.get(reverse("consort"), query).content.decode()
+        svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+        return [line for line in texts_of(svg) if line.startswith("Referred and assessed")]
+
+    assert referred() == ["Referred and assessed (n = 6)"]
+    assert referred(site="wuwei") == ["Referred and assessed (n = 3)"]
+    # Unseen while the snapshot stays the same (in life any commit changes it).
+    create_referral(number=90)
+    # Session, user with its roles, the unread notifications: the page is kept.
+    with django_assert_num_queries(3):
+        assert referred() == ["Referred and assessed (n = 6)"]
+    assert referred(site="wuwei") == ["Referred and assessed (n = 3)"]
+
+    frozen_snapshot.advance()
+    assert referred() == ["Referred and assessed (n = 7)"]
 
 
 def test_rejection_reasons_count_under_their_criterion(trial):

@@ -2,6 +2,7 @@
 signed-in user."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -91,10 +92,11 @@ def test_only_the_oldest_incomplete_referrals_are_listed_with_a_link_to_all(clie
     assert page.count('href="/referrals/S-') == 10
 
 
-# Session, user, roles, the user's sites, counts by site and status, the sites, the protocol,
-# the enrolment count, enrolments by month and first MDT decisions, for those who enter
-# referrals the oldest incomplete ones, and the unread notifications of the navigation.
-DASHBOARD_QUERIES = {"coordinator_wuwei": 12, "mdt": 10, "data_manager": 11}
+# Session, user (with its roles and sites), the database snapshot the figures are kept for,
+# counts by site and status, the sites, the protocol, the enrolment count, enrolments by month
+# and first MDT decisions, for those who enter referrals the oldest incomplete ones, and the
+# unread notifications of the navigation.
+DASHBOARD_QUERIES = {"coordinator_wuwei": 11, "mdt": 10, "data_manager": 11}
 
 
 @pytest.mark.parametrize("who", DASHBOARD_QUERIES)
@@ -110,3 +112,28 @@ def test_dashboard_queries_do_not_grow_with_rows(client_as, who, django_assert_n
         page = client.get(reverse("dashboard")).content.decode()
     visible = "500" if who == "coordinator_wuwei" else "1000"
     assert _counts_table(page)["All sites"][-1] == visible
+
+
+def test_figures_are_drawn_once_a_snapshot_for_each_scope_and_language(
+    client_as, frozen_snapshot, django_assert_num_queries
+):
+    create_referrals(2)
+    create_referral(number=10, site="lanzhou")
+    wuwei, mdt = client_as("coordinator_wuwei"), client_as("mdt")
+
+    def total(client):
+        page = client.get(reverse("dashboard")).content.decode()
+        return _counts_table(page)["All sites"][-1] if "dashboard-counts" in page else page
+
+    assert (total(wuwei), total(mdt)) == ("2", "3")
+    # Unseen while the snapshot stays the same (in life any commit changes it).
+    create_referral(number=11)
+    # Session, user with its roles and sites, the unread notifications: the figures are kept.
+    with django_assert_num_queries(3):
+        assert total(wuwei) == "2"
+    chinese = client_as("mdt")
+    chinese.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert "按状态和中心统计的转诊" in chinese.get(reverse("dashboard")).content.decode()
+
+    frozen_snapshot.advance()
+    assert (total(wuwei), total(mdt)) == ("3", "4")

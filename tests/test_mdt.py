@@ -138,8 +138,8 @@ def test_queue_offers_the_decision_to_mdt_members_only(client_as, in_review):
 def test_queue_query_count_does_not_grow_with_rows(client_as, count, django_assert_num_queries):
     create_referrals(count, status=Status.MDT_REVIEW)
     client = client_as("mdt")
-    # session, user, roles, the count, a page of referrals with site and evaluation, the
-    # unread notifications of the navigation
+    # session, user with its roles, the database snapshot the page is kept for, the count, a
+    # page of referrals with site and evaluation, the unread notifications of the navigation
     with django_assert_num_queries(6):
         response = client.get(reverse("mdt_queue"))
     html = response.content.decode()
@@ -162,6 +162,30 @@ def test_queue_pages_fifty_at_a_time_oldest_first(client_as):
     assert "Page 1 of 2" in first
     assert second.count('<th scope="row">') == 10
     assert "Page 2 of 2" in second
+
+
+def test_queue_is_drawn_once_a_snapshot_for_each_page_and_role(
+    client_as, frozen_snapshot, django_assert_num_queries
+):
+    create_referrals(60, status=Status.MDT_REVIEW)
+    mdt, data_manager = client_as("mdt"), client_as("data_manager")
+    url = reverse("mdt_queue")
+    assert "Page 1 of 2" in mdt.get(url).content.decode()
+    assert mdt.get(url, {"page": 2}).content.decode().count('<th scope="row">') == 10
+    # Unseen while the snapshot stays the same (in life any commit changes it).
+    create_referrals(1, number=100, status=Status.MDT_REVIEW)
+
+    # Session, user with its roles, the unread notifications: the page is kept.
+    with django_assert_num_queries(3):
+        again = mdt.get(url).content.decode()
+    assert again.count('<th scope="row">') == 50
+    assert "60 referrals await the MDT." in again
+    assert mdt.get(url, {"page": 2}).content.decode().count('<th scope="row">') == 10
+    assert "Decide" in again
+    assert "Decide" not in data_manager.get(url).content.decode()
+
+    frozen_snapshot.advance()
+    assert "61 referrals await the MDT." in mdt.get(url).content.decode()
 
 
 # --- the decision ---

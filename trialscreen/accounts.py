@@ -13,6 +13,7 @@ from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -21,6 +22,7 @@ from django.utils.http import urlencode
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from pghistory.models import Context
 
+from screening import access
 from screening.models import Role, user_roles
 
 # Session key: what the signed-in user still owes, VERIFY or SET_UP; absent when nothing.
@@ -52,6 +54,15 @@ class OwnFailuresResetHandler(AxesDatabaseHandler):
         username = get_client_username(request, credentials)
         _total, deleted = AccessAttempt.objects.filter(username=username).delete()
         return deleted.get(AccessAttempt._meta.label, 0)
+
+
+class RolesModelBackend(ModelBackend):
+    """Django's password backend, whose signed-in user comes with its roles and sites read in
+    the same query (``access.user_with_roles``): every page asks them for its navigation."""
+
+    def get_user(self, user_id):
+        user = access.user_with_roles(user_id)
+        return user if self.user_can_authenticate(user) else None
 
 
 # Session key: when the session's expiry was last pushed back (Unix seconds).

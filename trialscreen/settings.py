@@ -122,7 +122,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # Refuses every sign-in while the username or address is locked, before checking passwords.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the signed-in user with its roles and sites in one query.
+    "trialscreen.accounts.RolesModelBackend",
 ]
 
 # Sign-in protection. Five failed sign-ins lock the username and, separately, the

@@ -1,5 +1,7 @@
 """The MDT queue, the meeting's packet, and the MDT's decision on a candidate."""
 
+import hashlib
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -7,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from screening import access, display, services
+from screening import access, display, kept, services
 from screening.forms.mdt import DecisionForm, VoidForm
 from screening.models import MdtDecision, RecordView, Referral, Role
 
@@ -22,22 +24,32 @@ def mdt_queue(request):
     """Referrals awaiting the MDT, the longest-waiting first.
 
     Waiting counts from the referral date, the date the patient was referred: what a patient
-    has waited in all. Four queries whatever the number of referrals, 50 to a page.
+    has waited in all. A constant number of queries whatever the number of referrals, 50 to a
+    page; the page is drawn once a database snapshot (``kept.kept_fragment``).
     """
     today = timezone.localdate()
-    referrals = (
-        Referral.objects.filter(status=Status.MDT_REVIEW)
-        .select_related("site", "evaluation__protocol_version")
-        .defer("evaluation__snapshot")
-        .order_by("referral_date", "screening_number")
+    may_decide = access.is_mdt_member(request.user)
+
+    def queue():
+        referrals = (
+            Referral.objects.filter(status=Status.MDT_REVIEW)
+            .select_related("site", "evaluation__protocol_version")
+            .defer("evaluation__snapshot")
+            .order_by("referral_date", "screening_number")
+        )
+        page = Paginator(referrals, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = [
+            {**display.candidate(referral), "days_waiting": (today - referral.referral_date).days}
+            for referral in page.object_list
+        ]
+        return {"rows": rows, "page": page, "may_decide": may_decide}
+
+    # The page and its pagination links follow the query string.
+    query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()
+    content = kept.kept_fragment(
+        f"mdt-queue:{may_decide:d}:{today}:{query}", "mdt/queue_content.html", queue, request
     )
-    page = Paginator(referrals, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [
-        {**display.candidate(referral), "days_waiting": (today - referral.referral_date).days}
-        for referral in page.object_list
-    ]
-    context = {"rows": rows, "page": page, "may_decide": access.is_mdt_member(request.user)}
-    return render(request, "mdt/queue.html", context)
+    return render(request, "mdt/queue.html", {"queue": content})
 
 
 def _decision_page(request, referral, *, form=None, void_form=None):

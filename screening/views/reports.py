@@ -1,9 +1,12 @@
 """The dashboard, the CONSORT flow report and the audit review."""
 
+import hashlib
+
 from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -15,6 +18,7 @@ from screening import (
     consort_diagram,
     consort_image,
     exports,
+    kept,
     reports,
 )
 from screening.filters import AuditFilterForm
@@ -26,15 +30,27 @@ AUDIT_PAGE_SIZE = 50
 
 @require_GET
 def dashboard(request):
-    """Counts by status and site, enrolment against target and what awaits the user."""
+    """Counts by status and site, enrolment against target and what awaits the user.
+
+    The figures read every referral the user may see: they are worked out and drawn once a
+    database snapshot for each scope (the sites seen and what awaits), one query otherwise.
+    """
     user = request.user
-    context = reports.dashboard(
-        referrals=access.referrals_for_user(user),
-        sites=access.sites_for_user(user),
-        with_incomplete=access.may_create_referral(user),
-        with_mdt_queue=access.is_mdt_member(user),
+    site_ids = access.visible_site_ids(user)
+    with_incomplete = access.may_create_referral(user)
+    with_mdt_queue = access.is_mdt_member(user)
+    sites = "all" if site_ids is None else ",".join(map(str, sorted(site_ids)))
+    figures = kept.kept_fragment(
+        f"dashboard:{sites}:{with_incomplete:d}{with_mdt_queue:d}:{timezone.localdate()}",
+        "screening/dashboard_figures.html",
+        lambda: reports.dashboard(
+            referrals=access.referrals_for_user(user),
+            sites=access.sites_for_user(user),
+            with_incomplete=with_incomplete,
+            with_mdt_queue=with_mdt_queue,
+        ),
     )
-    return render(request, "screening/dashboard.html", context)
+    return render(request, "screening/dashboard.html", {"figures": figures})
 
 
 def _scope(form: ExportFilterForm) -> consort.Scope:
@@ -47,24 +63,31 @@ def _scope(form: ExportFilterForm) -> consort.Scope:
 def consort_page(request):
     """The flow diagram of all sites or one, beside the table of every number by site, for the
     referrals the filter of the exports page selects (site and referral dates)."""
-    form = ExportFilterForm(request.GET or None)
-    context = {"form": form}
-    if not form.is_bound or form.is_valid():
-        report = consort.consort_report(_scope(form) if form.is_bound else None)
-        site = report.scope.site
-        if site:
-            columns, rows = [site.display_name], consort.flow_table([report.overall], report.limits)
-        else:
-            columns = [_("All sites"), *(each.display_name for each, _flow in report.by_site)]
-            rows = consort.table_rows(report)
-        context |= {
-            "report": report,
-            "site": site,
-            "diagram": consort_diagram.diagram(report, site),
-            "columns": columns,
-            "rows": rows,
-        }
-    return render(request, "reports/consort.html", context)
+
+    def flow():
+        form = ExportFilterForm(request.GET or None)
+        context = {"form": form}
+        if not form.is_bound or form.is_valid():
+            report = consort.consort_report(_scope(form) if form.is_bound else None)
+            site = report.scope.site
+            if site:
+                table = consort.flow_table([report.overall], report.limits)
+                columns, rows = [site.display_name], table
+            else:
+                columns = [_("All sites"), *(each.display_name for each, _flow in report.by_site)]
+                rows = consort.table_rows(report)
+            context |= {
+                "report": report,
+                "site": site,
+                "diagram": consort_diagram.diagram(report, site),
+                "columns": columns,
+                "rows": rows,
+            }
+        return context
+
+    query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()
+    content = kept.kept_fragment(f"consort-page:{query}", "reports/consort_content.html", flow)
+    return render(request, "reports/consort.html", {"content": content})
 
 
 def _diagram_download(request, file_format: str):
