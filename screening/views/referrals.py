@@ -27,6 +27,7 @@ from screening.forms.referrals import (
     referral_form_helper,
 )
 from screening.models import Enrolment, Evaluation, ProtocolVersion, Referral, Site
+from screening.templatetags import badges
 
 Status = Referral.Status
 
@@ -180,14 +181,15 @@ def _rows(referrals: list[dict]) -> list[dict]:
                 "site": site_names[site],
                 "full_name": referral["full_name"],
                 "hospital_number": referral["hospital_number"],
-                "age": rules.age_at(born, screened) if born and screened else "",
-                "outcome": referral["outcome"],
+                # Text, as the page would show the numbers without a thousands separator.
+                "age": str(rules.age_at(born, screened)) if born and screened else "",
+                "outcome_class": badges.outcome_badge_class(referral["outcome"]),
                 "outcome_label": outcome_labels[referral["outcome"]],
                 "why": display.why(referral["results_for_why"]),
-                "status": status,
+                "status_class": badges.status_badge_class(status),
                 "status_label": status_labels[status],
                 "days_waiting": (
-                    (today - referral["referral_date"]).days
+                    str((today - referral["referral_date"]).days)
                     if status in Referral.OPEN_STATUSES
                     else ""
                 ),
