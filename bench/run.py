@@ -104,7 +104,7 @@ def main(argv=None) -> None:
     database.manage(bench_url, "collectstatic", "--noinput", "-v0")
     os.environ["DATABASE_URL"] = bench_url
     django.setup()
-    from bench import measure, pages, seed, timing
+    from bench import measure, pages, seed, side_by_side, timing
 
     results = {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -123,6 +123,8 @@ def main(argv=None) -> None:
     )
     print("counting the CONSORT boxes with nothing kept", file=sys.stderr)
     results["consort_counting"] = measure.consort_counting(options.repeat)
+    print("timing the referral list beside the admin changelist", file=sys.stderr)
+    results["list_against_admin"] = side_by_side.list_against_admin(options.repeat)
     print("starting gunicorn; timing pages and the export", file=sys.stderr)
     cookies = _session_cookies(seed.users())
     with Gunicorn(bench_url) as server:

@@ -156,12 +156,6 @@ def median_days_to_decision() -> float | None:
     return median
 
 
-def status_counts(referrals: QuerySet[Referral]) -> dict[str, int]:
-    """Referrals per status code, every status present (one query)."""
-    counts = dict(referrals.order_by().values_list("status").annotate(n=Count("id")))
-    return {status: counts.get(status, 0) for status in Status.values}
-
-
 def dashboard(
     *, referrals: QuerySet[Referral], sites, with_incomplete: bool, with_mdt_queue: bool
 ) -> dict:

@@ -3,23 +3,31 @@ history and withdrawal."""
 
 import copy
 import functools
+import hashlib
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
+from django.db.models import Count, JSONField, Q
+from django.db.models.expressions import RawSQL
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from screening import access, audit, display, filters, persons, reports, services
+from screening import access, audit, display, filters, kept, persons, rules, services
 from screening.forms.referrals import (
     PREGNANCY_QUESTION_ID,
     ReferralForm,
     WithdrawalForm,
     referral_form_helper,
 )
-from screening.models import Enrolment, ProtocolVersion, Referral
+from screening.models import Enrolment, Evaluation, ProtocolVersion, Referral, Site
+from screening.templatetags import badges
 
 Status = Referral.Status
 
@@ -29,64 +37,212 @@ LIST_PAGE_SIZE = 50
 @require_GET
 def referral_list(request):
     """Filtered, searched, sorted and paginated; constant queries whatever the row count."""
-    visible = access.referrals_for_user(request.user)
-    filterset = filters.ReferralFilter(
-        request.GET or None, queryset=visible.select_related("site"), request=request
-    )
-    # Page over ids first: a deep OFFSET then reads only the index, and the page's 50 rows
-    # are fetched by id (one more query, whatever the page number).
-    page = Paginator(filterset.qs.values_list("pk", flat=True), LIST_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    rows = (
-        visible.select_related("site", "enrolment", "evaluation")
-        .defer("evaluation__snapshot")
-        .in_bulk(list(page.object_list))
-    )
-    page.object_list = [rows[pk] for pk in page.object_list]
-    today = timezone.localdate()
-    for referral in page.object_list:
-        referral.why = display.why(referral.evaluation.results)
-        referral.days_waiting = (
-            (today - referral.referral_date).days
-            if referral.status in Referral.OPEN_STATUSES
-            else None
-        )
-    counts = reports.status_counts(visible)
+    user = request.user
+    visible = access.referrals_for_user(user)
+    filterset = filters.ReferralFilter(request.GET or None, queryset=visible, request=request)
+    matching = filterset.qs
+    above = _above_the_rows(request, filterset, visible, matching)
+    # Page over ids first: a deep page then reads only the index, and the page's 50 rows are
+    # fetched by id (one more query, whatever the page number).
+    page = _CountedPaginator(
+        matching.values_list("pk", flat=True), LIST_PAGE_SIZE, count=above["matching"]
+    ).get_page(request.GET.get("page"))
+    shown = {
+        referral["pk"]: referral
+        for referral in visible.filter(pk__in=page.object_list)
+        .order_by()
+        .values("pk", *_LIST_FIELDS, results_for_why=_RESULTS_FOR_WHY)
+    }
+    statuses = above["statuses"]
     context = {
         "filter": filterset,
+        "filter_fields": above["filter_fields"],
         "page": page,
-        "sort_headers": _sort_headers(request.GET),
-        "status_counts": [(status, label, counts[status]) for status, label in Status.choices],
-        "may_create": access.may_create_referral(request.user),
+        "rows": _rows([shown[pk] for pk in page.object_list]),
+        "headers": _column_headers(request.GET),
+        "status_counts": [(status, label, statuses[status]) for status, label in Status.choices],
+        "may_create": access.may_create_referral(user),
     }
     return render(request, "referrals/list.html", context)
 
 
-# The list's sortable columns (``filters.SORTS``), each header a link that sorts by it, and
-# sorts the other way when it already does.
-SORTABLE_COLUMNS = (
+def _above_the_rows(request, filterset, visible, matching) -> dict:
+    """The referrals by status, how many the filters let through, and the filter form's
+    fields: the counts read every referral the user sees, and crispy takes longer to draw six
+    fields than the page its fifty rows. None changes while the database shows the same
+    snapshot, so they are kept (``kept``) for the user's sites, the filters and the language.
+    """
+    filtering = sorted(
+        (key, value)
+        for key, values in request.GET.lists()
+        if key not in ("page", "sort")
+        for value in values
+    )
+    sites = access.visible_site_ids(request.user)
+    scope = "all" if sites is None else ",".join(str(site) for site in sorted(sites))
+    # Hashed: the filters may hold a patient's name.
+    filters_seen = hashlib.sha256(urlencode(filtering).encode()).hexdigest()
+
+    def work_out():
+        statuses, through = _count(visible, matching if filtering else None)
+        fields = render_to_string(
+            "referrals/list_filter_fields.html", {"filter": filterset}, request
+        )
+        return {"statuses": statuses, "matching": through, "filter_fields": fields}
+
+    return kept.kept(f"referral-list:{scope}:{get_language()}:{filters_seen}", work_out)
+
+
+def _count(visible, matching) -> tuple[dict[str, int], int]:
+    """Referrals per status, every status present, and how many of them are ``matching``
+    (None: all of them), in one query."""
+    annotations = {"n": Count("pk")}
+    if matching is not None and not matching.query.is_empty():
+        annotations["through"] = Count("pk", filter=Q(pk__in=matching.order_by().values("pk")))
+    statuses = dict.fromkeys(Status.values, 0)
+    through = 0
+    for row in visible.order_by().values("status").annotate(**annotations):
+        statuses[row["status"]] = row["n"]
+        # Filters that are not valid let nothing through.
+        through += row["n"] if matching is None else row.get("through", 0)
+    return statuses, through
+
+
+class _CountedPaginator(Paginator):
+    """A paginator told its count, which reads a page from the nearer end of the list: an
+    OFFSET reads every row it skips, so the last pages are read backwards and turned round.
+    Every sort of the list is a total order (``filters.SORTS``), so both ways give the same
+    rows."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.count = count
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        if bottom <= self.count - top:
+            return self._get_page(list(self.object_list[bottom:top]), number, self)
+        backwards = self.object_list.reverse()[self.count - top : self.count - bottom]
+        return self._get_page(list(backwards)[::-1], number, self)
+
+
+# What a row of the list shows, and no more of the referral's hundred columns.
+_LIST_FIELDS = (
     "screening_number",
+    "site__name",
+    "site__name_zh",
+    "full_name",
+    "hospital_number",
+    "date_of_birth",
     "referral_date",
-    "site",
-    "age",
+    "screening_date",
     "outcome",
     "status",
-    "days_waiting",
+    "possible_duplicate",
+    "enrolment__study_number",
+    "enrolment__consent_date",
+)
+# Of each criterion's result only what ``display.why`` reads: a tenth of the JSON to decode.
+_RESULTS_FOR_WHY = RawSQL(
+    f"""SELECT jsonb_object_agg(
+                   c.key, jsonb_build_object('result', c.value -> 'result',
+                                             'missing', c.value -> 'missing'))
+          FROM {Evaluation._meta.db_table} e, jsonb_each(e.results) c
+         WHERE e.id = {Referral._meta.db_table}.evaluation_id""",  # noqa: S608 - table names
+    (),
+    output_field=JSONField(),
 )
 
 
-def _sort_headers(query) -> dict[str, dict]:
-    """For each sortable column: the address that sorts by it and its ``aria-sort``."""
+def _rows(referrals: list[dict]) -> list[dict]:
+    """What each row of the list shows, as text, from the values of ``_LIST_FIELDS``: a
+    template takes longer to look up a model's attributes and labels than this takes to set
+    them down, and fifty model instances of a hundred fields longer still."""
+    today = timezone.localdate()
+    status_labels = {status: str(label) for status, label in Status.choices}
+    outcome_labels = {outcome: str(label) for outcome, label in Referral.Outcome.choices}
+    site_names = {}
+    rows = []
+    for referral in referrals:
+        site = referral["site__name"], referral["site__name_zh"]
+        if site not in site_names:
+            site_names[site] = Site(name=site[0], name_zh=site[1]).display_name
+        born, screened = referral["date_of_birth"], referral["screening_date"]
+        status = referral["status"]
+        enrolled = status == Status.ENROLLED
+        rows.append(
+            {
+                "url": reverse("referral_detail", args=[referral["screening_number"]]),
+                "screening_number": referral["screening_number"],
+                "possible_duplicate": referral["possible_duplicate"],
+                "referral_date": referral["referral_date"].isoformat(),
+                "site": site_names[site],
+                "full_name": referral["full_name"],
+                "hospital_number": referral["hospital_number"],
+                # Text, as the page would show the numbers without a thousands separator.
+                "age": str(rules.age_at(born, screened)) if born and screened else "",
+                "outcome_class": badges.outcome_badge_class(referral["outcome"]),
+                "outcome_label": outcome_labels[referral["outcome"]],
+                "why": display.why(referral["results_for_why"]),
+                "status_class": badges.status_badge_class(status),
+                "status_label": status_labels[status],
+                "days_waiting": (
+                    str((today - referral["referral_date"]).days)
+                    if status in Referral.OPEN_STATUSES
+                    else ""
+                ),
+                "study_number": referral["enrolment__study_number"] if enrolled else "",
+                "consent_date": (
+                    referral["enrolment__consent_date"].isoformat() if enrolled else ""
+                ),
+            }
+        )
+    return rows
+
+
+# The list's columns before the study number: the label and, for a sortable one, the column
+# of ``filters.SORTS``; numbers align right.
+COLUMNS = (
+    (gettext_lazy("Screening number"), "screening_number"),
+    (gettext_lazy("Referral date"), "referral_date"),
+    (gettext_lazy("Site"), "site"),
+    (gettext_lazy("Name"), None),
+    (gettext_lazy("Hospital number"), None),
+    (gettext_lazy("Age"), "age"),
+    (gettext_lazy("Outcome"), "outcome"),
+    (gettext_lazy("Why"), None),
+    (gettext_lazy("Status"), "status"),
+    (gettext_lazy("Days waiting"), "days_waiting"),
+)
+NUMERIC_COLUMNS = {"age", "days_waiting"}
+_ARROWS = {"ascending": " ▲", "descending": " ▼", None: " ↕"}
+
+
+def _column_headers(query) -> list[dict]:
+    """Each column's label and, when it sorts, the address that sorts by it (the other way
+    when it already does) and its ``aria-sort``."""
     current = query.get("sort") or "-referral_date"
     current = filters.SORT_ALIASES.get(current, current)
-    headers = {}
-    for column in SORTABLE_COLUMNS:
+    headers = []
+    for label, column in COLUMNS:
+        if column is None:
+            headers.append({"label": label})
+            continue
         params = query.copy()
         params.pop("page", None)
         params["sort"] = f"-{column}" if current == column else column
         state = {column: "ascending", f"-{column}": "descending"}.get(current)
-        headers[column] = {"url": f"?{params.urlencode()}", "state": state}
+        headers.append(
+            {
+                "label": label,
+                "url": f"?{params.urlencode()}",
+                "state": state,
+                "arrow": _ARROWS[state],
+                "numeric": column in NUMERIC_COLUMNS,
+            }
+        )
     return headers
 
 
