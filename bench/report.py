@@ -1,9 +1,11 @@
 """The results as a plain-text table: each figure, its limit, the ratio, the target."""
 
-RULES_TARGET = 20_000  # evaluations per second, one core
-EXPORT_RATIO_TARGET = 3.0
+RULES_TARGET = 100_000  # evaluations per second, one core
+IMPORT_RATIO_TARGET = 100  # times COPY FROM of the same file
+EXPORT_RATIO_TARGET = 2.0  # times COPY of the same columns
 RSS_TARGET = 200 * 1024 * 1024
 PAGE_MEDIAN_TARGET = 0.100  # seconds
+PAGE_THROUGHPUT_TARGET = 0.20  # of /healthz's requests per second
 MB = 1024 * 1024
 
 
@@ -76,8 +78,8 @@ def _figure_rows(results: dict) -> list[tuple]:
             _seconds(imported["per_10000_rows_seconds"]) + _noisy(imported["command_seconds"]),
             "COPY " + _seconds(imported["copy_per_10000_rows_seconds"]),
             f"{imported['ratio']:.0f}x",
-            "-",
-            "-",
+            f"<= {IMPORT_RATIO_TARGET}x",
+            _verdict(imported["ratio"] <= IMPORT_RATIO_TARGET),
         ),
     ]
     copy = "COPY " + _seconds(export["copy_seconds"]["median"]) + _noisy(export["copy_seconds"])
@@ -87,8 +89,8 @@ def _figure_rows(results: dict) -> list[tuple]:
                 f"screening-log CSV over HTTP, {export['rows']:,} rows",
                 _seconds(export["http_seconds"]["median"]) + _noisy(export["http_seconds"]),
                 copy,
-                f"{export['http_ratio']:.1f}x",
-                f"<= {EXPORT_RATIO_TARGET:.0f}x",
+                f"{export['http_ratio']:.2f}x",
+                f"<= {EXPORT_RATIO_TARGET:g}x",
                 _verdict(export["http_ratio"] <= EXPORT_RATIO_TARGET),
             ),
             (
@@ -101,13 +103,22 @@ def _figure_rows(results: dict) -> list[tuple]:
             ),
         ]
     else:
-        rows.append(("screening-log CSV over HTTP", "no view yet", copy, "-", "<= 3x", "missing"))
+        rows.append(
+            (
+                "screening-log CSV over HTTP",
+                "no view yet",
+                copy,
+                "-",
+                f"<= {EXPORT_RATIO_TARGET:g}x",
+                "missing",
+            )
+        )
     rows.append(
         (
             "  same rows, row builder in-process (1 run)",
             _seconds(export["builder_seconds"]),
             copy,
-            f"{export['builder_ratio']:.1f}x",
+            f"{export['builder_ratio']:.2f}x",
             "-",
             "-",
         )
@@ -135,10 +146,10 @@ def _page_rows(results: dict) -> list[tuple]:
         counts = f"{small[name]['queries']} / {large[name]['queries']}"
         same_queries = small[name]["queries"] == large[name]["queries"]
         if large[name]["status"] is None:
-            rows.append((name, "no view yet", "", "", "", "missing"))
+            rows.append((name, "no view yet", "", "", "", "missing", "missing"))
             continue
         if timed is None:  # the export: timed above, counted here
-            rows.append((name, "see above", "", "", counts, _verdict(same_queries)))
+            rows.append((name, "see above", "", "", counts, _verdict(same_queries), "-"))
             continue
         statuses = timed["statuses"]
         median = timed["median_seconds"]
@@ -149,15 +160,17 @@ def _page_rows(results: dict) -> list[tuple]:
         if timed["time_boxed"]:
             requests = ", ".join(map(str, timed["requests"]))
             verdict += f" (time box: {requests} requests)"
+        share = timed["throughput_of_healthz"]
         rows.append(
             (
                 timed["path"] if name == "healthz" else name,
                 _seconds(median["median"]) + _noisy(median),
                 _seconds(timed["p95_seconds"]["median"]),
-                f"{timed['requests_per_second']['median']:.0f}/s "
-                f"({timed['throughput_of_healthz']:.2f})",
+                f"{timed['requests_per_second']['median']:.0f}/s ({share:.2f})",
                 counts,
                 verdict,
+                # /healthz is the ceiling the others are measured against.
+                "-" if name == "healthz" else _verdict(share >= PAGE_THROUGHPUT_TARGET),
             )
         )
     return rows
@@ -198,6 +211,7 @@ def table(results: dict) -> str:
             "throughput (of /healthz)",
             f"queries at 1,000 / {results['n']:,}",
             f"verdict (median < {PAGE_MEDIAN_TARGET * 1000:.0f} ms, same queries)",
+            f"verdict (>= {PAGE_THROUGHPUT_TARGET:.0%} of /healthz)",
         ),
         _page_rows(results),
     )

@@ -25,6 +25,14 @@ from openpyxl.utils import get_column_letter
 # A cell starting with one of these is run as a formula by spreadsheets (tab and carriage
 # return too, as OWASP's CSV-injection advice notes), so it is quoted.
 FORMULA_STARTS = frozenset("=+-@\t\r")
+# Where such a cell starts in CSV text: right after a comma or a line break, behind its opening
+# quote if quoted (always, for a carriage return: an unquoted one ends the line). Two patterns,
+# each starting with one character, are searched for far faster than one.
+_CELL_FORMULA = '(?:"[{}]|[{}])'.format(
+    re.escape("".join(sorted(FORMULA_STARTS))), re.escape("".join(sorted(FORMULA_STARTS - {"\r"})))
+)
+FORMULA_AFTER_COMMA = re.compile("," + _CELL_FORMULA)
+FORMULA_AFTER_LINE_BREAK = re.compile("\n" + _CELL_FORMULA)
 # What an XLSX file cannot hold: characters outside XML 1.0's (control characters but tab, line
 # feed and carriage return; U+FFFE, U+FFFF; lone surrogates). openpyxl refuses control
 # characters with an error and writes U+FFFE into a file no spreadsheet opens.
@@ -41,9 +49,11 @@ COLUMN_WIDTHS = {"reasons": 80, "full_name": 16, "national_id": 22, "hospital_nu
 # free of referral code, yet csv_chunks can tell the rows it may build in its second thread.
 @runtime_checkable
 class BuiltRows(Protocol):
-    """Plain values and ``build``, a function from one value to its row that makes no query."""
+    """Plain values, and ``build``: a function from one value to its row's cells in ``columns``
+    order, that makes no query."""
 
     build: Callable
+    columns: tuple[str, ...]
 
     def values(self) -> Iterator: ...
 
@@ -53,6 +63,26 @@ def defuse(value):
     if isinstance(value, str) and value and value[0] in FORMULA_STARTS:
         return "'" + value
     return value
+
+
+def _defused(cells) -> list:
+    """``cells``, each as ``defuse`` leaves it: the same test, without a call per cell."""
+    return [
+        "'" + value if isinstance(value, str) and value and value[0] in FORMULA_STARTS else value
+        for value in cells
+    ]
+
+
+def _may_start_formula(text: str) -> bool:
+    """Whether CSV ``text`` (whole lines) may hold a cell that starts like a formula. A chunk
+    where none may needs no cell checked, which costs a fraction of checking each."""
+    text = "\n" + text  # the first line's first cell too
+    return bool(FORMULA_AFTER_COMMA.search(text) or FORMULA_AFTER_LINE_BREAK.search(text))
+
+
+def _cell_getter(keys):
+    """A function from a row to its cells at ``keys``, a tuple even of one."""
+    return operator.itemgetter(*keys) if len(keys) > 1 else lambda row: (row[keys[0]],)
 
 
 def xlsx_cell(value):
@@ -96,11 +126,12 @@ def csv_chunks(rows, columns, *, headers=None, rows_per_chunk: int = ROWS_PER_CH
     """
     if isinstance(rows, BuiltRows):
         source, build = rows.values(), rows.build
+        # The built cells are in the rows' own column order: picked only when that differs.
+        same = tuple(columns) == tuple(rows.columns)
+        cells = None if same else _cell_getter([rows.columns.index(c) for c in columns])
     else:
-        source, build = rows, None
+        source, build, cells = rows, None, _cell_getter(columns)
     language = translation.get_language()
-    # itemgetter of one key returns the value, not a tuple of one.
-    cells = operator.itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -113,8 +144,13 @@ def csv_chunks(rows, columns, *, headers=None, rows_per_chunk: int = ROWS_PER_CH
     def write(chunk):
         with translation.override(language):
             built = chunk if build is None else map(build, chunk)
-            writer.writerows(map(defuse, cells(row)) for row in built)
-        return text()
+            lines = list(built if cells is None else map(cells, built))
+        writer.writerows(lines)
+        written = text()
+        if _may_start_formula(written):
+            writer.writerows(map(_defused, lines))
+            written = text()
+        return written
 
     writer.writerow(headers or columns)
     yield "\ufeff" + text()

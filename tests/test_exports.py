@@ -66,6 +66,25 @@ def test_xlsx_replaces_what_xml_cannot_hold_and_opens(text, kept):
     assert sheet["A2"].value == kept
 
 
+def test_formula_looking_text_among_many_rows_is_quoted_and_the_chunk_written_once():
+    rows = [{"name": f"n{n}", "number": n, "when": None} for n in range(10)]
+    rows[7]["name"] = "=1+1"
+    rows[3]["name"] = "\r=1+1"
+
+    (header, *written) = parsed(writers.csv_chunks(rows, COLUMNS, rows_per_chunk=5))
+
+    assert [row[0] for row in written] == [
+        *["n0", "n1", "n2", "'\r=1+1", "n4"],
+        *["n5", "n6", "'=1+1", "n8", "n9"],
+    ]
+
+
+def test_a_negative_number_or_an_empty_last_cell_is_left_alone():
+    rows = [{"name": "a", "number": -5, "when": None}, {"name": "-b", "number": 1, "when": None}]
+
+    assert parsed(writers.csv_chunks(rows, COLUMNS))[1:] == [["a", "-5", ""], ["'-b", "1", ""]]
+
+
 def test_plain_text_and_chinese_are_left_alone():
     rows = [{"name": '王建国, Jr. "A"', "number": None, "when": None}]
 
@@ -102,7 +121,9 @@ def test_a_row_that_fails_to_build_ends_the_read(seeded):
     def broken(values):
         raise KeyError("a reason template without its parameter")
 
-    rows = exports.QueryRows(exports.screening_log_queryset(), broken)
+    rows = exports.QueryRows(
+        exports.screening_log_queryset(), broken, exports.SCREENING_LOG_COLUMNS
+    )
     with pytest.raises(KeyError):
         list(writers.csv_chunks(rows, exports.SCREENING_LOG_COLUMNS, rows_per_chunk=2))
 
