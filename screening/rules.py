@@ -326,7 +326,9 @@ def _json_safe(value: object) -> object:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+# Results are read-only by convention rather than frozen: a frozen dataclass sets each field
+# through object.__setattr__, which made building the twelve results half of an evaluation.
+@dataclass(slots=True)
 class CriterionResult:
     code: str
     result: Result
@@ -350,7 +352,7 @@ class CriterionResult:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Evaluation:
     results: tuple[CriterionResult, ...]  # in CRITERIA order
     outcome: Outcome
@@ -402,27 +404,23 @@ def _join(parts: list[str]) -> str:
 
 
 def _answers(
-    code: str, s: Snapshot, checks: tuple[tuple[str, str], ...], pass_template: str
+    code: str, values: dict, fail_templates: dict[str, str], pass_template: str
 ) -> CriterionResult:
     """A criterion made of tri-state answers: any "yes" fails, any not "no" is unknown.
 
-    ``checks`` is (snapshot key, template shown when that answer is "yes").
+    ``values`` is (snapshot key -> answer); ``fail_templates`` is (snapshot key -> template
+    shown when that answer is "yes"), in the same order.
     """
-    values = {}
-    fails = []
-    missing = []
-    for key, template in checks:
-        answer = values[key] = getattr(s, key)
-        if answer == "yes":
-            fails.append(template)
-        elif answer != "no":
-            missing.append(key)
+    for answer in values.values():
+        if answer != "no":
+            break
+    else:
+        return CriterionResult(code, PASS, pass_template, {}, values)
+    fails = [fail_templates[key] for key, answer in values.items() if answer == "yes"]
     if fails:
         return CriterionResult(code, FAIL, _join(fails), {}, values)
-    if missing:
-        missing = tuple(missing)
-        return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
-    return CriterionResult(code, PASS, pass_template, {}, values)
+    missing = tuple(key for key, answer in values.items() if answer != "no")
+    return CriterionResult(code, UNKNOWN, T_MISSING, {"missing": missing}, values, missing)
 
 
 def _limit_checks(
@@ -565,18 +563,21 @@ def _i2_stage(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("I2", UNKNOWN, _join(parts), params, values, missing)
 
 
-_I3_CHECKS = (
-    (
-        "prior_esophageal_radiotherapy",
-        gettext_noop("prior radical radiotherapy for esophageal cancer"),
+_I3_FAILS = {
+    "prior_esophageal_radiotherapy": gettext_noop(
+        "prior radical radiotherapy for esophageal cancer"
     ),
-    ("prior_esophageal_surgery", gettext_noop("prior radical surgery for esophageal cancer")),
-)
+    "prior_esophageal_surgery": gettext_noop("prior radical surgery for esophageal cancer"),
+}
 _I3_PASS = gettext_noop("no prior radical radiotherapy or surgery")
 
 
 def _i3_prior_treatment(s: Snapshot, lim: Limits) -> CriterionResult:
-    return _answers("I3", s, _I3_CHECKS, _I3_PASS)
+    values = {
+        "prior_esophageal_radiotherapy": s.prior_esophageal_radiotherapy,
+        "prior_esophageal_surgery": s.prior_esophageal_surgery,
+    }
+    return _answers("I3", values, _I3_FAILS, _I3_PASS)
 
 
 # (snapshot key, limit name, template when over the limit)
@@ -619,19 +620,33 @@ def _absent_liver_kidney(values: dict) -> tuple[str, ...]:
 
 
 def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
+    alt, ast, bilirubin = s.alt, s.ast, s.total_bilirubin
     cr, cc = s.creatinine, s.creatinine_clearance
     values = {
         "labs_date": s.labs_date,
         "screening_date": s.screening_date,
-        "alt": s.alt,
-        "ast": s.ast,
-        "total_bilirubin": s.total_bilirubin,
+        "alt": alt,
+        "ast": ast,
+        "total_bilirubin": bilirubin,
         "creatinine": cr,
         "creatinine_clearance": cc,
     }
     stale = _stale_labs("I4", s, lim, values, _absent_liver_kidney)
     if stale is not None:
         return stale
+    # The common case, decided before the bookkeeping of reasons below (which reaches the
+    # same result for it): every value given and within its limit.
+    if (
+        alt is not None
+        and alt <= lim.alt_max
+        and ast is not None
+        and ast <= lim.ast_max
+        and bilirubin is not None
+        and bilirubin <= lim.total_bilirubin_max
+        and cr is not None
+        and cr <= lim.creatinine_max
+    ):
+        return CriterionResult("I4", PASS, T_LIVER_KIDNEY_OK, {}, values)
     fails, params, missing = _limit_checks(_I4_LIVER, values, lim, operator.gt)
 
     kidney_by_clearance = False
@@ -686,17 +701,30 @@ def _absent_bone_marrow(values: dict) -> tuple[str, ...]:
 
 
 def _i5_bone_marrow(s: Snapshot, lim: Limits) -> CriterionResult:
+    wbc, anc, platelets, hemoglobin = s.wbc, s.anc, s.platelets, s.hemoglobin
     values = {
         "labs_date": s.labs_date,
         "screening_date": s.screening_date,
-        "wbc": s.wbc,
-        "anc": s.anc,
-        "platelets": s.platelets,
-        "hemoglobin": s.hemoglobin,
+        "wbc": wbc,
+        "anc": anc,
+        "platelets": platelets,
+        "hemoglobin": hemoglobin,
     }
     stale = _stale_labs("I5", s, lim, values, _absent_bone_marrow)
     if stale is not None:
         return stale
+    # The common case, as in I4: every count given and within its limit.
+    if (
+        wbc is not None
+        and wbc >= lim.wbc_min
+        and anc is not None
+        and anc >= lim.anc_min
+        and platelets is not None
+        and platelets >= lim.platelets_min
+        and hemoglobin is not None
+        and hemoglobin >= lim.hemoglobin_min
+    ):
+        return CriterionResult("I5", PASS, T_BLOOD_COUNTS_OK, {}, values)
     fails, params, missing = _limit_checks(_I5_COUNTS, values, lim, operator.lt)
     if fails:
         return CriterionResult("I5", FAIL, _join(fails), params, values)
@@ -743,6 +771,13 @@ def _i6_cardiopulmonary(s: Snapshot, lim: Limits) -> CriterionResult:
     if fev1 is not None and fev1 < lim.fev1_min:
         fails.append(T_FEV1)
         params["fev1_litres"], params["fev1_min"] = fev1, lim.fev1_min
+    answers = (
+        s.cardiac_event_within_6_months,
+        s.uncontrolled_arrhythmia,
+        s.interstitial_lung_disease,
+    )
+    if not fails and ecog is not None and answers == ("no", "no", "no"):
+        return CriterionResult("I6", PASS, T_CARDIOPULMONARY_OK, {"ecog": ecog}, values)
     for key, template in _I6_ANSWERS:
         if values[key] == "yes":
             fails.append(template)
@@ -831,80 +866,89 @@ def _e2_dosimetry(s: Snapshot, lim: Limits) -> CriterionResult:
     return CriterionResult("E2", UNKNOWN, T_DOSIMETRY_INCOMPLETE, params, values, missing)
 
 
-_E3_CHECKS = (
-    ("fistula_or_perforation", gettext_noop("fistula, sinus tract or perforation")),
-    ("deep_ulceration", gettext_noop("deep or penetrating ulceration")),
-    ("perforation_risk_other", gettext_noop("high perforation risk judged by the clinician")),
-)
+_E3_FAILS = {
+    "fistula_or_perforation": gettext_noop("fistula, sinus tract or perforation"),
+    "deep_ulceration": gettext_noop("deep or penetrating ulceration"),
+    "perforation_risk_other": gettext_noop("high perforation risk judged by the clinician"),
+}
 _E3_PASS = gettext_noop("no sign of high perforation risk")
 
 
 def _e3_perforation(s: Snapshot, lim: Limits) -> CriterionResult:
-    return _answers("E3", s, _E3_CHECKS, _E3_PASS)
+    values = {
+        "fistula_or_perforation": s.fistula_or_perforation,
+        "deep_ulceration": s.deep_ulceration,
+        "perforation_risk_other": s.perforation_risk_other,
+    }
+    return _answers("E3", values, _E3_FAILS, _E3_PASS)
 
 
-_E4_CHECKS = (("abdominal_lymph_node_metastasis", gettext_noop("abdominal lymph node metastasis")),)
+_E4_FAILS = {"abdominal_lymph_node_metastasis": gettext_noop("abdominal lymph node metastasis")}
 _E4_PASS = gettext_noop("no abdominal lymph node metastasis")
 
 
 def _e4_abdominal_nodes(s: Snapshot, lim: Limits) -> CriterionResult:
-    return _answers("E4", s, _E4_CHECKS, _E4_PASS)
+    values = {"abdominal_lymph_node_metastasis": s.abdominal_lymph_node_metastasis}
+    return _answers("E4", values, _E4_FAILS, _E4_PASS)
 
 
-_E5_CHECKS = (
-    ("cardiac_implantable_device", gettext_noop("cardiac implantable device (pacemaker or ICD)")),
-    (
-        "metal_implant_in_treatment_region",
-        gettext_noop("metal implant in the treatment region"),
-    ),
-)
+_E5_FAILS = {
+    "cardiac_implantable_device": gettext_noop("cardiac implantable device (pacemaker or ICD)"),
+    "metal_implant_in_treatment_region": gettext_noop("metal implant in the treatment region"),
+}
 _E5_PASS = gettext_noop("no implanted metal device")
 
 
 def _e5_metal(s: Snapshot, lim: Limits) -> CriterionResult:
-    return _answers("E5", s, _E5_CHECKS, _E5_PASS)
+    values = {
+        "cardiac_implantable_device": s.cardiac_implantable_device,
+        "metal_implant_in_treatment_region": s.metal_implant_in_treatment_region,
+    }
+    return _answers("E5", values, _E5_FAILS, _E5_PASS)
 
 
-_E6_PREGNANCY = (("pregnant_or_breastfeeding", gettext_noop("pregnant or breastfeeding")),)
-_E6_CHECKS = (
-    ("active_connective_tissue_disease", gettext_noop("active connective tissue disease")),
-    (
-        "prior_thoracic_radiotherapy_overlap",
-        gettext_noop("prior thoracic radiotherapy overlapping the treatment field"),
+_E6_FAILS = {
+    "pregnant_or_breastfeeding": gettext_noop("pregnant or breastfeeding"),
+    "active_connective_tissue_disease": gettext_noop("active connective tissue disease"),
+    "prior_thoracic_radiotherapy_overlap": gettext_noop(
+        "prior thoracic radiotherapy overlapping the treatment field"
     ),
-    (
-        "other_absolute_rt_contraindication",
-        gettext_noop("other absolute contraindication to radiotherapy"),
+    "other_absolute_rt_contraindication": gettext_noop(
+        "other absolute contraindication to radiotherapy"
     ),
-)
-_E6_CHECKS_FEMALE = _E6_PREGNANCY + _E6_CHECKS
+}
 _E6_PASS = gettext_noop("no absolute contraindication to radiotherapy")
 
 
 def _e6_contraindication(s: Snapshot, lim: Limits) -> CriterionResult:
+    values = {
+        "active_connective_tissue_disease": s.active_connective_tissue_disease,
+        "prior_thoracic_radiotherapy_overlap": s.prior_thoracic_radiotherapy_overlap,
+        "other_absolute_rt_contraindication": s.other_absolute_rt_contraindication,
+    }
     # Pregnancy is asked only for women; for anyone else the answer is ignored entirely.
-    return _answers("E6", s, _E6_CHECKS_FEMALE if s.sex == "F" else _E6_CHECKS, _E6_PASS)
-
-
-_JUDGES = (
-    _i1_age,
-    _i2_stage,
-    _i3_prior_treatment,
-    _i4_liver_kidney,
-    _i5_bone_marrow,
-    _i6_cardiopulmonary,
-    _e1_pathology,
-    _e2_dosimetry,
-    _e3_perforation,
-    _e4_abdominal_nodes,
-    _e5_metal,
-    _e6_contraindication,
-)
+    if s.sex == "F":
+        values = {"pregnant_or_breastfeeding": s.pregnant_or_breastfeeding, **values}
+    return _answers("E6", values, _E6_FAILS, _E6_PASS)
 
 
 def evaluate(snapshot: Snapshot, limits: Limits = DEFAULT_LIMITS) -> Evaluation:
     """Judge the twelve criteria and the outcome. Pure; never raises on a well-typed snapshot."""
-    results = tuple(judge(snapshot, limits) for judge in _JUDGES)
+    # Called one by one: looping over a table of judges added a generator step per criterion.
+    results = (
+        _i1_age(snapshot, limits),
+        _i2_stage(snapshot, limits),
+        _i3_prior_treatment(snapshot, limits),
+        _i4_liver_kidney(snapshot, limits),
+        _i5_bone_marrow(snapshot, limits),
+        _i6_cardiopulmonary(snapshot, limits),
+        _e1_pathology(snapshot, limits),
+        _e2_dosimetry(snapshot, limits),
+        _e3_perforation(snapshot, limits),
+        _e4_abdominal_nodes(snapshot, limits),
+        _e5_metal(snapshot, limits),
+        _e6_contraindication(snapshot, limits),
+    )
     outcome = Outcome.POTENTIALLY_ELIGIBLE
     for r in results:
         if r.result is FAIL:
