@@ -42,6 +42,11 @@ class Outcome(StrEnum):
 
 
 PASS, FAIL, UNKNOWN = Result.PASS, Result.FAIL, Result.UNKNOWN
+INELIGIBLE, INCOMPLETE, POTENTIALLY_ELIGIBLE = (
+    Outcome.INELIGIBLE,
+    Outcome.INCOMPLETE,
+    Outcome.POTENTIALLY_ELIGIBLE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -949,11 +954,11 @@ def evaluate(snapshot: Snapshot, limits: Limits = DEFAULT_LIMITS) -> Evaluation:
         _e5_metal(snapshot, limits),
         _e6_contraindication(snapshot, limits),
     )
-    outcome = Outcome.POTENTIALLY_ELIGIBLE
+    outcome = POTENTIALLY_ELIGIBLE
     for r in results:
         if r.result is FAIL:
-            outcome = Outcome.INELIGIBLE
+            outcome = INELIGIBLE
             break
         if r.result is UNKNOWN and r.code != DEFERRABLE:
-            outcome = Outcome.INCOMPLETE
+            outcome = INCOMPLETE
     return Evaluation(results, outcome)
