@@ -9,7 +9,9 @@ costs a constant number of queries, so an import of 10,000 rows is checked like 
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -26,9 +28,11 @@ def name_key(full_name: str) -> str:
     return _NAME_SPACES.sub("", full_name).lower()
 
 
-@dataclass(frozen=True)
-class Person:
-    """Who a referral (stored or about to be) is about. ``pk`` is the referral's own id."""
+class Person(NamedTuple):
+    """Who a referral (stored or about to be) is about. ``pk`` is the referral's own id.
+
+    A tuple: a file's check builds one for every stored referral born on its rows' birthdays.
+    """
 
     site_id: int
     hospital_number: str
@@ -114,6 +118,33 @@ def _stored(condition: Q) -> list[_Stored]:
     ]
 
 
+def born_alike(people: list[Person]) -> dict[tuple, list[Person]]:
+    """The stored people sharing a name, birth date and sex with one of ``people``, by that
+    key (``Person.duplicate_key``). One query, for the referrals born on the same day with the
+    same sex (an index reads them); the names are compared here, as ``name_key`` spells them."""
+    keys = {person.duplicate_key() for person in people}
+    births = {(born, sex) for _name, born, sex in keys}
+    # The (day, sex) pairs as two arrays: a list of thousands of parameters costs Django more
+    # to build than the database takes to answer.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Person's fields, in order.
+            "SELECT r.site_id, r.hospital_number, r.national_id, r.full_name, r.date_of_birth, "
+            f"r.sex, r.id FROM {Referral._meta.db_table} r "  # noqa: S608 - our table
+            "JOIN unnest(%s::date[], %s::text[]) AS born(day, sex) "
+            "ON r.date_of_birth = born.day AND r.sex = born.sex",
+            [[born for born, _sex in births], [sex for _born, sex in births]],
+        )
+        rows = cursor.fetchall()
+    found = defaultdict(list)
+    for row in rows:
+        person = Person._make(row)
+        key = person.duplicate_key()
+        if key in keys:
+            found[key].append(person)
+    return found
+
+
 def _refusals(person: Person, same: list[_Stored], visible_site_ids) -> list[tuple[str, str]]:
     """The refusal of a row whose person already has ``same`` referrals (its own excluded):
     an enrolment first, else an open referral; named on the field that matched."""
@@ -141,13 +172,14 @@ def _refusals(person: Person, same: list[_Stored], visible_site_ids) -> list[tup
     return [(field_name, message)]
 
 
-def check(people: list[Person], *, visible_site_ids=None) -> list[Finding]:
+def check(people: list[Person], *, visible_site_ids=None, alike=None) -> list[Finding]:
     """What the stored referrals say about each of ``people``: refusals (an open referral of the
     same person; an enrolment), the latest earlier closed referral to link to, and whether the
     row is a possible duplicate of a stored referral. Rows are not compared with each other.
 
-    ``visible_site_ids`` are the sites whose screening numbers may be named (None: all).
-    Two queries whatever the number of rows.
+    ``visible_site_ids`` are the sites whose screening numbers may be named (None: all);
+    ``alike`` is ``born_alike(people)`` when the caller has it. Two queries whatever the number
+    of rows (one with ``alike``).
     """
     if not people:
         return []
@@ -156,9 +188,8 @@ def check(people: list[Person], *, visible_site_ids=None) -> list[Finding]:
         site_id__in={person.site_id for person in people},
     ) | Q(national_id__in={person.national_id for person in people if person.national_id})
     by_person = _stored(same_person)
-    by_birth = defaultdict(list)
-    for stored in _stored(Q(date_of_birth__in={person.date_of_birth for person in people})):
-        by_birth[stored.person.duplicate_key()].append(stored)
+    if alike is None:
+        alike = born_alike(people)
     findings = []
     for person in people:
         same = [s for s in by_person if s.person.pk != person.pk and s.person.same_person(person)]
@@ -167,24 +198,34 @@ def check(people: list[Person], *, visible_site_ids=None) -> list[Finding]:
         if closed:
             finding.previous_id = closed[-1].person.pk
         finding.possible_duplicate = any(
-            stored.person.pk != person.pk and not stored.person.same_person(person)
-            for stored in by_birth.get(person.duplicate_key(), ())
+            stored.pk != person.pk and not stored.same_person(person)
+            for stored in alike.get(person.duplicate_key(), ())
         )
         findings.append(finding)
     return findings
 
 
+def new_duplicates(people: list[Person], alike: dict) -> tuple[list[bool], set[int]]:
+    """For ``people`` about to be stored: whether each is a possible duplicate, of a stored
+    referral (``alike`` is ``born_alike(people)``) or of another of ``people``; and the ids of
+    the stored referrals they make possible duplicates. No query."""
+    among = defaultdict(list)
+    for person in people:
+        among[person.duplicate_key()].append(person)
+    flags, stored = [], set()
+    for person in people:
+        key = person.duplicate_key()
+        others = [other for other in alike.get(key, ()) if not other.same_person(person)]
+        stored.update(other.pk for other in others)
+        flags.append(bool(others) or any(not other.same_person(person) for other in among[key]))
+    return flags, stored
+
+
 def refresh_duplicate_flags(people: list[Person]) -> None:
     """Set ``possible_duplicate`` right on every stored referral that shares a name, birth date
     and sex with one of ``people`` (their stored referrals included). Three queries at most."""
-    keys = {person.duplicate_key() for person in people}
-    stored = _stored(Q(date_of_birth__in={key[1] for key in keys}))
-    groups = defaultdict(list)
-    for row in stored:
-        if row.person.duplicate_key() in keys:
-            groups[row.person.duplicate_key()].append(row.person)
     flagged, cleared = [], []
-    for group in groups.values():
+    for group in born_alike(people).values():
         for person in group:
             duplicate = any(not other.same_person(person) for other in group if other is not person)
             (flagged if duplicate else cleared).append(person.pk)

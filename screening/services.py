@@ -3,7 +3,6 @@
 import dataclasses
 import functools
 import hashlib
-import io
 import json
 from collections.abc import Iterable
 
@@ -127,6 +126,7 @@ def _evaluation_record(
     )
 
 
+COPY_CHUNK = 256 * 1024  # characters COPY is sent at a time
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -141,36 +141,58 @@ def _copy_writer(field):
     return lambda value: str(value).translate(_COPY_ESCAPES)
 
 
-def _copy_into(model, objects: list) -> None:
+class _Lines:
+    """A file COPY reads lines from as ``lines`` makes them: PostgreSQL stores the rows sent
+    while the next are made, so the two processes work at once."""
+
+    def __init__(self, lines: Iterable[str]):
+        self._lines = iter(lines)
+
+    def read(self, size: int = -1) -> str:
+        chunk, length = [], 0
+        for line in self._lines:
+            chunk.append(line)
+            length += len(line)
+            if length >= size > 0:
+                break
+        return "".join(chunk)
+
+
+def _copy_into(model, objects: Iterable) -> None:
     """Insert ``objects``, their ids already drawn, with one COPY: PostgreSQL reads it much
     faster than a multi-row INSERT of as many parameters, and the audit triggers fire on it as
-    on an INSERT, in the same pghistory context. Fields set when
-    saved (``auto_now``, ``auto_now_add``) get one moment for all the objects."""
+    on an INSERT, in the same pghistory context. ``objects`` may be made as they are read.
+    Fields set when saved (``auto_now``, ``auto_now_add``) get one moment for all the objects."""
     fields = [field for field in model._meta.concrete_fields if not field.generated]
     now = timezone.now()
     stamped = [field.attname for field in fields if getattr(field, "auto_now_add", False)]
     stamped += [field.attname for field in fields if getattr(field, "auto_now", False)]
     columns = [(field.attname, _copy_writer(field)) for field in fields]
-    rows = io.StringIO()
-    for instance in objects:
-        for attname in stamped:
-            setattr(instance, attname, now)
-        values = (getattr(instance, attname) for attname, _write in columns)
-        rows.write(
-            "\t".join(
-                "\\N" if value is None else write(value)
-                for value, (_attname, write) in zip(values, columns, strict=True)
+
+    def lines():
+        for instance in objects:
+            values = instance.__dict__
+            for attname in stamped:
+                values[attname] = now
+            yield (
+                "\t".join(
+                    [
+                        "\\N" if (value := values[attname]) is None else write(value)
+                        for attname, write in columns
+                    ]
+                )
+                + "\n"
             )
-        )
-        rows.write("\n")
-    rows.seek(0)
+
     names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     with connection.cursor() as cursor:
         # pghistory sets its context (who, from which page) in front of each statement Django
         # sends but a SELECT, for the rest of the transaction; COPY goes around Django's
         # cursor, so a statement of ours carries it first.
         cursor.execute("SET LOCAL screening.copying_rows = 'on'")
-        cursor.copy_expert(f"COPY {model._meta.db_table} ({names}) FROM STDIN", rows)
+        cursor.copy_expert(
+            f"COPY {model._meta.db_table} ({names}) FROM STDIN", _Lines(lines()), COPY_CHUNK
+        )
 
 
 def _draw_ids(model, count: int) -> list[int]:
@@ -223,10 +245,13 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
         return []
     protocol = ProtocolVersion.current()
     people = [persons.Person.from_data(data) for data in rows]
-    findings = persons.check(people)
+    alike = persons.born_alike(people)
+    findings = persons.check(people, alike=alike)
     for finding in findings:
         for _field, message in finding.refusals:
             raise WorkflowError(message)
+    # Rows of the same file, and the earlier referrals they match, are flagged too.
+    duplicate_flags, stored_duplicates = persons.new_duplicates(people, alike)
     limits = protocol.limits()
     numbers = _next_screening_numbers(len(rows))
     # Each referral is evaluated before it is stored and inserted with its evaluation: two
@@ -234,9 +259,9 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
     # back at it; the database checks both foreign keys at commit.
     referral_ids = _draw_ids(Referral, len(rows))
     evaluation_ids = _draw_ids(Evaluation, len(rows))
-    referrals, evaluations = [], []
-    for number, data, finding, referral_id, evaluation_id in zip(
-        numbers, rows, findings, referral_ids, evaluation_ids, strict=True
+    referrals, results = [], []
+    for number, data, finding, duplicate, referral_id, evaluation_id in zip(
+        numbers, rows, findings, duplicate_flags, referral_ids, evaluation_ids, strict=True
     ):
         referral = Referral(
             id=referral_id,
@@ -244,28 +269,31 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
             screening_number=number,
             created_by=user,
             previous_referral_id=finding.previous_id,
-            possible_duplicate=finding.possible_duplicate,
+            possible_duplicate=duplicate,
             **data,
         )
         snapshot = referral.snapshot()
-        evaluation = _evaluation_record(
-            referral, protocol, user, rules.evaluate(snapshot, limits), snapshot
-        )
-        evaluation.id = evaluation_id
-        referral.outcome = evaluation.outcome
-        referral.status = _status_after(referral, evaluation.outcome)
+        result = rules.evaluate(snapshot, limits)
+        referral.outcome = str(result.outcome)
+        referral.status = _status_after(referral, referral.outcome)
         referrals.append(referral)
-        evaluations.append(evaluation)
+        results.append((snapshot, result))
+
+    def evaluations():
+        # Made as COPY reads them: one evaluation's JSON is written while the database stores
+        # the ones before.
+        for referral, (snapshot, result) in zip(referrals, results, strict=True):
+            evaluation = _evaluation_record(referral, protocol, user, result, snapshot)
+            evaluation.id = referral.evaluation_id
+            yield evaluation
+
     _copy_into(Referral, referrals)
-    _copy_into(Evaluation, evaluations)
+    _copy_into(Evaluation, evaluations())
+    if stored_duplicates:
+        Referral.objects.filter(pk__in=stored_duplicates, possible_duplicate=False).update(
+            possible_duplicate=True
+        )
     notifications.referrals_created(referrals, user=user)
-    # Rows of the same file, and the earlier referrals they match, are flagged too.
-    persons.refresh_duplicate_flags(
-        [
-            dataclasses.replace(person, pk=referral.pk)
-            for person, referral in zip(people, referrals, strict=True)
-        ]
-    )
     return referrals
 
 

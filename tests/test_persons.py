@@ -216,6 +216,28 @@ def test_correcting_a_name_clears_the_flag_on_both(coordinator_wuwei):
     assert not first.possible_duplicate and not second.possible_duplicate
 
 
+def test_rows_of_one_file_flag_each_other_and_the_stored_referral_they_match(coordinator_wuwei):
+    row = referral_data(hospital_number="WU1")
+    stored = create_referral(user=coordinator_wuwei, **row)
+    assert not stored.possible_duplicate
+    cleaned, errors = validate_rows(
+        [
+            {**row, "hospital_number": "WU2"},  # the stored one's name, birth date and sex
+            {**row, "hospital_number": "WU3", "full_name": "Zhao Lei"},
+            {**row, "hospital_number": "WU4", "full_name": "ZHAO  lei"},  # the row before's
+            {**row, "hospital_number": "WU5", "full_name": "Qian Wei"},
+        ],
+        protocol=ProtocolVersion.current(),
+    )
+    assert not errors, errors
+
+    created = services.referrals_create(rows=cleaned, user=coordinator_wuwei)
+
+    flagged = dict(Referral.objects.values_list("hospital_number", "possible_duplicate"))
+    assert flagged == {"WU1": True, "WU2": True, "WU3": True, "WU4": True, "WU5": False}
+    assert [referral.possible_duplicate for referral in created] == [True, True, True, False]
+
+
 def test_ten_thousand_duplicate_rows_are_checked_in_a_constant_number_of_queries(
     django_assert_num_queries,
 ):
