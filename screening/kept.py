@@ -35,11 +35,16 @@ def snapshot_seen() -> str | None:
     return hashlib.sha256(seen.encode()).hexdigest()
 
 
-def kept(name: str, compute: Callable[[], T]) -> T:
+_ASK = object()
+
+
+def kept(name: str, compute: Callable[[], T], *, seen=_ASK) -> T:
     """``compute()``, or what it gave at the same snapshot (one query then, three when it is
     worked out). ``name`` must say everything the figure depends on besides the data: the
-    site it is limited to, its dates, the user's scope."""
-    seen = snapshot_seen()
+    site it is limited to, its dates, the user's scope. ``seen`` is ``snapshot_seen()`` when
+    the caller has asked it already (a page keeping several parts asks once)."""
+    if seen is _ASK:
+        seen = snapshot_seen()
     key = f"kept:{name}:{seen}"
     value = cache.get(key) if seen else None
     if value is None:
@@ -51,12 +56,14 @@ def kept(name: str, compute: Callable[[], T]) -> T:
 
 
 def kept_fragment(
-    name: str, template_name: str, context: Callable[[], dict], request=None
+    name: str, template_name: str, context: Callable[[], dict], request=None, *, seen=_ASK
 ) -> SafeString:
     """``template_name`` rendered with ``context()``, or the HTML it gave at the same snapshot
     and in the same language: the queries and the rendering of a page's data are done once a
     snapshot. ``name`` as for ``kept`` (the active language is added to it); the template
     must show nothing of the request that ``name`` does not say, and no CSRF token."""
     return kept(
-        f"{name}:{get_language()}", lambda: render_to_string(template_name, context(), request)
+        f"{name}:{get_language()}",
+        lambda: render_to_string(template_name, context(), request),
+        seen=seen,
     )

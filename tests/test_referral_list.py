@@ -1,7 +1,9 @@
 """The referral list: what each user sees, filters, search, sorting, counts and pages."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from screening import services
 from screening.national_id import check_character
@@ -115,6 +117,43 @@ def test_list_queries_do_not_grow_with_rows(client_as, who, django_assert_num_qu
     with django_assert_num_queries(LIST_QUERIES[who]):
         response = client.get(url, {"q": "S-", "sort": "oldest"})
     assert "1000 referrals" in response.content.decode()
+
+
+def test_the_list_is_kept_while_the_snapshot_stays_the_same(
+    client_as, frozen_snapshot, django_assert_num_queries
+):
+    wuwei_referrals = create_referrals(55)
+    create_referral(site="lanzhou", number=100, full_name="李秀英")
+    wuwei, lanzhou = client_as("coordinator_wuwei"), client_as("coordinator_lanzhou")
+    url = reverse("referral_list")
+    assert "55 referrals" in wuwei.get(url).content.decode()
+    assert wuwei.get(url, {"page": 2}).content.decode().count('<th scope="row">') == 5
+    # Unseen while the snapshot stays the same (in life any commit changes it).
+    create_referral(number=200, full_name="王建国")
+
+    # Session, user with its roles, the unread notifications: counts and rows are kept.
+    with django_assert_num_queries(3):
+        again = wuwei.get(url).content.decode()
+    assert "55 referrals" in again
+    assert again.count('<th scope="row">') == 50
+    assert "王建国" not in again
+    # Kept apart for each page, sort, language and the sites the user sees.
+    assert wuwei.get(url, {"page": 2}).content.decode().count('<th scope="row">') == 5
+    oldest = min(wuwei_referrals, key=lambda referral: (referral.referral_date, referral.pk))
+    by_age = wuwei.get(url, {"sort": "oldest"}).content.decode()
+    assert f">{oldest.screening_number}</a>" in by_age.split('<th scope="row">')[1]
+    in_chinese = client_as("coordinator_wuwei")
+    in_chinese.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    with translation.override("en"):  # the request leaves Chinese active in the thread
+        assert "例转诊" in in_chinese.get(url).content.decode()
+    other_site = lanzhou.get(url).content.decode()
+    assert "李秀英" in other_site
+    assert wuwei_referrals[0].screening_number not in other_site
+
+    frozen_snapshot.advance()
+    fresh = wuwei.get(url).content.decode()
+    assert "56 referrals" in fresh
+    assert "王建国" in fresh
 
 
 # --- sortable columns, the "why" column, national ID search, strict dates ---

@@ -36,50 +36,69 @@ LIST_PAGE_SIZE = 50
 
 @require_GET
 def referral_list(request):
-    """Filtered, searched, sorted and paginated; constant queries whatever the row count."""
+    """Filtered, searched, sorted and paginated; constant queries whatever the row count.
+
+    What is drawn from the referrals (the counts, the filter form, the page of rows) is kept
+    while the database shows the same snapshot (``kept``), for the user's sites, the query
+    string, the language and the day (days waiting)."""
     user = request.user
     visible = access.referrals_for_user(user)
     filterset = filters.ReferralFilter(request.GET or None, queryset=visible, request=request)
     matching = filterset.qs
-    above = _above_the_rows(request, filterset, visible, matching)
-    # Page over ids first: a deep page then reads only the index, and the page's 50 rows are
-    # fetched by id (one more query, whatever the page number).
-    page = _CountedPaginator(
-        matching.values_list("pk", flat=True), LIST_PAGE_SIZE, count=above["matching"]
-    ).get_page(request.GET.get("page"))
-    shown = {
-        referral["pk"]: referral
-        for referral in visible.filter(pk__in=page.object_list)
-        .order_by()
-        .values("pk", *_LIST_FIELDS, results_for_why=_RESULTS_FOR_WHY)
-    }
+    sites = access.visible_site_ids(user)
+    scope = "all" if sites is None else ",".join(str(site) for site in sorted(sites))
+    seen = kept.snapshot_seen()
+    above = _above_the_rows(request, filterset, visible, matching, scope=scope, seen=seen)
+    # Hashed: the query may hold a patient's name.
+    query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()
+
+    def the_rows() -> dict:
+        # Page over ids first: a deep page then reads only the index, and the page's 50 rows
+        # are fetched by id (one more query, whatever the page number).
+        page = _CountedPaginator(
+            matching.values_list("pk", flat=True), LIST_PAGE_SIZE, count=above["matching"]
+        ).get_page(request.GET.get("page"))
+        shown = {
+            referral["pk"]: referral
+            for referral in visible.filter(pk__in=page.object_list)
+            .order_by()
+            .values("pk", *_LIST_FIELDS, results_for_why=_RESULTS_FOR_WHY)
+        }
+        return {
+            "page": page,
+            "rows": _rows([shown[pk] for pk in page.object_list]),
+            "headers": _column_headers(request.GET),
+        }
+
+    rows = kept.kept_fragment(
+        f"referral-list-rows:{scope}:{timezone.localdate().isoformat()}:{query}",
+        "referrals/list_rows.html",
+        the_rows,
+        request,
+        seen=seen,
+    )
     statuses = above["statuses"]
     context = {
         "filter": filterset,
         "filter_fields": above["filter_fields"],
-        "page": page,
-        "rows": _rows([shown[pk] for pk in page.object_list]),
-        "headers": _column_headers(request.GET),
+        "rows": rows,
         "status_counts": [(status, label, statuses[status]) for status, label in Status.choices],
         "may_create": access.may_create_referral(user),
     }
     return render(request, "referrals/list.html", context)
 
 
-def _above_the_rows(request, filterset, visible, matching) -> dict:
+def _above_the_rows(request, filterset, visible, matching, *, scope: str, seen) -> dict:
     """The referrals by status, how many the filters let through, and the filter form's
     fields: the counts read every referral the user sees, and crispy takes longer to draw six
-    fields than the page its fifty rows. None changes while the database shows the same
-    snapshot, so they are kept (``kept``) for the user's sites, the filters and the language.
-    """
+    fields than the page its fifty rows. Kept (``kept``) for the user's sites (``scope``), the
+    filters and the language."""
     filtering = sorted(
         (key, value)
         for key, values in request.GET.lists()
         if key not in ("page", "sort")
         for value in values
     )
-    sites = access.visible_site_ids(request.user)
-    scope = "all" if sites is None else ",".join(str(site) for site in sorted(sites))
     # Hashed: the filters may hold a patient's name.
     filters_seen = hashlib.sha256(urlencode(filtering).encode()).hexdigest()
 
@@ -90,7 +109,7 @@ def _above_the_rows(request, filterset, visible, matching) -> dict:
         )
         return {"statuses": statuses, "matching": through, "filter_fields": fields}
 
-    return kept.kept(f"referral-list:{scope}:{get_language()}:{filters_seen}", work_out)
+    return kept.kept(f"referral-list:{scope}:{get_language()}:{filters_seen}", work_out, seen=seen)
 
 
 def _count(visible, matching) -> tuple[dict[str, int], int]:
