@@ -206,7 +206,7 @@ def _side_by_side_rows(results: dict) -> list[tuple]:
     listed, changelist = compared["list_seconds"], compared["admin_seconds"]
     return [
         (
-            f"referral list in-process, {compared['rows_per_page']} rows, "
+            f"referral list in-process, nothing kept, {compared['rows_per_page']} rows, "
             f"{compared['role'].replace('_', ' ')}",
             _seconds(listed["median"]) + _noisy(listed),
             "admin changelist " + _seconds(changelist["median"]) + _noisy(changelist),
