@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import F
+from django.db import connection
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -309,35 +309,42 @@ class History:
 _BLOOD_PANEL = ("labs_date", *units.LAB_KEYS)
 
 
+def _history_sql() -> str:
+    # The user is joined by the id kept in the audit context, as text: the context is JSON,
+    # and a context written without a user must not break the page.
+    quote = connection.ops.quote_name
+    events = Referral.events.field.model
+    contexts = events._meta.get_field("pgh_context").related_model
+    panel = ", ".join(f"event.{quote(name)}" for name in _BLOOD_PANEL)
+    return f"""
+        SELECT event.pgh_created_at, event.status, account.username,
+            context.metadata ->> 'data_source', {panel}
+        FROM {quote(events._meta.db_table)} AS event
+        LEFT JOIN {quote(contexts._meta.db_table)} AS context ON context.id = event.pgh_context_id
+        LEFT JOIN {quote(get_user_model()._meta.db_table)} AS account
+            ON account.id::text = context.metadata ->> 'user'
+        WHERE event.pgh_obj_id = %s
+        ORDER BY event.pgh_id
+    """
+
+
 def history(referral: Referral) -> History:
     """The referral's status changes, oldest first, and the source of its latest blood panel,
-    from its audit events (two queries)."""
-    events = referral.events.order_by("pgh_id").values_list(
-        "pgh_created_at", "status", "pgh_context__metadata", *_BLOOD_PANEL
-    )
+    from its audit events and the names of their users (one query, in SQL: the ORM takes
+    longer to build it than the database to answer it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_history_sql(), [referral.pk])
+        events = cursor.fetchall()
+    labels = dict(Referral.Status.choices)
     changes, previous, panel, labs_source = [], None, None, ""
-    for at, status, metadata, *blood_panel in events:
-        metadata = metadata or {}
+    for at, status, username, data_source, *blood_panel in events:
         if status != previous:
-            changes.append((at, status, metadata.get("user")))
+            changes.append(StatusChange(at, status, str(labels[status]), username or ""))
             previous = status
         if blood_panel != panel:
-            labs_source = metadata.get("data_source", "")
+            labs_source = data_source or ""
             panel = blood_panel
-    user_ids = {user_id for _at, _status, user_id in changes if user_id is not None}
-    names = dict(
-        get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")
-        if user_ids
-        else ()
-    )
-    labels = dict(Referral.Status.choices)
-    return History(
-        status_changes=[
-            StatusChange(at, status, str(labels[status]), names.get(user_id, ""))
-            for at, status, user_id in changes
-        ],
-        labs_source=labs_source,
-    )
+    return History(status_changes=changes, labs_source=labs_source)
 
 
 def eligibility_as_of(referral: Referral, day: datetime.date) -> dict:
@@ -362,6 +369,20 @@ class DecisionShown:
     state: str  # "current", "superseded" or "voided"
     signature: Signature | None  # the signature of the decision itself
     void_signature: Signature | None
+    decided_by: str  # the full name of the member who recorded it, else the username
+
+
+def _decisions_sql() -> str:
+    quote = connection.ops.quote_name
+    return f"""
+        SELECT decision.*, account.username AS decided_by_username,
+            account.first_name AS decided_by_first_name, account.last_name AS decided_by_last_name
+        FROM {quote(MdtDecision._meta.db_table)} AS decision
+        LEFT JOIN {quote(get_user_model()._meta.db_table)} AS account
+            ON account.id = decision.decided_by_id
+        WHERE decision.referral_id = %s
+        ORDER BY decision.superseded_at DESC NULLS FIRST, decision.decided_at DESC, decision.id DESC
+    """
 
 
 def decisions_shown(
@@ -369,15 +390,13 @@ def decisions_shown(
 ) -> list[DecisionShown]:
     """Every MDT decision on the referral, the current one first, then the superseded and
     voided ones, newest first; each with its signatures from ``signatures`` (the referral's)
-    and a rejection's criterion worded with ``limits``. One query."""
-    decisions = referral.decisions.select_related("decided_by", "voided_by").order_by(
-        F("superseded_at").desc(nulls_first=True), "-decided_at", "-id"
-    )
+    and a rejection's criterion worded with ``limits``. One query, in SQL: the ORM takes
+    longer to build it than the database to answer it."""
     by_decision = {}
     for signature in signatures:
         by_decision.setdefault(signature.decision_id, {})[signature.meaning] = signature
     shown = []
-    for decision in decisions:
+    for decision in MdtDecision.objects.raw(_decisions_sql(), [referral.pk]):
         signed = by_decision.get(decision.pk, {})
         if decision.voided_by_id:
             state = "voided"
@@ -386,6 +405,8 @@ def decisions_shown(
         else:
             state = "current"
         approved = decision.decision == MdtDecision.Decision.APPROVE
+        # As User.get_full_name() would say it.
+        full_name = f"{decision.decided_by_first_name} {decision.decided_by_last_name}".strip()
         shown.append(
             DecisionShown(
                 decision=decision,
@@ -396,9 +417,27 @@ def decisions_shown(
                     Signature.Meaning.APPROVED if approved else Signature.Meaning.REJECTED
                 ),
                 void_signature=signed.get(Signature.Meaning.VOIDED),
+                decided_by=full_name or decision.decided_by_username,
             )
         )
     return shown
+
+
+def signatures_of(referral: Referral) -> list[Signature]:
+    """The referral's signatures, oldest first (one query, in SQL like ``decisions_shown``)."""
+    table = connection.ops.quote_name(Signature._meta.db_table)
+    return list(
+        Signature.objects.raw(
+            f"SELECT * FROM {table} WHERE referral_id = %s ORDER BY signed_at, id", [referral.pk]
+        )
+    )
+
+
+def enrolment_of(referral: Referral) -> Enrolment | None:
+    """The referral's enrolment, if it has one (one query, in SQL like ``decisions_shown``)."""
+    table = connection.ops.quote_name(Enrolment._meta.db_table)
+    found = Enrolment.objects.raw(f"SELECT * FROM {table} WHERE referral_id = %s", [referral.pk])
+    return next(iter(found), None)
 
 
 def rejection_reason_text(code: str, limits: rules.Limits) -> str:

@@ -26,7 +26,7 @@ from screening.forms.referrals import (
     WithdrawalForm,
     referral_form_helper,
 )
-from screening.models import Enrolment, Evaluation, ProtocolVersion, Referral, Site
+from screening.models import Evaluation, ProtocolVersion, Referral, Site
 from screening.templatetags import badges
 
 Status = Referral.Status
@@ -397,14 +397,10 @@ def referral_detail(request, screening_number):
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
     earlier, duplicates = persons.related(referral, visible_site_ids=access.visible_site_ids(user))
     history = display.history(referral)
-    signatures = list(referral.signatures.all())
+    signatures = display.signatures_of(referral)
     decisions = display.decisions_shown(referral, signatures, limits)
     current = next((shown for shown in decisions if shown.state == "current"), None)
-    enrolment = (
-        Enrolment.objects.filter(referral=referral).first()
-        if referral.status == Status.ENROLLED
-        else None
-    )
+    enrolment = display.enrolment_of(referral) if referral.status == Status.ENROLLED else None
     context = {
         "referral": referral,
         "evaluation": evaluation,
