@@ -7,12 +7,14 @@ the same JSON shape, so the referral page and the live panel share these helpers
 """
 
 import datetime
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.utils.translation import gettext, ngettext
+from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from screening import rules, services, staging, units
@@ -79,6 +81,21 @@ def value_display(key: str, value) -> str:
     return str(CHOICE_LABELS.get(key, {}).get(value, value))
 
 
+# ``language`` keys the cache: the texts are translated.
+@functools.lru_cache(maxsize=64)
+def _criterion_texts(limits: rules.Limits, language: str | None) -> dict[str, str]:
+    return {
+        criterion.code: rules.criterion_text(criterion.code, limits) for criterion in rules.CRITERIA
+    }
+
+
+def criterion_text(code: str, limits: rules.Limits) -> str:
+    """``rules.criterion_text`` in the active language, kept for each protocol's limits: the
+    wording depends on nothing else, so it cannot go stale, and the referral page words all
+    twelve criteria on every view, each with every limit formatted."""
+    return _criterion_texts(limits, get_language())[code]
+
+
 def criterion_rows(results: dict, limits: rules.Limits) -> list[CriterionRow]:
     """The twelve criteria in protocol order from evaluation results JSON, worded with the
     ``limits`` they were judged by (``evaluation.protocol_version.limits()``)."""
@@ -88,7 +105,7 @@ def criterion_rows(results: dict, limits: rules.Limits) -> list[CriterionRow]:
         rows.append(
             CriterionRow(
                 code=criterion.code,
-                text=rules.criterion_text(criterion.code, limits),
+                text=criterion_text(criterion.code, limits),
                 result=data["result"],
                 reason=rules.render_reason(data["template"], data["params"]),
                 values=[
@@ -107,7 +124,7 @@ def todo_items(results: dict, limits: rules.Limits) -> list[TodoItem]:
     return [
         TodoItem(
             code=criterion.code,
-            text=rules.criterion_text(criterion.code, limits),
+            text=criterion_text(criterion.code, limits),
             missing=[
                 (key, _missing_label(key, results[criterion.code]["values"]))
                 for key in results[criterion.code]["missing"]
@@ -170,7 +187,7 @@ def mdt_to_confirm(results: dict, limits: rules.Limits) -> list[dict]:
     if deferred["result"] != rules.UNKNOWN:
         return []
     reason = rules.render_reason(deferred["template"], deferred["params"])
-    text = rules.criterion_text(rules.DEFERRABLE, limits)
+    text = criterion_text(rules.DEFERRABLE, limits)
     return [{"code": rules.DEFERRABLE, "text": text, "reason": reason}]
 
 
@@ -260,31 +277,40 @@ def lab_display(referral: Referral, key: str) -> str:
     return f"{entered} (= {format_number(si_value)} {units.SI_UNIT[key]})"
 
 
+# The fields of each section the referral page shows, looked up once: the units are shown
+# with their values.
+_SECTION_FIELDS = tuple(
+    (title, tuple(Referral._meta.get_field(name) for name in names if not name.endswith("_unit")))
+    for title, names in SECTIONS
+)
+
+
 def clinical_sections(
     referral: Referral, *, labs_source: str = ""
 ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Every section 3 value of the referral under its section title, as (label, text); the
-    blood panel also says where it came from when it was not typed in."""
+    """Every section 3 value of the referral under its section title, as (label, text), the
+    label capitalised; the blood panel also says where it came from when it was not typed in."""
+    not_given = gettext("not given")
     shown = []
-    for title, names in SECTIONS:
+    for title, fields in _SECTION_FIELDS:
         rows = []
-        for name in names:
-            if name.endswith("_unit"):
-                continue
+        for field in fields:
+            name = field.name
             if name == "pregnant_or_breastfeeding" and referral.sex != Referral.Sex.FEMALE:
                 continue
-            field = Referral._meta.get_field(name)
             if name in units.LAB_KEYS:
                 text = lab_display(referral, name)
             elif name == "site":
                 text = referral.site.display_name
             elif field.choices:
-                text = getattr(referral, f"get_{name}_display")() or gettext("not given")
+                # As get_FOO_display() words it, without building the choices again.
+                value = getattr(referral, field.attname)
+                text = str(CHOICE_LABELS[name].get(value, value) or "") or not_given
             else:
                 text = value_display(name, getattr(referral, name))
-            rows.append((str(field.verbose_name), text))
-        if "labs_date" in names and labs_source:
-            rows.append((gettext("Data from"), labs_source))
+            rows.append((capfirst(str(field.verbose_name)), text))
+        if labs_source and any(field.name == "labs_date" for field in fields):
+            rows.append((capfirst(gettext("Data from")), labs_source))
         shown.append((str(title), rows))
     return shown
 
@@ -443,7 +469,7 @@ def enrolment_of(referral: Referral) -> Enrolment | None:
 def rejection_reason_text(code: str, limits: rules.Limits) -> str:
     """The criterion a rejection rests on, with its text, or "Other"."""
     if code in rules.CODES:
-        return f"{code} · {rules.criterion_text(code, limits)}"
+        return f"{code} · {criterion_text(code, limits)}"
     return gettext("Other")
 
 
