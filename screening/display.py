@@ -27,7 +27,7 @@ from screening.models import (
     Referral,
     Signature,
 )
-from screening.text import format_number, join_clauses, join_items, join_words
+from screening.text import format_number, join_clauses, join_items, join_words, local_minute
 
 OUTCOME_SENTENCES = {
     rules.Outcome.POTENTIALLY_ELIGIBLE: _(
@@ -64,8 +64,24 @@ class TodoItem:
     missing: list[tuple[str, str]]  # (form field name, label)
 
 
+# The labels of the fields and the words of their answers in a language, translated once:
+# they are constants, so they cannot go stale, and the referral page shows some hundred and
+# fifty of them. ``language`` keys the cache.
+@functools.lru_cache(maxsize=8)
+def _field_labels(language: str | None) -> dict[str, str]:
+    return {key: gettext(label) for key, label in rules.FIELD_LABELS.items()}
+
+
+@functools.lru_cache(maxsize=8)
+def _choice_words(language: str | None) -> dict[str, dict]:
+    return {
+        name: {value: str(label) for value, label in labels.items()}
+        for name, labels in CHOICE_LABELS.items()
+    }
+
+
 def field_label(key: str) -> str:
-    return gettext(rules.FIELD_LABELS.get(key, key))
+    return _field_labels(get_language()).get(key) or gettext(key)
 
 
 def value_display(key: str, value) -> str:
@@ -78,7 +94,9 @@ def value_display(key: str, value) -> str:
         return f"{format_number(Decimal(str(value)))} {MEASUREMENT_UNITS[key]}"
     if isinstance(value, datetime.date):
         return value.isoformat()
-    return str(CHOICE_LABELS.get(key, {}).get(value, value))
+    if key in CHOICE_LABELS:
+        return _choice_words(get_language())[key].get(value, str(value))
+    return str(value)
 
 
 # ``language`` keys the cache: the texts are translated.
@@ -285,16 +303,30 @@ _SECTION_FIELDS = tuple(
 )
 
 
+@functools.lru_cache(maxsize=8)
+def _section_labels(language: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The titles of ``_SECTION_FIELDS`` and their fields' labels, capitalised, in ``language``
+    (translated once, like ``_field_labels``)."""
+    return tuple(
+        (str(title), tuple(capfirst(str(field.verbose_name)) for field in fields))
+        for title, fields in _SECTION_FIELDS
+    )
+
+
 def clinical_sections(
     referral: Referral, *, labs_source: str = ""
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every section 3 value of the referral under its section title, as (label, text), the
     label capitalised; the blood panel also says where it came from when it was not typed in."""
+    language = get_language()
+    words = _choice_words(language)
     not_given = gettext("not given")
     shown = []
-    for title, fields in _SECTION_FIELDS:
+    for (_title, fields), (title, labels) in zip(
+        _SECTION_FIELDS, _section_labels(language), strict=True
+    ):
         rows = []
-        for field in fields:
+        for field, label in zip(fields, labels, strict=True):
             name = field.name
             if name == "pregnant_or_breastfeeding" and referral.sex != Referral.Sex.FEMALE:
                 continue
@@ -305,19 +337,19 @@ def clinical_sections(
             elif field.choices:
                 # As get_FOO_display() words it, without building the choices again.
                 value = getattr(referral, field.attname)
-                text = str(CHOICE_LABELS[name].get(value, value) or "") or not_given
+                text = str(words[name].get(value, value) or "") or not_given
             else:
                 text = value_display(name, getattr(referral, name))
-            rows.append((capfirst(str(field.verbose_name)), text))
+            rows.append((label, text))
         if labs_source and any(field.name == "labs_date" for field in fields):
             rows.append((capfirst(gettext("Data from")), labs_source))
-        shown.append((str(title), rows))
+        shown.append((title, rows))
     return shown
 
 
 @dataclass(frozen=True)
 class StatusChange:
-    at: datetime.datetime
+    at: str  # "YYYY-MM-DD HH:MM" in the trial's time zone (``text.local_minute``)
     status: str
     label: str
     by: str
@@ -365,7 +397,9 @@ def history(referral: Referral) -> History:
     changes, previous, panel, labs_source = [], None, None, ""
     for at, status, username, data_source, *blood_panel in events:
         if status != previous:
-            changes.append(StatusChange(at, status, str(labels[status]), username or ""))
+            changes.append(
+                StatusChange(local_minute(at), status, str(labels[status]), username or "")
+            )
             previous = status
         if blood_panel != panel:
             labs_source = data_source or ""
