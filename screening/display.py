@@ -80,6 +80,12 @@ def _choice_words(language: str | None) -> dict[str, dict]:
     }
 
 
+def answer(name: str, value) -> str:
+    """The words of ``value`` of the referral's choice field ``name``, as
+    ``referral.get_<name>_display()`` gives them, without building the choices again."""
+    return _choice_words(get_language())[name].get(value, value)
+
+
 def field_label(key: str) -> str:
     return _field_labels(get_language()).get(key) or gettext(key)
 
