@@ -374,8 +374,8 @@ _BLOOD_PANEL = ("labs_date", *units.LAB_KEYS)
 
 
 def _history_sql() -> str:
-    # The user is joined by the id kept in the audit context, as text: the context is JSON,
-    # and a context written without a user must not break the page.
+    # The user is joined by the id kept in the audit context, compared as text: the context
+    # is JSON, and a user recorded otherwise than as a number must not break the page.
     quote = connection.ops.quote_name
     events = Referral.events.field.model
     contexts = events._meta.get_field("pgh_context").related_model
