@@ -7,12 +7,14 @@ the same JSON shape, so the referral page and the live panel share these helpers
 """
 
 import datetime
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import F
-from django.utils.translation import gettext, ngettext
+from django.db import connection
+from django.utils.text import capfirst
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from screening import rules, services, staging, units
@@ -25,7 +27,7 @@ from screening.models import (
     Referral,
     Signature,
 )
-from screening.text import format_number, join_clauses, join_items, join_words
+from screening.text import format_number, join_clauses, join_items, join_words, local_minute
 
 OUTCOME_SENTENCES = {
     rules.Outcome.POTENTIALLY_ELIGIBLE: _(
@@ -62,8 +64,30 @@ class TodoItem:
     missing: list[tuple[str, str]]  # (form field name, label)
 
 
+# The labels of the fields and the words of their answers in a language, translated once:
+# they are constants, so they cannot go stale, and the referral page shows some hundred and
+# fifty of them. ``language`` keys the cache.
+@functools.lru_cache(maxsize=8)
+def _field_labels(language: str | None) -> dict[str, str]:
+    return {key: gettext(label) for key, label in rules.FIELD_LABELS.items()}
+
+
+@functools.lru_cache(maxsize=8)
+def _choice_words(language: str | None) -> dict[str, dict]:
+    return {
+        name: {value: str(label) for value, label in labels.items()}
+        for name, labels in CHOICE_LABELS.items()
+    }
+
+
+def answer(name: str, value) -> str:
+    """The words of ``value`` of the referral's choice field ``name``, as
+    ``referral.get_<name>_display()`` gives them, without building the choices again."""
+    return _choice_words(get_language())[name].get(value, value)
+
+
 def field_label(key: str) -> str:
-    return gettext(rules.FIELD_LABELS.get(key, key))
+    return _field_labels(get_language()).get(key) or gettext(key)
 
 
 def value_display(key: str, value) -> str:
@@ -76,7 +100,24 @@ def value_display(key: str, value) -> str:
         return f"{format_number(Decimal(str(value)))} {MEASUREMENT_UNITS[key]}"
     if isinstance(value, datetime.date):
         return value.isoformat()
-    return str(CHOICE_LABELS.get(key, {}).get(value, value))
+    if key in CHOICE_LABELS:
+        return _choice_words(get_language())[key].get(value, str(value))
+    return str(value)
+
+
+# ``language`` keys the cache: the texts are translated.
+@functools.lru_cache(maxsize=64)
+def _criterion_texts(limits: rules.Limits, language: str | None) -> dict[str, str]:
+    return {
+        criterion.code: rules.criterion_text(criterion.code, limits) for criterion in rules.CRITERIA
+    }
+
+
+def criterion_text(code: str, limits: rules.Limits) -> str:
+    """``rules.criterion_text`` in the active language, kept for each protocol's limits: the
+    wording depends on nothing else, so it cannot go stale, and the referral page words all
+    twelve criteria on every view, each with every limit formatted."""
+    return _criterion_texts(limits, get_language())[code]
 
 
 def criterion_rows(results: dict, limits: rules.Limits) -> list[CriterionRow]:
@@ -88,7 +129,7 @@ def criterion_rows(results: dict, limits: rules.Limits) -> list[CriterionRow]:
         rows.append(
             CriterionRow(
                 code=criterion.code,
-                text=rules.criterion_text(criterion.code, limits),
+                text=criterion_text(criterion.code, limits),
                 result=data["result"],
                 reason=rules.render_reason(data["template"], data["params"]),
                 values=[
@@ -107,7 +148,7 @@ def todo_items(results: dict, limits: rules.Limits) -> list[TodoItem]:
     return [
         TodoItem(
             code=criterion.code,
-            text=rules.criterion_text(criterion.code, limits),
+            text=criterion_text(criterion.code, limits),
             missing=[
                 (key, _missing_label(key, results[criterion.code]["values"]))
                 for key in results[criterion.code]["missing"]
@@ -170,7 +211,7 @@ def mdt_to_confirm(results: dict, limits: rules.Limits) -> list[dict]:
     if deferred["result"] != rules.UNKNOWN:
         return []
     reason = rules.render_reason(deferred["template"], deferred["params"])
-    text = rules.criterion_text(rules.DEFERRABLE, limits)
+    text = criterion_text(rules.DEFERRABLE, limits)
     return [{"code": rules.DEFERRABLE, "text": text, "reason": reason}]
 
 
@@ -260,38 +301,61 @@ def lab_display(referral: Referral, key: str) -> str:
     return f"{entered} (= {format_number(si_value)} {units.SI_UNIT[key]})"
 
 
+# The fields of each section the referral page shows, looked up once: the units are shown
+# with their values.
+_SECTION_FIELDS = tuple(
+    (title, tuple(Referral._meta.get_field(name) for name in names if not name.endswith("_unit")))
+    for title, names in SECTIONS
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _section_labels(language: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The titles of ``_SECTION_FIELDS`` and their fields' labels, capitalised, in ``language``
+    (translated once, like ``_field_labels``)."""
+    return tuple(
+        (str(title), tuple(capfirst(str(field.verbose_name)) for field in fields))
+        for title, fields in _SECTION_FIELDS
+    )
+
+
 def clinical_sections(
     referral: Referral, *, labs_source: str = ""
 ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Every section 3 value of the referral under its section title, as (label, text); the
-    blood panel also says where it came from when it was not typed in."""
+    """Every section 3 value of the referral under its section title, as (label, text), the
+    label capitalised; the blood panel also says where it came from when it was not typed in."""
+    language = get_language()
+    words = _choice_words(language)
+    not_given = gettext("not given")
     shown = []
-    for title, names in SECTIONS:
+    for (_title, fields), (title, labels) in zip(
+        _SECTION_FIELDS, _section_labels(language), strict=True
+    ):
         rows = []
-        for name in names:
-            if name.endswith("_unit"):
-                continue
+        for field, label in zip(fields, labels, strict=True):
+            name = field.name
             if name == "pregnant_or_breastfeeding" and referral.sex != Referral.Sex.FEMALE:
                 continue
-            field = Referral._meta.get_field(name)
             if name in units.LAB_KEYS:
                 text = lab_display(referral, name)
             elif name == "site":
                 text = referral.site.display_name
             elif field.choices:
-                text = getattr(referral, f"get_{name}_display")() or gettext("not given")
+                # As get_FOO_display() words it, without building the choices again.
+                value = getattr(referral, field.attname)
+                text = str(words[name].get(value, value) or "") or not_given
             else:
                 text = value_display(name, getattr(referral, name))
-            rows.append((str(field.verbose_name), text))
-        if "labs_date" in names and labs_source:
-            rows.append((gettext("Data from"), labs_source))
-        shown.append((str(title), rows))
+            rows.append((label, text))
+        if labs_source and any(field.name == "labs_date" for field in fields):
+            rows.append((capfirst(gettext("Data from")), labs_source))
+        shown.append((title, rows))
     return shown
 
 
 @dataclass(frozen=True)
 class StatusChange:
-    at: datetime.datetime
+    at: str  # "YYYY-MM-DD HH:MM" in the trial's time zone (``text.local_minute``)
     status: str
     label: str
     by: str
@@ -309,35 +373,44 @@ class History:
 _BLOOD_PANEL = ("labs_date", *units.LAB_KEYS)
 
 
+def _history_sql() -> str:
+    # The user is joined by the id kept in the audit context, compared as text: the context
+    # is JSON, and a user recorded otherwise than as a number must not break the page.
+    quote = connection.ops.quote_name
+    events = Referral.events.field.model
+    contexts = events._meta.get_field("pgh_context").related_model
+    panel = ", ".join(f"event.{quote(name)}" for name in _BLOOD_PANEL)
+    return f"""
+        SELECT event.pgh_created_at, event.status, account.username,
+            context.metadata ->> 'data_source', {panel}
+        FROM {quote(events._meta.db_table)} AS event
+        LEFT JOIN {quote(contexts._meta.db_table)} AS context ON context.id = event.pgh_context_id
+        LEFT JOIN {quote(get_user_model()._meta.db_table)} AS account
+            ON account.id::text = context.metadata ->> 'user'
+        WHERE event.pgh_obj_id = %s
+        ORDER BY event.pgh_id
+    """
+
+
 def history(referral: Referral) -> History:
     """The referral's status changes, oldest first, and the source of its latest blood panel,
-    from its audit events (two queries)."""
-    events = referral.events.order_by("pgh_id").values_list(
-        "pgh_created_at", "status", "pgh_context__metadata", *_BLOOD_PANEL
-    )
+    from its audit events and the names of their users (one query, in SQL: the ORM takes
+    longer to build it than the database to answer it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_history_sql(), [referral.pk])
+        events = cursor.fetchall()
+    labels = dict(Referral.Status.choices)
     changes, previous, panel, labs_source = [], None, None, ""
-    for at, status, metadata, *blood_panel in events:
-        metadata = metadata or {}
+    for at, status, username, data_source, *blood_panel in events:
         if status != previous:
-            changes.append((at, status, metadata.get("user")))
+            changes.append(
+                StatusChange(local_minute(at), status, str(labels[status]), username or "")
+            )
             previous = status
         if blood_panel != panel:
-            labs_source = metadata.get("data_source", "")
+            labs_source = data_source or ""
             panel = blood_panel
-    user_ids = {user_id for _at, _status, user_id in changes if user_id is not None}
-    names = dict(
-        get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")
-        if user_ids
-        else ()
-    )
-    labels = dict(Referral.Status.choices)
-    return History(
-        status_changes=[
-            StatusChange(at, status, str(labels[status]), names.get(user_id, ""))
-            for at, status, user_id in changes
-        ],
-        labs_source=labs_source,
-    )
+    return History(status_changes=changes, labs_source=labs_source)
 
 
 def eligibility_as_of(referral: Referral, day: datetime.date) -> dict:
@@ -362,6 +435,20 @@ class DecisionShown:
     state: str  # "current", "superseded" or "voided"
     signature: Signature | None  # the signature of the decision itself
     void_signature: Signature | None
+    decided_by: str  # the full name of the member who recorded it, else the username
+
+
+def _decisions_sql() -> str:
+    quote = connection.ops.quote_name
+    return f"""
+        SELECT decision.*, account.username AS decided_by_username,
+            account.first_name AS decided_by_first_name, account.last_name AS decided_by_last_name
+        FROM {quote(MdtDecision._meta.db_table)} AS decision
+        LEFT JOIN {quote(get_user_model()._meta.db_table)} AS account
+            ON account.id = decision.decided_by_id
+        WHERE decision.referral_id = %s
+        ORDER BY decision.superseded_at DESC NULLS FIRST, decision.decided_at DESC, decision.id DESC
+    """
 
 
 def decisions_shown(
@@ -369,15 +456,13 @@ def decisions_shown(
 ) -> list[DecisionShown]:
     """Every MDT decision on the referral, the current one first, then the superseded and
     voided ones, newest first; each with its signatures from ``signatures`` (the referral's)
-    and a rejection's criterion worded with ``limits``. One query."""
-    decisions = referral.decisions.select_related("decided_by", "voided_by").order_by(
-        F("superseded_at").desc(nulls_first=True), "-decided_at", "-id"
-    )
+    and a rejection's criterion worded with ``limits``. One query, in SQL: the ORM takes
+    longer to build it than the database to answer it."""
     by_decision = {}
     for signature in signatures:
         by_decision.setdefault(signature.decision_id, {})[signature.meaning] = signature
     shown = []
-    for decision in decisions:
+    for decision in MdtDecision.objects.raw(_decisions_sql(), [referral.pk]):
         signed = by_decision.get(decision.pk, {})
         if decision.voided_by_id:
             state = "voided"
@@ -386,6 +471,8 @@ def decisions_shown(
         else:
             state = "current"
         approved = decision.decision == MdtDecision.Decision.APPROVE
+        # As User.get_full_name() would say it.
+        full_name = f"{decision.decided_by_first_name} {decision.decided_by_last_name}".strip()
         shown.append(
             DecisionShown(
                 decision=decision,
@@ -396,15 +483,33 @@ def decisions_shown(
                     Signature.Meaning.APPROVED if approved else Signature.Meaning.REJECTED
                 ),
                 void_signature=signed.get(Signature.Meaning.VOIDED),
+                decided_by=full_name or decision.decided_by_username,
             )
         )
     return shown
 
 
+def signatures_of(referral: Referral) -> list[Signature]:
+    """The referral's signatures, oldest first (one query, in SQL like ``decisions_shown``)."""
+    table = connection.ops.quote_name(Signature._meta.db_table)
+    return list(
+        Signature.objects.raw(
+            f"SELECT * FROM {table} WHERE referral_id = %s ORDER BY signed_at, id", [referral.pk]
+        )
+    )
+
+
+def enrolment_of(referral: Referral) -> Enrolment | None:
+    """The referral's enrolment, if it has one (one query, in SQL like ``decisions_shown``)."""
+    table = connection.ops.quote_name(Enrolment._meta.db_table)
+    found = Enrolment.objects.raw(f"SELECT * FROM {table} WHERE referral_id = %s", [referral.pk])
+    return next(iter(found), None)
+
+
 def rejection_reason_text(code: str, limits: rules.Limits) -> str:
     """The criterion a rejection rests on, with its text, or "Other"."""
     if code in rules.CODES:
-        return f"{code} · {rules.criterion_text(code, limits)}"
+        return f"{code} · {criterion_text(code, limits)}"
     return gettext("Other")
 
 

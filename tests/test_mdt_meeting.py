@@ -288,9 +288,9 @@ def test_mdt_members_are_offered_the_decision_from_the_referral_page(client_as, 
 
 
 # Session, user with its roles and sites, referral, the view's record, the person's other
-# referrals, the decisions, the signatures, the enrolment, the status history and its users,
+# referrals, the decisions, the signatures, the enrolment, the status history with its users,
 # and the unread notifications of the navigation.
-REFERRAL_PAGE_QUERIES = 11
+REFERRAL_PAGE_QUERIES = 10
 
 
 @pytest.mark.parametrize("count", [10, 1000])

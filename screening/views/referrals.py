@@ -6,6 +6,7 @@ import functools
 import hashlib
 from urllib.parse import urlencode
 
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import IntegrityError
@@ -15,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,7 +28,7 @@ from screening.forms.referrals import (
     WithdrawalForm,
     referral_form_helper,
 )
-from screening.models import Enrolment, Evaluation, ProtocolVersion, Referral, Site
+from screening.models import Evaluation, ProtocolVersion, Referral, Site
 from screening.templatetags import badges
 
 Status = Referral.Status
@@ -416,16 +418,15 @@ def referral_detail(request, screening_number):
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
     earlier, duplicates = persons.related(referral, visible_site_ids=access.visible_site_ids(user))
     history = display.history(referral)
-    signatures = list(referral.signatures.all())
+    signatures = display.signatures_of(referral)
     decisions = display.decisions_shown(referral, signatures, limits)
     current = next((shown for shown in decisions if shown.state == "current"), None)
-    enrolment = (
-        Enrolment.objects.filter(referral=referral).first()
-        if referral.status == Status.ENROLLED
-        else None
-    )
+    enrolment = display.enrolment_of(referral) if referral.status == Status.ENROLLED else None
     context = {
         "referral": referral,
+        "status_label": display.answer("status", referral.status),
+        "sex_label": display.answer("sex", referral.sex),
+        "outcome_label": display.answer("outcome", referral.outcome),
         "evaluation": evaluation,
         "headline": display.headline(
             referral,
@@ -443,12 +444,22 @@ def referral_detail(request, screening_number):
         "sections": display.clinical_sections(referral, labs_source=history.labs_source),
         "status_history": history.status_changes,
         "may_act": may_act,
-        "withdraw_form": WithdrawalForm() if may_act else None,
+        "withdraw_fields": _blank_withdrawal_fields(get_language()) if may_act else None,
         "signatures": signatures,
         "earlier_referrals": earlier,
         "possible_duplicates": duplicates,
     }
     return render(request, "referrals/detail.html", context)
+
+
+# ``language`` keys the cache.
+@functools.lru_cache(maxsize=8)
+def _blank_withdrawal_fields(language: str | None) -> str:
+    """The withdrawal form's fields, empty, as referrals/withdraw_fields.html draws them. The
+    referral page offers them on every open referral, crispy takes longer to draw them than
+    the rest of the page, and an empty form's HTML depends on nothing but the language."""
+    form = WithdrawalForm()
+    return mark_safe("\n".join(as_crispy_field(form[name]) for name in ("code", "reason")))
 
 
 @require_GET

@@ -1,0 +1,83 @@
+"""Rows the referral and decision pages repeat many times, written out in Python: the twelve
+criteria with the values each read, and the referral's data, some seventy fields. Drawn by
+template loops they cost the referral page more than its queries; these tags give the same
+HTML.
+
+Their text is plain ``str`` (labels, values, reasons), escaped with the standard library's
+``html.escape``, as Django's ``escape`` does but without its handling of lazy and safe strings,
+which took most of these rows' time."""
+
+from html import escape
+
+from django import template
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+
+register = template.Library()
+
+_CRITERION_ROW = """
+    <tr class="criterion criterion-{css}" data-code="{code}">
+      <th scope="row">{code}</th>
+      <td>{text}</td>
+      <td class="text-nowrap" data-label="{result_label}">{result}</td>
+      <td data-label="{reason_label}">{reason}</td>
+      <td class="small" data-label="{values_label}">
+        <ul class="list-unstyled mb-0">
+          {values}
+        </ul>
+      </td>
+    </tr>
+    """
+_VALUE = '<li><span class="text-body-secondary">{}:</span> {}</li>'
+# The result words of referrals/result_badge.html, by result ("deferred": E2 for the MDT).
+_RESULTS = {
+    "deferred": (
+        '<span class="result result-deferred"><span aria-hidden="true">&#8594;</span> {}</span>'
+    ),
+    "pass": '<span class="result result-pass"><span aria-hidden="true">&#10003;</span> {}</span>',
+    "fail": '<span class="result result-fail"><span aria-hidden="true">&#10007;</span> {}</span>',
+    "unknown": '<span class="result result-unknown"><span aria-hidden="true">?</span> {}</span>',
+}
+
+
+@register.simple_tag
+def criterion_rows(rows, result_label, reason_label, values_label):
+    """The <tr> of each ``display.CriterionRow``, its result in words and with its sign."""
+    words = {
+        "deferred": gettext("MDT to confirm"),
+        "pass": gettext("Pass"),
+        "fail": gettext("Fail"),
+        "unknown": gettext("Unknown"),
+    }
+    results = {result: format_html(html, words[result]) for result, html in _RESULTS.items()}
+    # The labels come from {% translate %}, which may mark them safe.
+    result_label, reason_label, values_label = (
+        conditional_escape(label) for label in (result_label, reason_label, values_label)
+    )
+    return mark_safe(
+        "".join(
+            _CRITERION_ROW.format(
+                css=escape("deferred" if row.deferred else row.result),
+                code=escape(row.code),
+                text=escape(row.text),
+                result_label=result_label,
+                result=results["deferred" if row.deferred else row.result],
+                reason_label=reason_label,
+                reason=escape(row.reason),
+                values_label=values_label,
+                values="".join(
+                    _VALUE.format(escape(label), escape(value)) for label, value in row.values
+                ),
+            )
+            for row in rows
+        )
+    )
+
+
+@register.filter
+def data_list(rows):
+    """The <dt> and <dd> of each (label, text) of ``rows``."""
+    return mark_safe(
+        "".join(f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>" for label, value in rows)
+    )
