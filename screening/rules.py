@@ -11,6 +11,7 @@ Inside every criterion: ``fail`` when the data present already proves it, otherw
 from __future__ import annotations
 
 import datetime
+import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -454,6 +455,16 @@ def _limit_checks(
     return fails, params, tuple(absent)
 
 
+# The criteria that read only a few answers with few distinct values (the stage codes, the
+# tri-state answers) are judged once per distinct combination of their inputs: each is a
+# function of exactly those inputs, memoized, and evaluations with the same answers share one
+# result object. That is sound because results are read-only by convention (nothing mutates
+# ``params``, ``values`` or ``missing``; copy a result to change it). The caches are keyed on
+# the inputs, never on a whole snapshot, and bounded, so that free text cannot grow them.
+_SHARED_RESULTS = 1024  # per criterion; every answer combination of PROTOCOL section 4 fits
+_shared = functools.lru_cache(maxsize=_SHARED_RESULTS)
+
+
 T_LABS_STALE = gettext_noop(
     "labs older than {max_days} days (dated {labs_date}, screening {screening_date})"
 )
@@ -463,19 +474,16 @@ T_LABS_UNDATED = gettext_noop("labs undated")
 
 def _stale_labs(
     code: str, s: Snapshot, lim: Limits, values: dict, absent_analytes: Callable[[dict], tuple]
-) -> CriterionResult | None:
-    """The unknown result when labs are not fresh, whatever their values; None when fresh.
+) -> CriterionResult:
+    """The unknown result for labs that are not fresh (``labs_are_fresh``), whatever their values.
 
     Stale or future-dated labs need a new panel, so only ``labs_date`` is listed as missing.
     Undated labs also list the analytes not given, so the to-do list is complete.
     """
     labs_date, on = s.labs_date, s.screening_date
     if labs_date is not None and on is not None:
-        age_days = (on - labs_date).days
-        if 0 <= age_days <= lim.labs_max_age_days:
-            return None
         params = {"labs_date": labs_date, "screening_date": on, "max_days": lim.labs_max_age_days}
-        template = T_LABS_STALE if age_days > 0 else T_LABS_FUTURE
+        template = T_LABS_STALE if (on - labs_date).days > 0 else T_LABS_FUTURE
         return CriterionResult(code, UNKNOWN, template, params, values, ("labs_date",))
     absent = absent_analytes(values)
     if labs_date is None and on is not None:
@@ -525,8 +533,8 @@ _T_ELIGIBLE = frozenset({"T1", "T1a", "T1b", "T2", "T3", "T4", "T4a", "T4b"})
 _N_ASSESSED = frozenset({"N0", "N1", "N2", "N3"})
 
 
-def _i2_stage(s: Snapshot, lim: Limits) -> CriterionResult:
-    ct, cn, cm = s.ct, s.cn, s.cm
+@_shared
+def _i2_stage(ct: str | None, cn: str | None, cm: str | None) -> CriterionResult:
     values = {"ct": ct, "cn": cn, "cm": cm}
     params = {"ct": ct, "cn": cn, "cm": cm}
     fails = []
@@ -577,11 +585,9 @@ _I3_FAILS = {
 _I3_PASS = gettext_noop("no prior radical radiotherapy or surgery")
 
 
-def _i3_prior_treatment(s: Snapshot, lim: Limits) -> CriterionResult:
-    values = {
-        "prior_esophageal_radiotherapy": s.prior_esophageal_radiotherapy,
-        "prior_esophageal_surgery": s.prior_esophageal_surgery,
-    }
+@_shared
+def _i3_prior_treatment(radiotherapy: str | None, surgery: str | None) -> CriterionResult:
+    values = {"prior_esophageal_radiotherapy": radiotherapy, "prior_esophageal_surgery": surgery}
     return _answers("I3", values, _I3_FAILS, _I3_PASS)
 
 
@@ -624,9 +630,8 @@ def _absent_liver_kidney(values: dict) -> tuple[str, ...]:
     return absent
 
 
-def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
-    alt, ast, bilirubin = s.alt, s.ast, s.total_bilirubin
-    cr, cc = s.creatinine, s.creatinine_clearance
+def _i4_liver_kidney(s: Snapshot, lim: Limits, labs_fresh: bool) -> CriterionResult:
+    alt, ast, bilirubin, cr = s.alt, s.ast, s.total_bilirubin, s.creatinine
     values = {
         "labs_date": s.labs_date,
         "screening_date": s.screening_date,
@@ -634,13 +639,12 @@ def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
         "ast": ast,
         "total_bilirubin": bilirubin,
         "creatinine": cr,
-        "creatinine_clearance": cc,
+        "creatinine_clearance": s.creatinine_clearance,
     }
-    stale = _stale_labs("I4", s, lim, values, _absent_liver_kidney)
-    if stale is not None:
-        return stale
-    # The common case, decided before the bookkeeping of reasons below (which reaches the
-    # same result for it): every value given and within its limit.
+    if not labs_fresh:
+        return _stale_labs("I4", s, lim, values, _absent_liver_kidney)
+    # The common case, decided before the bookkeeping of reasons in _i4_judged (which reaches
+    # the same result for it): every value given and within its limit.
     if (
         alt is not None
         and alt <= lim.alt_max
@@ -652,6 +656,12 @@ def _i4_liver_kidney(s: Snapshot, lim: Limits) -> CriterionResult:
         and cr <= lim.creatinine_max
     ):
         return CriterionResult("I4", PASS, T_LIVER_KIDNEY_OK, {}, values)
+    return _i4_judged(values, lim)
+
+
+def _i4_judged(values: dict, lim: Limits) -> CriterionResult:
+    """I4 for fresh labs, every reason worked out; ``values`` as _i4_liver_kidney gives them."""
+    cr, cc = values["creatinine"], values["creatinine_clearance"]
     fails, params, missing = _limit_checks(_I4_LIVER, values, lim, operator.gt)
 
     kidney_by_clearance = False
@@ -705,7 +715,7 @@ def _absent_bone_marrow(values: dict) -> tuple[str, ...]:
     return tuple(key for key, _, _ in _I5_COUNTS if values[key] is None)
 
 
-def _i5_bone_marrow(s: Snapshot, lim: Limits) -> CriterionResult:
+def _i5_bone_marrow(s: Snapshot, lim: Limits, labs_fresh: bool) -> CriterionResult:
     wbc, anc, platelets, hemoglobin = s.wbc, s.anc, s.platelets, s.hemoglobin
     values = {
         "labs_date": s.labs_date,
@@ -715,9 +725,8 @@ def _i5_bone_marrow(s: Snapshot, lim: Limits) -> CriterionResult:
         "platelets": platelets,
         "hemoglobin": hemoglobin,
     }
-    stale = _stale_labs("I5", s, lim, values, _absent_bone_marrow)
-    if stale is not None:
-        return stale
+    if not labs_fresh:
+        return _stale_labs("I5", s, lim, values, _absent_bone_marrow)
     # The common case, as in I4: every count given and within its limit.
     if (
         wbc is not None
@@ -730,6 +739,11 @@ def _i5_bone_marrow(s: Snapshot, lim: Limits) -> CriterionResult:
         and hemoglobin >= lim.hemoglobin_min
     ):
         return CriterionResult("I5", PASS, T_BLOOD_COUNTS_OK, {}, values)
+    return _i5_judged(values, lim)
+
+
+def _i5_judged(values: dict, lim: Limits) -> CriterionResult:
+    """I5 for fresh labs, every reason worked out; ``values`` as _i5_bone_marrow gives them."""
     fails, params, missing = _limit_checks(_I5_COUNTS, values, lim, operator.lt)
     if fails:
         return CriterionResult("I5", FAIL, _join(fails), params, values)
@@ -756,14 +770,37 @@ _I6_ANSWERS = (
 
 def _i6_cardiopulmonary(s: Snapshot, lim: Limits) -> CriterionResult:
     ecog, lvef, fev1 = s.ecog, s.lvef_percent, s.fev1_litres
+    cardiac_event, arrhythmia, lung_disease = (
+        s.cardiac_event_within_6_months,
+        s.uncontrolled_arrhythmia,
+        s.interstitial_lung_disease,
+    )
     values = {
         "ecog": ecog,
         "lvef_percent": lvef,
         "fev1_litres": fev1,
-        "cardiac_event_within_6_months": s.cardiac_event_within_6_months,
-        "uncontrolled_arrhythmia": s.uncontrolled_arrhythmia,
-        "interstitial_lung_disease": s.interstitial_lung_disease,
+        "cardiac_event_within_6_months": cardiac_event,
+        "uncontrolled_arrhythmia": arrhythmia,
+        "interstitial_lung_disease": lung_disease,
     }
+    # The common case, as in I4: ECOG given and within its limit, the optional tests within
+    # theirs when given, and "no" to the three questions.
+    if (
+        ecog is not None
+        and ecog <= lim.ecog_max
+        and (lvef is None or lvef >= lim.lvef_min)
+        and (fev1 is None or fev1 >= lim.fev1_min)
+        and cardiac_event == "no"
+        and arrhythmia == "no"
+        and lung_disease == "no"
+    ):
+        return CriterionResult("I6", PASS, T_CARDIOPULMONARY_OK, {"ecog": ecog}, values)
+    return _i6_judged(values, lim)
+
+
+def _i6_judged(values: dict, lim: Limits) -> CriterionResult:
+    """I6 with every reason worked out; ``values`` as _i6_cardiopulmonary gives them."""
+    ecog, lvef, fev1 = values["ecog"], values["lvef_percent"], values["fev1_litres"]
     fails = []
     params = {}
     if ecog is not None and ecog > lim.ecog_max:
@@ -776,13 +813,6 @@ def _i6_cardiopulmonary(s: Snapshot, lim: Limits) -> CriterionResult:
     if fev1 is not None and fev1 < lim.fev1_min:
         fails.append(T_FEV1)
         params["fev1_litres"], params["fev1_min"] = fev1, lim.fev1_min
-    answers = (
-        s.cardiac_event_within_6_months,
-        s.uncontrolled_arrhythmia,
-        s.interstitial_lung_disease,
-    )
-    if not fails and ecog is not None and answers == ("no", "no", "no"):
-        return CriterionResult("I6", PASS, T_CARDIOPULMONARY_OK, {"ecog": ecog}, values)
     for key, template in _I6_ANSWERS:
         if values[key] == "yes":
             fails.append(template)
@@ -799,8 +829,8 @@ T_NOT_CONFIRMED = gettext_noop("no pathological confirmation")
 T_CONFIRMED = gettext_noop("pathologically confirmed")
 
 
-def _e1_pathology(s: Snapshot, lim: Limits) -> CriterionResult:
-    confirmed = s.pathology_confirmed
+@_shared
+def _e1_pathology(confirmed: str | None) -> CriterionResult:
     values = {"pathology_confirmed": confirmed}
     if confirmed == "no":
         return CriterionResult("E1", FAIL, T_NOT_CONFIRMED, {}, values)
@@ -840,6 +870,8 @@ _E2_METRICS = (
     ),
 )
 
+_E2_METRIC_KEYS = tuple(key for key, _, _ in _E2_METRICS)
+
 T_FEASIBLE = gettext_noop("dosimetry feasible")
 T_CONSTRAINTS_MET = gettext_noop("all four dose constraints met")
 T_DOSIMETRY_NOT_ASSESSED = gettext_noop("dosimetry not assessed: MDT to confirm")
@@ -847,14 +879,34 @@ T_DOSIMETRY_INCOMPLETE = gettext_noop("dosimetry incomplete (missing: {missing})
 
 
 def _e2_dosimetry(s: Snapshot, lim: Limits) -> CriterionResult:
-    status = s.dosimetry_status
+    v20, mean_dose, v30, cord = (
+        s.lung_v20_percent,
+        s.lung_mean_dose_gy,
+        s.heart_v30_percent,
+        s.spinal_cord_max_gy,
+    )
+    if v20 is None and mean_dose is None and v30 is None and cord is None:
+        return _e2_unmeasured(s.dosimetry_status)
     values = {
-        "dosimetry_status": status,
-        "lung_v20_percent": s.lung_v20_percent,
-        "lung_mean_dose_gy": s.lung_mean_dose_gy,
-        "heart_v30_percent": s.heart_v30_percent,
-        "spinal_cord_max_gy": s.spinal_cord_max_gy,
+        "dosimetry_status": s.dosimetry_status,
+        "lung_v20_percent": v20,
+        "lung_mean_dose_gy": mean_dose,
+        "heart_v30_percent": v30,
+        "spinal_cord_max_gy": cord,
     }
+    return _e2_judged(values, lim)
+
+
+@_shared
+def _e2_unmeasured(status: str | None) -> CriterionResult:
+    """E2 before any dose metric is known, when the status alone decides it (as most often)."""
+    # No metric to compare, so no limit is read.
+    return _e2_judged({"dosimetry_status": status, **dict.fromkeys(_E2_METRIC_KEYS)}, None)
+
+
+def _e2_judged(values: dict, lim: Limits | None) -> CriterionResult:
+    """E2 with every reason worked out; ``values`` as _e2_dosimetry gives them."""
+    status = values["dosimetry_status"]
     # A metric over its limit fails even when the status says "feasible": the numbers win.
     fails, params, missing = _limit_checks(_E2_METRICS, values, lim, operator.gt)
     if status == "not_feasible":
@@ -879,11 +931,14 @@ _E3_FAILS = {
 _E3_PASS = gettext_noop("no sign of high perforation risk")
 
 
-def _e3_perforation(s: Snapshot, lim: Limits) -> CriterionResult:
+@_shared
+def _e3_perforation(
+    fistula: str | None, deep_ulceration: str | None, other: str | None
+) -> CriterionResult:
     values = {
-        "fistula_or_perforation": s.fistula_or_perforation,
-        "deep_ulceration": s.deep_ulceration,
-        "perforation_risk_other": s.perforation_risk_other,
+        "fistula_or_perforation": fistula,
+        "deep_ulceration": deep_ulceration,
+        "perforation_risk_other": other,
     }
     return _answers("E3", values, _E3_FAILS, _E3_PASS)
 
@@ -892,8 +947,9 @@ _E4_FAILS = {"abdominal_lymph_node_metastasis": gettext_noop("abdominal lymph no
 _E4_PASS = gettext_noop("no abdominal lymph node metastasis")
 
 
-def _e4_abdominal_nodes(s: Snapshot, lim: Limits) -> CriterionResult:
-    values = {"abdominal_lymph_node_metastasis": s.abdominal_lymph_node_metastasis}
+@_shared
+def _e4_abdominal_nodes(metastasis: str | None) -> CriterionResult:
+    values = {"abdominal_lymph_node_metastasis": metastasis}
     return _answers("E4", values, _E4_FAILS, _E4_PASS)
 
 
@@ -904,10 +960,11 @@ _E5_FAILS = {
 _E5_PASS = gettext_noop("no implanted metal device")
 
 
-def _e5_metal(s: Snapshot, lim: Limits) -> CriterionResult:
+@_shared
+def _e5_metal(cardiac_device: str | None, metal_implant: str | None) -> CriterionResult:
     values = {
-        "cardiac_implantable_device": s.cardiac_implantable_device,
-        "metal_implant_in_treatment_region": s.metal_implant_in_treatment_region,
+        "cardiac_implantable_device": cardiac_device,
+        "metal_implant_in_treatment_region": metal_implant,
     }
     return _answers("E5", values, _E5_FAILS, _E5_PASS)
 
@@ -925,34 +982,56 @@ _E6_FAILS = {
 _E6_PASS = gettext_noop("no absolute contraindication to radiotherapy")
 
 
-def _e6_contraindication(s: Snapshot, lim: Limits) -> CriterionResult:
+@_shared
+def _e6_contraindication(
+    female: bool,
+    pregnant: str | None,
+    connective_tissue: str | None,
+    prior_overlap: str | None,
+    other: str | None,
+) -> CriterionResult:
     values = {
-        "active_connective_tissue_disease": s.active_connective_tissue_disease,
-        "prior_thoracic_radiotherapy_overlap": s.prior_thoracic_radiotherapy_overlap,
-        "other_absolute_rt_contraindication": s.other_absolute_rt_contraindication,
+        "active_connective_tissue_disease": connective_tissue,
+        "prior_thoracic_radiotherapy_overlap": prior_overlap,
+        "other_absolute_rt_contraindication": other,
     }
     # Pregnancy is asked only for women; for anyone else the answer is ignored entirely.
-    if s.sex == "F":
-        values = {"pregnant_or_breastfeeding": s.pregnant_or_breastfeeding, **values}
+    if female:
+        values = {"pregnant_or_breastfeeding": pregnant, **values}
     return _answers("E6", values, _E6_FAILS, _E6_PASS)
 
 
 def evaluate(snapshot: Snapshot, limits: Limits = DEFAULT_LIMITS) -> Evaluation:
     """Judge the twelve criteria and the outcome. Pure; never raises on a well-typed snapshot."""
+    s = snapshot
+    labs_date, on = s.labs_date, s.screening_date
+    # Judged once for I4 and I5: labs_are_fresh, written out because this is the hot path.
+    labs_fresh = (
+        labs_date is not None
+        and on is not None
+        and 0 <= (on - labs_date).days <= limits.labs_max_age_days
+    )
     # Called one by one: looping over a table of judges added a generator step per criterion.
+    # The shared ones (see _SHARED_RESULTS) are given exactly the answers they read.
     results = (
-        _i1_age(snapshot, limits),
-        _i2_stage(snapshot, limits),
-        _i3_prior_treatment(snapshot, limits),
-        _i4_liver_kidney(snapshot, limits),
-        _i5_bone_marrow(snapshot, limits),
-        _i6_cardiopulmonary(snapshot, limits),
-        _e1_pathology(snapshot, limits),
-        _e2_dosimetry(snapshot, limits),
-        _e3_perforation(snapshot, limits),
-        _e4_abdominal_nodes(snapshot, limits),
-        _e5_metal(snapshot, limits),
-        _e6_contraindication(snapshot, limits),
+        _i1_age(s, limits),
+        _i2_stage(s.ct, s.cn, s.cm),
+        _i3_prior_treatment(s.prior_esophageal_radiotherapy, s.prior_esophageal_surgery),
+        _i4_liver_kidney(s, limits, labs_fresh),
+        _i5_bone_marrow(s, limits, labs_fresh),
+        _i6_cardiopulmonary(s, limits),
+        _e1_pathology(s.pathology_confirmed),
+        _e2_dosimetry(s, limits),
+        _e3_perforation(s.fistula_or_perforation, s.deep_ulceration, s.perforation_risk_other),
+        _e4_abdominal_nodes(s.abdominal_lymph_node_metastasis),
+        _e5_metal(s.cardiac_implantable_device, s.metal_implant_in_treatment_region),
+        _e6_contraindication(
+            s.sex == "F",
+            s.pregnant_or_breastfeeding,
+            s.active_connective_tissue_disease,
+            s.prior_thoracic_radiotherapy_overlap,
+            s.other_absolute_rt_contraindication,
+        ),
     )
     outcome = POTENTIALLY_ELIGIBLE
     for r in results:

@@ -901,3 +901,69 @@ def test_worsening_one_value_never_improves_its_criterion(snapshot, key, delta):
         assert after == FAIL
     if after == PASS:
         assert before == PASS
+
+
+# --- shared results and common-case shortcuts -------------------------------------------------
+
+SHARED = (
+    rules._i2_stage,
+    rules._i3_prior_treatment,
+    rules._e1_pathology,
+    rules._e2_unmeasured,
+    rules._e3_perforation,
+    rules._e4_abdominal_nodes,
+    rules._e5_metal,
+    rules._e6_contraindication,
+)
+
+
+@given(snapshots)
+def test_a_shared_result_equals_the_one_judged_afresh(snapshot):
+    # The caches hold results judged for earlier examples, with the same answers.
+    shared = evaluate(snapshot)
+    for judge in SHARED:
+        judge.cache_clear()
+    afresh = evaluate(snapshot)
+    assert shared == afresh
+    assert json.dumps(shared.to_json()) == json.dumps(afresh.to_json())
+
+
+def test_evaluations_with_the_same_answers_share_the_result():
+    other = dataclasses.replace(ELIGIBLE, date_of_birth=datetime.date(1960, 1, 1), alt=D(50))
+    assert evaluate(other).result("I2") is evaluate(ELIGIBLE).result("I2")
+
+
+def test_free_text_answers_cannot_grow_the_caches():
+    for index in range(rules._SHARED_RESULTS + 500):
+        result = judge("I2", ct=f"free text {index}").result
+        assert result == UNKNOWN
+    assert rules._i2_stage.cache_info().currsize <= rules._SHARED_RESULTS
+
+
+boundary_labs = fresh_labs.map(lambda s: dataclasses.replace(s, screening_date=SCREENING))
+LIMIT_SETS = st.sampled_from(
+    [
+        DEFAULT_LIMITS,
+        # As ProtocolVersion.limits() reads them: numeric(8, 2) columns.
+        rules.Limits(
+            **{
+                name: D(value).quantize(D("0.01")) if isinstance(value, D | int) else value
+                for name, value in dataclasses.asdict(DEFAULT_LIMITS).items()
+            }
+        ),
+        dataclasses.replace(DEFAULT_LIMITS, alt_max=D("120.00"), ast_max=80, ecog_max=2),
+    ]
+)
+
+
+@given(boundary_labs, LIMIT_SETS)
+def test_the_common_case_shortcuts_agree_with_the_full_judgement(snapshot, limits):
+    """I4, I5 and I6 decide the all-within-limits case before working out reasons; E2 without
+    any dose metric is judged once per status. Each must reach what the full path reaches."""
+    for result, judged in (
+        (rules._i4_liver_kidney(snapshot, limits, True), rules._i4_judged),
+        (rules._i5_bone_marrow(snapshot, limits, True), rules._i5_judged),
+        (rules._i6_cardiopulmonary(snapshot, limits), rules._i6_judged),
+        (rules._e2_dosimetry(snapshot, limits), rules._e2_judged),
+    ):
+        assert result == judged(result.values, limits)
