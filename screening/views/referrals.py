@@ -117,7 +117,8 @@ def _above_the_rows(request, filterset, visible, matching, *, scope: str, seen) 
 def _count(visible, matching) -> tuple[dict[str, int], int]:
     """Referrals per status, every status present, and how many of them are ``matching``
     (None: all of them), in one query."""
-    annotations = {"n": Count("pk")}
+    # COUNT(*), not of a column: the index on (status, referral_date) then answers it alone.
+    annotations = {"n": Count("*")}
     if matching is not None and not matching.query.is_empty():
         annotations["through"] = Count("pk", filter=Q(pk__in=matching.order_by().values("pk")))
     statuses = dict.fromkeys(Status.values, 0)
