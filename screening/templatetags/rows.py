@@ -7,12 +7,14 @@ Their text is plain ``str`` (labels, values, reasons), escaped with the standard
 ``html.escape``, as Django's ``escape`` does but without its handling of lazy and safe strings,
 which took most of these rows' time."""
 
+import functools
 from html import escape
 
 from django import template
-from django.utils.html import conditional_escape, format_html
+from django.template.loader import render_to_string
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import get_language
 
 register = template.Library()
 
@@ -30,27 +32,26 @@ _CRITERION_ROW = """
     </tr>
     """
 _VALUE = '<li><span class="text-body-secondary">{}:</span> {}</li>'
-# The result words of referrals/result_badge.html, by result ("deferred": E2 for the MDT).
-_RESULTS = {
-    "deferred": (
-        '<span class="result result-deferred"><span aria-hidden="true">&#8594;</span> {}</span>'
-    ),
-    "pass": '<span class="result result-pass"><span aria-hidden="true">&#10003;</span> {}</span>',
-    "fail": '<span class="result result-fail"><span aria-hidden="true">&#10007;</span> {}</span>',
-    "unknown": '<span class="result result-unknown"><span aria-hidden="true">?</span> {}</span>',
-}
+_RESULTS = ("deferred", "pass", "fail", "unknown")  # "deferred": E2, for the MDT to confirm
+
+
+@functools.lru_cache(maxsize=8)
+def _result_badges(language: str | None) -> dict[str, str]:
+    """referrals/result_badge.html for each result, drawn once per language (``language``
+    keys the cache): the result in words and with its sign."""
+    return {
+        result: render_to_string(
+            "referrals/result_badge.html",
+            {"row": {"result": result, "deferred": result == "deferred"}},
+        ).rstrip("\n")
+        for result in _RESULTS
+    }
 
 
 @register.simple_tag
 def criterion_rows(rows, result_label, reason_label, values_label):
     """The <tr> of each ``display.CriterionRow``, its result in words and with its sign."""
-    words = {
-        "deferred": gettext("MDT to confirm"),
-        "pass": gettext("Pass"),
-        "fail": gettext("Fail"),
-        "unknown": gettext("Unknown"),
-    }
-    results = {result: format_html(html, words[result]) for result, html in _RESULTS.items()}
+    results = _result_badges(get_language())
     # The labels come from {% translate %}, which may mark them safe.
     result_label, reason_label, values_label = (
         conditional_escape(label) for label in (result_label, reason_label, values_label)
