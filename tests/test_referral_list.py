@@ -137,6 +137,13 @@ def test_the_list_is_kept_while_the_snapshot_stays_the_same(
     assert "55 referrals" in again
     assert again.count('<th scope="row">') == 50
     assert "王建国" not in again
+    # Filtered by site too: the filter form is kept drawn, so its sites are not read again.
+    filtered = {"site": "wuwei", "status": "screen_failed"}
+    wuwei.get(url, filtered)
+    with django_assert_num_queries(3):
+        kept_filtered = wuwei.get(url, filtered).content.decode()
+    assert 'value="wuwei" selected' in kept_filtered
+    assert find(kept_filtered, "a", class_="active", **{"data-status": "screen_failed"})
     # Kept apart for each page, sort, language and the sites the user sees.
     assert wuwei.get(url, {"page": 2}).content.decode().count('<th scope="row">') == 5
     oldest = min(wuwei_referrals, key=lambda referral: (referral.referral_date, referral.pk))

@@ -40,21 +40,22 @@ LIST_PAGE_SIZE = 50
 def referral_list(request):
     """Filtered, searched, sorted and paginated; constant queries whatever the row count.
 
-    What is drawn from the referrals (the counts, the filter form, the page of rows) is kept
-    while the database shows the same snapshot (``kept``), for the user's sites, the query
-    string, the language and the day (days waiting)."""
+    Everything below the heading (the counts, the filter form, the page of rows) is drawn from
+    the referrals and kept while the database shows the same snapshot (``kept``), for the
+    user's sites, the query string, the language and the day (days waiting): a view with
+    nothing committed since builds no filter form and asks only for the snapshot."""
     user = request.user
-    visible = access.referrals_for_user(user)
-    filterset = filters.ReferralFilter(request.GET or None, queryset=visible, request=request)
-    matching = filterset.qs
     sites = access.visible_site_ids(user)
     scope = "all" if sites is None else ",".join(str(site) for site in sorted(sites))
     seen = kept.snapshot_seen()
-    above = _above_the_rows(request, filterset, visible, matching, scope=scope, seen=seen)
     # Hashed: the query may hold a patient's name.
     query = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()
 
-    def the_rows() -> dict:
+    def the_list() -> dict:
+        visible = access.referrals_for_user(user)
+        filterset = filters.ReferralFilter(request.GET or None, queryset=visible, request=request)
+        matching = filterset.qs
+        above = _above_the_rows(request, filterset, visible, matching, scope=scope, seen=seen)
         # Page over ids first: a deep page then reads only the index, and the page's 50 rows
         # are fetched by id (one more query, whatever the page number).
         page = _CountedPaginator(
@@ -66,27 +67,32 @@ def referral_list(request):
             .order_by()
             .values("pk", *_LIST_FIELDS, results_for_why=_RESULTS_FOR_WHY)
         }
+        statuses = above["statuses"]
         return {
-            "page": page,
-            "rows": _rows([shown[pk] for pk in page.object_list]),
-            "headers": _column_headers(request.GET),
+            "filter": filterset,
+            "filter_fields": above["filter_fields"],
+            "status_counts": [
+                (status, label, statuses[status]) for status, label in Status.choices
+            ],
+            "rows": render_to_string(
+                "referrals/list_rows.html",
+                {
+                    "page": page,
+                    "rows": _rows([shown[pk] for pk in page.object_list]),
+                    "headers": _column_headers(request.GET),
+                },
+                request,
+            ),
         }
 
-    rows = kept.kept_fragment(
-        f"referral-list-rows:{scope}:{timezone.localdate().isoformat()}:{query}",
-        "referrals/list_rows.html",
-        the_rows,
+    listing = kept.kept_fragment(
+        f"referral-list-page:{scope}:{timezone.localdate().isoformat()}:{query}",
+        "referrals/list_body.html",
+        the_list,
         request,
         seen=seen,
     )
-    statuses = above["statuses"]
-    context = {
-        "filter": filterset,
-        "filter_fields": above["filter_fields"],
-        "rows": rows,
-        "status_counts": [(status, label, statuses[status]) for status, label in Status.choices],
-        "may_create": access.may_create_referral(user),
-    }
+    context = {"listing": listing, "may_create": access.may_create_referral(user)}
     return render(request, "referrals/list.html", context)
 
 
