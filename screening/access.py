@@ -8,7 +8,8 @@ site or a data manager; MDT members alone decide. Anyone else who may see the re
 
 Roles are Django groups (``Role``). Roles and site ids are read with the user, in the query that
 loads it for the request (``user_with_roles``, the authentication backend's), and kept on the user
-object, so a view, its templates and the navigation ask no more.
+object, so a view, its templates and the navigation ask no more. The same query counts the
+user's unread notifications, which the navigation shows on every page.
 """
 
 import functools
@@ -21,6 +22,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from screening import notifications
 from screening.models import (
     Evaluation,
     ImportUpload,
@@ -45,6 +47,7 @@ def _user_with_roles_sql() -> str:
     users, roles = quote(user._meta.db_table), quote(Group._meta.db_table)
     in_group = quote(user.groups.through._meta.db_table)
     at_site = quote(Site.coordinators.through._meta.db_table)
+    notices = quote(Notification._meta.db_table)
     return f"""
         SELECT person.*,
             ARRAY(
@@ -54,19 +57,29 @@ def _user_with_roles_sql() -> str:
             ) AS role_codes,
             ARRAY(
                 SELECT site.site_id FROM {at_site} AS site WHERE site.user_id = person.id
-            ) AS coordinated_site_ids
+            ) AS coordinated_site_ids,
+            (
+                SELECT count(*) FROM (
+                    SELECT 1 FROM {notices} AS notice
+                    WHERE notice.recipient_id = person.id AND notice.read_at IS NULL
+                    LIMIT %s
+                ) AS unread
+            ) AS unread_notifications
         FROM {users} AS person
         WHERE person.id = %s
     """
 
 
 def user_with_roles(user_id):
-    """The user ``user_id`` with its role codes and site ids, in one query; None if there is
-    none. ``roles_of`` and the site checks then ask nothing more of the database.
+    """The user ``user_id`` with its role codes, site ids and unread notifications (counted up
+    to ``notifications.Unread.CAP``), in one query; None if there is none. ``roles_of``, the
+    site checks and the navigation's badge then ask nothing more of the database.
 
     Written in SQL: the same query built by the ORM (two ``ArraySubquery``) costs ten times
     the CPU to compile, and every signed-in request runs it."""
-    found = get_user_model()._default_manager.raw(_user_with_roles_sql(), [user_id])
+    found = get_user_model()._default_manager.raw(
+        _user_with_roles_sql(), [notifications.Unread.CAP, user_id]
+    )
     user = next(iter(found), None)
     if user is not None:
         user._trialscreen_roles = set(user.role_codes)

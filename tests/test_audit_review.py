@@ -200,10 +200,10 @@ def test_queries_do_not_grow_with_the_entries(
 ):
     make_entries(count, referral=approved, coordinator=coordinator_wuwei, data_manager=data_manager)
 
-    # Session, user with its roles; count and page of the entries; changes, the events before them,
-    # their users, sites and protocol versions; views, downloads, sign-ins; the unread
-    # notifications of the navigation.
-    with django_assert_num_queries(13):
+    # Session, user with its roles and unread notifications; count and page of the entries;
+    # changes, the events before them, their users, sites and protocol versions; views,
+    # downloads, sign-ins.
+    with django_assert_num_queries(12):
         response = signed_in.get(URL)
 
     assert len(rows_of(response.content.decode())) == min(5 * count, 50)

@@ -234,9 +234,9 @@ def test_packet_query_count_does_not_grow_with_candidates(
 ):
     referrals = create_referrals(count, status=Status.MDT_REVIEW)
     client = client_as("mdt")
-    # session, user with its roles, the unread notifications of the navigation, the referrals
-    # with site, evaluation and protocol version, and the record that the packet was shown
-    with django_assert_num_queries(5):
+    # session, user with its roles and unread notifications, the referrals with site,
+    # evaluation and protocol version, and the record that the packet was shown
+    with django_assert_num_queries(4):
         html = client.get(reverse("mdt_packet")).content.decode()
     assert len(pages(html)) == count + 1
     assert html.count('class="criterion criterion-') == 12 * count
@@ -248,6 +248,6 @@ def test_selected_packet_query_count_does_not_grow(client_as, count, django_asse
     referrals = create_referrals(count, status=Status.MDT_REVIEW)
     client = client_as("mdt")
     numbers = [referral.screening_number for referral in referrals[::2]]
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         html = client.get(reverse("mdt_packet"), {"sn": numbers}).content.decode()
     assert len(pages(html)) == len(numbers) + 1
