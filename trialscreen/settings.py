@@ -150,6 +150,8 @@ LOCKOUT_CONTACT = env.str("LOCKOUT_CONTACT", default="")
 # every request as SESSION_SAVE_EVERY_REQUEST would, live evaluations included.
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# In the database as Django keeps them, read with one SQL statement (trialscreen/sessions.py).
+SESSION_ENGINE = "trialscreen.sessions"
 # TOTP second factor (trialscreen/accounts.py), offered to every role. With REQUIRE_2FA, on
 # unless DEBUG is, MDT members and data managers (who see every site's patients) and staff
 # set one up before anything else; REQUIRE_2FA=false for a site that cannot issue devices.
