@@ -91,8 +91,9 @@ def field_label(key: str) -> str:
     return _field_labels(get_language()).get(key) or gettext(key)
 
 
-def value_display(key: str, value) -> str:
-    """A value as the rules read it: SI labs with their unit, answers in words, ISO dates."""
+def value_display(key: str, value, words: dict[str, dict]) -> str:
+    """A value as the rules read it: SI labs with their unit, answers in ``words`` (the active
+    language's ``_choice_words``), ISO dates."""
     if value is None or value == "":
         return gettext("not given")
     if key in units.LAB_KEYS:
@@ -102,7 +103,7 @@ def value_display(key: str, value) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if key in CHOICE_LABELS:
-        return _choice_words(get_language())[key].get(value, str(value))
+        return words[key].get(value, str(value))
     return str(value)
 
 
@@ -124,19 +125,27 @@ def criterion_text(code: str, limits: rules.Limits) -> str:
 def criterion_rows(results: dict, limits: rules.Limits) -> list[CriterionRow]:
     """The twelve criteria in protocol order from evaluation results JSON, worded with the
     ``limits`` they were judged by (``evaluation.protocol_version.limits()``)."""
+    # The language is looked up once: the rows word some fifty labels and values.
+    language = get_language()
+    texts, labels, words = (
+        _criterion_texts(limits, language),
+        _field_labels(language),
+        _choice_words(language),
+    )
     rows = []
     for criterion in rules.CRITERIA:
         data = results[criterion.code]
+        values = data["values"]
         rows.append(
             CriterionRow(
                 code=criterion.code,
-                text=criterion_text(criterion.code, limits),
+                text=texts[criterion.code],
                 result=data["result"],
                 reason=rules.render_reason(data["template"], data["params"]),
                 values=[
-                    (field_label(key), value_display(key, data["values"][key]))
+                    (labels.get(key) or gettext(key), value_display(key, values[key], words))
                     for key in rules.SNAPSHOT_KEYS
-                    if key in data["values"]
+                    if key in values
                 ],
                 deferred=criterion.code == rules.DEFERRABLE and data["result"] == rules.UNKNOWN,
             )
@@ -346,7 +355,7 @@ def clinical_sections(
                 value = getattr(referral, field.attname)
                 text = str(words[name].get(value, value) or "") or not_given
             else:
-                text = value_display(name, getattr(referral, name))
+                text = value_display(name, getattr(referral, name), words)
             rows.append((label, text))
         if labs_source and any(field.name == "labs_date" for field in fields):
             rows.append((capfirst(gettext("Data from")), labs_source))
