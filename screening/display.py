@@ -397,7 +397,7 @@ def _history_sql() -> str:
         LEFT JOIN {quote(contexts._meta.db_table)} AS context ON context.id = event.pgh_context_id
         LEFT JOIN {quote(get_user_model()._meta.db_table)} AS account
             ON account.id::text = context.metadata ->> 'user'
-        WHERE event.pgh_obj_id = %(referral)s
+        WHERE event.pgh_obj_id = referral.id
     """
 
 
@@ -529,7 +529,10 @@ class Records:
 
 
 @functools.cache
-def _records_sql(*, with_national_id: bool) -> str:
+def records_sql() -> str:
+    """What ``referral_records`` reads, as SQL of one column of the referral's query
+    (``access.referral_and_more_for_user``), in which the referral's row is ``referral``: the
+    parts as JSON arrays, in one, as text."""
     quote = connection.ops.quote_name
     signatures = quote(Signature._meta.db_table)
     decisions = quote(MdtDecision._meta.db_table)
@@ -537,36 +540,34 @@ def _records_sql(*, with_national_id: bool) -> str:
     enrolments = quote(Enrolment._meta.db_table)
     return f"""
         SELECT json_build_array(
-            ({persons.related_sql(with_national_id=with_national_id)}),
+            ({persons.related_sql()}),
             ({_history_sql()}),
             (SELECT json_agg(signature.* ORDER BY signature.signed_at, signature.id)
-                FROM {signatures} AS signature WHERE signature.referral_id = %(referral)s),
+                FROM {signatures} AS signature WHERE signature.referral_id = referral.id),
             (SELECT json_agg(json_build_array(decision.*, account.username, account.first_name,
                     account.last_name)
                 ORDER BY decision.superseded_at DESC NULLS FIRST, decision.decided_at DESC,
                     decision.id DESC)
                 FROM {decisions} AS decision
                 LEFT JOIN {accounts} AS account ON account.id = decision.decided_by_id
-                WHERE decision.referral_id = %(referral)s),
+                WHERE decision.referral_id = referral.id),
             (SELECT to_json(enrolment.*) FROM {enrolments} AS enrolment
-                WHERE enrolment.referral_id = %(referral)s)
+                WHERE enrolment.referral_id = referral.id)
         )::text
     """
 
 
-def referral_records(referral: Referral, *, limits: rules.Limits, visible_site_ids=None) -> Records:
+def referral_records(
+    referral: Referral, read: str, *, limits: rules.Limits, visible_site_ids=None
+) -> Records:
     """The referral's status history, signatures, MDT decisions (a rejection's criterion
     worded with ``limits``), enrolment, and the same person's other referrals and possible
-    duplicates as ``visible_site_ids`` let the reader see them (``persons.related``).
+    duplicates as ``visible_site_ids`` let the reader see them (``persons.related``), from
+    what ``records_sql`` ``read``. No query.
 
-    One query, in SQL, each part an array of JSON: the referral page runs it on every view,
-    and a round trip for each part cost the server more than what it reads."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _records_sql(with_national_id=bool(referral.national_id)),
-            {"referral": referral.pk, **persons.related_parameters(referral)},
-        )
-        related, events, signed, decided, enrolled = json.loads(cursor.fetchone()[0])
+    Read with the referral, each part an array of JSON: the referral page reads them on every
+    view, and a round trip for each part cost the server more than what it reads."""
+    related, events, signed, decided, enrolled = json.loads(read)
     signatures = [_instance(Signature, values) for values in signed or ()]
     decisions = []
     for values, username, first_name, last_name in decided or ():

@@ -261,32 +261,22 @@ class Related:
         return Status(self.status).label if self.status else ""
 
 
-def related_sql(*, with_national_id: bool) -> str:
-    """The rows ``related`` reads, as one JSON array of arrays: a subquery for the referral
-    page's query (``display.referral_records``), whose parameters it names."""
+def related_sql() -> str:
+    """The rows ``related`` reads, as one JSON array of arrays: a subquery of the referral
+    page's query (``display.records_sql``), in which the referral's row is ``referral``. A
+    referral without a national ID shares none."""
     quote = connection.ops.quote_name
-    same_person = "(site_id = %(site)s AND hospital_number = %(hospital_number)s)"
-    if with_national_id:
-        same_person += " OR national_id = %(national_id)s"
     return f"""
-        SELECT json_agg(json_build_array(id, site_id, hospital_number, national_id, full_name,
-            date_of_birth, sex, status, screening_number, referral_date)
-            ORDER BY referral_date, id)
-        FROM {quote(Referral._meta.db_table)}
-        WHERE {same_person} OR (date_of_birth = %(date_of_birth)s AND sex = %(sex)s)
+        SELECT json_agg(json_build_array(other.id, other.site_id, other.hospital_number,
+            other.national_id, other.full_name, other.date_of_birth, other.sex, other.status,
+            other.screening_number, other.referral_date)
+            ORDER BY other.referral_date, other.id)
+        FROM {quote(Referral._meta.db_table)} AS other
+        WHERE other.site_id = referral.site_id
+                AND other.hospital_number = referral.hospital_number
+            OR other.national_id = NULLIF(referral.national_id, '')
+            OR (other.date_of_birth = referral.date_of_birth AND other.sex = referral.sex)
     """
-
-
-def related_parameters(referral: Referral) -> dict:
-    """The parameters of ``related_sql``."""
-    person = Person.of(referral)
-    return {
-        "site": person.site_id,
-        "hospital_number": person.hospital_number,
-        "national_id": person.national_id,
-        "date_of_birth": person.date_of_birth,
-        "sex": person.sex,
-    }
 
 
 def related(

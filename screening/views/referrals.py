@@ -410,7 +410,9 @@ def referral_evaluate(request):
 @require_GET
 def referral_detail(request, screening_number):
     user = request.user
-    referral = access.referral_for_user(user, screening_number)
+    referral, read = access.referral_and_more_for_user(
+        user, screening_number, display.records_sql()
+    )
     services.record_view_create(user=user, kind="referral", referral=referral)
     evaluation = referral.evaluation
     results = evaluation.results
@@ -418,7 +420,7 @@ def referral_detail(request, screening_number):
     criteria = display.criterion_rows(results, limits)
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
     records = display.referral_records(
-        referral, limits=limits, visible_site_ids=access.visible_site_ids(user)
+        referral, read, limits=limits, visible_site_ids=access.visible_site_ids(user)
     )
     decisions = records.decisions
     current = next((shown for shown in decisions if shown.state == "current"), None)
