@@ -12,6 +12,8 @@ object, so a view, its templates and the navigation ask no more.
 """
 
 import functools
+import itertools
+import weakref
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -218,8 +220,32 @@ def _referral_sql(more: str) -> str:
         JOIN {sites} AS site ON site.id = referral.site_id
         LEFT JOIN {evaluations} AS evaluation ON evaluation.id = referral.evaluation_id
         LEFT JOIN {protocols} AS protocol ON protocol.id = evaluation.protocol_version_id
-        WHERE referral.screening_number = %s
+        WHERE referral.screening_number = $1
     """
+
+
+# The statements each database connection has prepared: its SQL -> its name. Names are never
+# reused, so a PREPARE that failed halfway cannot stand in the way of the next one. (A statement
+# lives as long as its connection, CONN_MAX_AGE: the service is stopped while a migration that
+# changes the columns it reads runs, docs/deploy.md.)
+_prepared = weakref.WeakKeyDictionary()
+_statement_numbers = itertools.count()
+
+
+def _execute_prepared(cursor, sql: str, params: list) -> None:
+    """Execute ``sql``, its parameters written $1, $2..., as a statement the connection
+    prepares on its first use (in the same round trip). PostgreSQL then plans it once a
+    connection rather than on every execution: the referral's query took it longer to plan
+    than to run."""
+    statements = _prepared.setdefault(connection.connection, {})
+    arguments = ", ".join(["%s"] * len(params))
+    name = statements.get(sql)
+    if name is not None:
+        cursor.execute(f"EXECUTE {name}({arguments})", params)
+        return
+    name = f"trialscreen_{next(_statement_numbers)}"
+    cursor.execute(f"PREPARE {name} AS {sql}; EXECUTE {name}({arguments})", params)
+    statements[sql] = name
 
 
 @functools.cache
@@ -252,7 +278,7 @@ def _referral_with_evaluation(screening_number: str, more: str) -> tuple[Referra
     query, in SQL: the ORM took longer to build it (a hundred columns of four tables) than the
     database to answer it, and every page of a referral runs it."""
     with connection.cursor() as cursor:
-        cursor.execute(_referral_sql(more), [screening_number])
+        _execute_prepared(cursor, _referral_sql(more), [screening_number])
         row = cursor.fetchone()
     if row is None:
         raise Http404
