@@ -13,6 +13,8 @@ user's unread notifications, which the navigation shows on every page.
 """
 
 import functools
+import itertools
+import weakref
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -214,7 +216,7 @@ _READ_WITH_REFERRAL = (Referral, Site, Evaluation, ProtocolVersion)
 
 
 @functools.cache
-def _referral_sql() -> str:
+def _referral_sql(more: str) -> str:
     quote = connection.ops.quote_name
 
     def columns(model, alias):
@@ -226,12 +228,37 @@ def _referral_sql() -> str:
     return f"""
         SELECT {columns(Referral, "referral")}, {columns(Site, "site")},
             {columns(Evaluation, "evaluation")}, {columns(ProtocolVersion, "protocol")}
+            {f", ({more})" if more else ""}
         FROM {referrals} AS referral
         JOIN {sites} AS site ON site.id = referral.site_id
         LEFT JOIN {evaluations} AS evaluation ON evaluation.id = referral.evaluation_id
         LEFT JOIN {protocols} AS protocol ON protocol.id = evaluation.protocol_version_id
-        WHERE referral.screening_number = %s
+        WHERE referral.screening_number = $1
     """
+
+
+# The statements each database connection has prepared: its SQL -> its name. Names are never
+# reused, so a PREPARE that failed halfway cannot stand in the way of the next one. (A statement
+# lives as long as its connection, CONN_MAX_AGE: the service is stopped while a migration that
+# changes the columns it reads runs, docs/deploy.md.)
+_prepared = weakref.WeakKeyDictionary()
+_statement_numbers = itertools.count()
+
+
+def _execute_prepared(cursor, sql: str, params: list) -> None:
+    """Execute ``sql``, its parameters written $1, $2..., as a statement the connection
+    prepares on its first use (in the same round trip). PostgreSQL then plans it once a
+    connection rather than on every execution: the referral's query took it longer to plan
+    than to run."""
+    statements = _prepared.setdefault(connection.connection, {})
+    arguments = ", ".join(["%s"] * len(params))
+    name = statements.get(sql)
+    if name is not None:
+        cursor.execute(f"EXECUTE {name}({arguments})", params)
+        return
+    name = f"trialscreen_{next(_statement_numbers)}"
+    cursor.execute(f"PREPARE {name} AS {sql}; EXECUTE {name}({arguments})", params)
+    statements[sql] = name
 
 
 @functools.cache
@@ -258,12 +285,13 @@ def _from_row(model, values):
     return model.from_db(connection.alias, None, converted)
 
 
-def _referral_with_evaluation(screening_number: str) -> Referral:
+def _referral_with_evaluation(screening_number: str, more: str) -> tuple[Referral, object]:
     """The referral, its site, its current evaluation and the evaluation's protocol version,
-    or Http404. One query, in SQL: the ORM took longer to build it (a hundred columns of four
-    tables) than the database to answer it, and every page of a referral runs it."""
+    and the value of ``more`` (see ``referral_and_more_for_user``) or None; or Http404. One
+    query, in SQL: the ORM took longer to build it (a hundred columns of four tables) than the
+    database to answer it, and every page of a referral runs it."""
     with connection.cursor() as cursor:
-        cursor.execute(_referral_sql(), [screening_number])
+        _execute_prepared(cursor, _referral_sql(more), [screening_number])
         row = cursor.fetchone()
     if row is None:
         raise Http404
@@ -279,7 +307,7 @@ def _referral_with_evaluation(screening_number: str) -> Referral:
     else:
         evaluation.protocol_version = protocol_version
         referral.evaluation = evaluation
-    return referral
+    return referral, row[0] if more else None
 
 
 def referral_for_user(user, screening_number: str, *, action: str = VIEW) -> Referral:
@@ -289,14 +317,25 @@ def referral_for_user(user, screening_number: str, *, action: str = VIEW) -> Ref
     One query for the referral with its site and current evaluation, plus the cached role and
     site look-ups.
     """
+    referral, _more = referral_and_more_for_user(user, screening_number, "", action=action)
+    return referral
+
+
+def referral_and_more_for_user(
+    user, screening_number: str, more: str, *, action: str = VIEW
+) -> tuple[Referral, object]:
+    """``referral_for_user``, with the value of ``more``: SQL of one more column, read in the
+    same query, in which the referral's row is ``referral`` (a page saves a round trip by
+    reading what it shows besides the referral there). Read before the user's access is
+    checked: it is returned only to whoever may see the referral."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    referral = _referral_with_evaluation(screening_number)
+    referral, value = _referral_with_evaluation(screening_number, more)
     if not may_see_referral(user, referral):
         raise Http404
     if not may(user, action, referral):
         raise PermissionDenied
-    return referral
+    return referral, value
 
 
 def notification_for_user(user, pk: int) -> Notification:

@@ -8,6 +8,7 @@ the same JSON shape, so the referral page and the live panel share these helpers
 
 import datetime
 import functools
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,7 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from screening import rules, services, staging, units
+from screening import persons, rules, services, staging, units
 from screening.forms.referrals import REFERRAL_KEYS, SECTIONS
 from screening.models import (
     MEASUREMENT_UNITS,
@@ -90,8 +91,9 @@ def field_label(key: str) -> str:
     return _field_labels(get_language()).get(key) or gettext(key)
 
 
-def value_display(key: str, value) -> str:
-    """A value as the rules read it: SI labs with their unit, answers in words, ISO dates."""
+def value_display(key: str, value, words: dict[str, dict]) -> str:
+    """A value as the rules read it: SI labs with their unit, answers in ``words`` (the active
+    language's ``_choice_words``), ISO dates."""
     if value is None or value == "":
         return gettext("not given")
     if key in units.LAB_KEYS:
@@ -101,7 +103,7 @@ def value_display(key: str, value) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if key in CHOICE_LABELS:
-        return _choice_words(get_language())[key].get(value, str(value))
+        return words[key].get(value, str(value))
     return str(value)
 
 
@@ -123,19 +125,27 @@ def criterion_text(code: str, limits: rules.Limits) -> str:
 def criterion_rows(results: dict, limits: rules.Limits) -> list[CriterionRow]:
     """The twelve criteria in protocol order from evaluation results JSON, worded with the
     ``limits`` they were judged by (``evaluation.protocol_version.limits()``)."""
+    # The language is looked up once: the rows word some fifty labels and values.
+    language = get_language()
+    texts, labels, words = (
+        _criterion_texts(limits, language),
+        _field_labels(language),
+        _choice_words(language),
+    )
     rows = []
     for criterion in rules.CRITERIA:
         data = results[criterion.code]
+        values = data["values"]
         rows.append(
             CriterionRow(
                 code=criterion.code,
-                text=criterion_text(criterion.code, limits),
+                text=texts[criterion.code],
                 result=data["result"],
                 reason=rules.render_reason(data["template"], data["params"]),
                 values=[
-                    (field_label(key), value_display(key, data["values"][key]))
+                    (labels.get(key) or gettext(key), value_display(key, values[key], words))
                     for key in rules.SNAPSHOT_KEYS
-                    if key in data["values"]
+                    if key in values
                 ],
                 deferred=criterion.code == rules.DEFERRABLE and data["result"] == rules.UNKNOWN,
             )
@@ -345,7 +355,7 @@ def clinical_sections(
                 value = getattr(referral, field.attname)
                 text = str(words[name].get(value, value) or "") or not_given
             else:
-                text = value_display(name, getattr(referral, name))
+                text = value_display(name, getattr(referral, name), words)
             rows.append((label, text))
         if labs_source and any(field.name == "labs_date" for field in fields):
             rows.append((capfirst(gettext("Data from")), labs_source))
@@ -381,30 +391,30 @@ def _history_sql() -> str:
     contexts = events._meta.get_field("pgh_context").related_model
     panel = ", ".join(f"event.{quote(name)}" for name in _BLOOD_PANEL)
     return f"""
-        SELECT event.pgh_created_at, event.status, account.username,
-            context.metadata ->> 'data_source', {panel}
+        SELECT json_agg(json_build_array(event.pgh_created_at, event.status, account.username,
+            context.metadata ->> 'data_source', {panel}) ORDER BY event.pgh_id)
         FROM {quote(events._meta.db_table)} AS event
         LEFT JOIN {quote(contexts._meta.db_table)} AS context ON context.id = event.pgh_context_id
         LEFT JOIN {quote(get_user_model()._meta.db_table)} AS account
             ON account.id::text = context.metadata ->> 'user'
-        WHERE event.pgh_obj_id = %s
-        ORDER BY event.pgh_id
+        WHERE event.pgh_obj_id = referral.id
     """
 
 
-def history(referral: Referral) -> History:
-    """The referral's status changes, oldest first, and the source of its latest blood panel,
-    from its audit events and the names of their users (one query, in SQL: the ORM takes
-    longer to build it than the database to answer it)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_history_sql(), [referral.pk])
-        events = cursor.fetchall()
+def _history(events: list) -> History:
+    """The status changes, oldest first, and the source of the latest blood panel, from the
+    rows of ``_history_sql`` (decoded JSON)."""
     labels = dict(Referral.Status.choices)
     changes, previous, panel, labs_source = [], None, None, ""
     for at, status, username, data_source, *blood_panel in events:
         if status != previous:
             changes.append(
-                StatusChange(local_minute(at), status, str(labels[status]), username or "")
+                StatusChange(
+                    local_minute(datetime.datetime.fromisoformat(at)),
+                    status,
+                    str(labels[status]),
+                    username or "",
+                )
             )
             previous = status
         if blood_panel != panel:
@@ -458,11 +468,18 @@ def decisions_shown(
     voided ones, newest first; each with its signatures from ``signatures`` (the referral's)
     and a rejection's criterion worded with ``limits``. One query, in SQL: the ORM takes
     longer to build it than the database to answer it."""
+    decisions = MdtDecision.objects.raw(_decisions_sql(), [referral.pk])
+    return _decisions_shown(decisions, signatures, limits)
+
+
+def _decisions_shown(
+    decisions, signatures: list[Signature], limits: rules.Limits
+) -> list[DecisionShown]:
     by_decision = {}
     for signature in signatures:
         by_decision.setdefault(signature.decision_id, {})[signature.meaning] = signature
     shown = []
-    for decision in MdtDecision.objects.raw(_decisions_sql(), [referral.pk]):
+    for decision in decisions:
         signed = by_decision.get(decision.pk, {})
         if decision.voided_by_id:
             state = "voided"
@@ -489,21 +506,87 @@ def decisions_shown(
     return shown
 
 
-def signatures_of(referral: Referral) -> list[Signature]:
-    """The referral's signatures, oldest first (one query, in SQL like ``decisions_shown``)."""
-    table = connection.ops.quote_name(Signature._meta.db_table)
-    return list(
-        Signature.objects.raw(
-            f"SELECT * FROM {table} WHERE referral_id = %s ORDER BY signed_at, id", [referral.pk]
-        )
+def _instance(model, values: dict):
+    """The ``model`` instance of a row given as JSON (``to_json``), its columns converted as
+    the fields read them from a form (dates and times from their ISO text)."""
+    return model.from_db(
+        connection.alias,
+        None,
+        [field.to_python(values[field.column]) for field in model._meta.concrete_fields],
     )
 
 
-def enrolment_of(referral: Referral) -> Enrolment | None:
-    """The referral's enrolment, if it has one (one query, in SQL like ``decisions_shown``)."""
-    table = connection.ops.quote_name(Enrolment._meta.db_table)
-    found = Enrolment.objects.raw(f"SELECT * FROM {table} WHERE referral_id = %s", [referral.pk])
-    return next(iter(found), None)
+@dataclass(frozen=True)
+class Records:
+    """What the referral page shows besides the referral itself (``referral_records``)."""
+
+    history: History
+    signatures: list[Signature]  # oldest first
+    decisions: list[DecisionShown]  # as ``decisions_shown`` orders them
+    enrolment: Enrolment | None
+    earlier: list  # persons.related's: the same person's other referrals
+    duplicates: list  # and the possible duplicates
+
+
+@functools.cache
+def records_sql() -> str:
+    """What ``referral_records`` reads, as SQL of one column of the referral's query
+    (``access.referral_and_more_for_user``), in which the referral's row is ``referral``: the
+    parts as JSON arrays, in one, as text."""
+    quote = connection.ops.quote_name
+    signatures = quote(Signature._meta.db_table)
+    decisions = quote(MdtDecision._meta.db_table)
+    accounts = quote(get_user_model()._meta.db_table)
+    enrolments = quote(Enrolment._meta.db_table)
+    return f"""
+        SELECT json_build_array(
+            ({persons.related_sql()}),
+            ({_history_sql()}),
+            (SELECT json_agg(signature.* ORDER BY signature.signed_at, signature.id)
+                FROM {signatures} AS signature WHERE signature.referral_id = referral.id),
+            (SELECT json_agg(json_build_array(decision.*, account.username, account.first_name,
+                    account.last_name)
+                ORDER BY decision.superseded_at DESC NULLS FIRST, decision.decided_at DESC,
+                    decision.id DESC)
+                FROM {decisions} AS decision
+                LEFT JOIN {accounts} AS account ON account.id = decision.decided_by_id
+                WHERE decision.referral_id = referral.id),
+            (SELECT to_json(enrolment.*) FROM {enrolments} AS enrolment
+                WHERE enrolment.referral_id = referral.id)
+        )::text
+    """
+
+
+def referral_records(
+    referral: Referral, read: str, *, limits: rules.Limits, visible_site_ids=None
+) -> Records:
+    """The referral's status history, signatures, MDT decisions (a rejection's criterion
+    worded with ``limits``), enrolment, and the same person's other referrals and possible
+    duplicates as ``visible_site_ids`` let the reader see them (``persons.related``), from
+    what ``records_sql`` ``read``. No query.
+
+    Read with the referral, each part an array of JSON: the referral page reads them on every
+    view, and a round trip for each part cost the server more than what it reads."""
+    related, events, signed, decided, enrolled = json.loads(read)
+    signatures = [_instance(Signature, values) for values in signed or ()]
+    decisions = []
+    for values, username, first_name, last_name in decided or ():
+        decision = _instance(MdtDecision, values)
+        decision.decided_by_username = username
+        decision.decided_by_first_name = first_name
+        decision.decided_by_last_name = last_name
+        decisions.append(decision)
+    earlier, duplicates = persons.related(
+        referral, related or [], visible_site_ids=visible_site_ids
+    )
+    return Records(
+        history=_history(events or []),
+        signatures=signatures,
+        decisions=_decisions_shown(decisions, signatures, limits),
+        enrolment=_instance(Enrolment, enrolled) if enrolled else None,
+        earlier=earlier,
+        duplicates=duplicates,
+    )
 
 
 def rejection_reason_text(code: str, limits: rules.Limits) -> str:

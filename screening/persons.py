@@ -6,6 +6,7 @@ are of the same person when either matches. Every function here takes a whole ba
 costs a constant number of queries, so an import of 10,000 rows is checked like one form.
 """
 
+import datetime
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -260,41 +261,41 @@ class Related:
         return Status(self.status).label if self.status else ""
 
 
-def _related_sql(*, with_national_id: bool) -> str:
+def related_sql() -> str:
+    """The rows ``related`` reads, as one JSON array of arrays: a subquery of the referral
+    page's query (``display.records_sql``), in which the referral's row is ``referral``. A
+    referral without a national ID shares none."""
     quote = connection.ops.quote_name
-    same_person = "(site_id = %(site)s AND hospital_number = %(hospital_number)s)"
-    if with_national_id:
-        same_person += " OR national_id = %(national_id)s"
     return f"""
-        SELECT id, site_id, hospital_number, national_id, full_name, date_of_birth, sex, status,
-            screening_number, referral_date
-        FROM {quote(Referral._meta.db_table)}
-        WHERE {same_person} OR (date_of_birth = %(date_of_birth)s AND sex = %(sex)s)
-        ORDER BY referral_date, id
+        SELECT json_agg(json_build_array(other.id, other.site_id, other.hospital_number,
+            other.national_id, other.full_name, other.date_of_birth, other.sex, other.status,
+            other.screening_number, other.referral_date)
+            ORDER BY other.referral_date, other.id)
+        FROM {quote(Referral._meta.db_table)} AS other
+        WHERE other.site_id = referral.site_id
+                AND other.hospital_number = referral.hospital_number
+            OR other.national_id = NULLIF(referral.national_id, '')
+            OR (other.date_of_birth = referral.date_of_birth AND other.sex = referral.sex)
     """
 
 
-def related(referral: Referral, *, visible_site_ids=None) -> tuple[list[Related], list[Related]]:
+def related(
+    referral: Referral, rows: list, *, visible_site_ids=None
+) -> tuple[list[Related], list[Related]]:
     """The same person's other referrals, oldest first, and the possible duplicates of
-    ``referral``. ``visible_site_ids`` are the sites the reader may see (None: all). One query,
-    in SQL: the referral page runs it on every view, and the ORM takes longer to build it than
-    the database to answer it."""
+    ``referral``, from the ``rows`` of ``related_sql`` (decoded JSON). ``visible_site_ids``
+    are the sites the reader may see (None: all). No query."""
     person = Person.of(referral)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _related_sql(with_national_id=bool(person.national_id)),
-            {
-                "site": person.site_id,
-                "hospital_number": person.hospital_number,
-                "national_id": person.national_id,
-                "date_of_birth": person.date_of_birth,
-                "sex": person.sex,
-            },
+    candidates = [
+        _Stored(
+            Person(site, hn, nid, name, datetime.date.fromisoformat(dob), sex, pk),
+            status,
+            number,
+            datetime.date.fromisoformat(referred),
+            None,
         )
-        candidates = [
-            _Stored(Person(site, hn, nid, name, dob, sex, pk), status, number, referred, None)
-            for pk, site, hn, nid, name, dob, sex, status, number, referred in cursor.fetchall()
-        ]
+        for pk, site, hn, nid, name, dob, sex, status, number, referred in rows
+    ]
 
     def told(stored: _Stored) -> Related:
         is_previous = stored.person.pk == referral.previous_referral_id

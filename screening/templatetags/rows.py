@@ -1,7 +1,7 @@
 """Rows the referral and decision pages repeat many times, written out in Python: the twelve
-criteria with the values each read, and the referral's data, some seventy fields. Drawn by
-template loops they cost the referral page more than its queries; these tags give the same
-HTML.
+criteria with the values each read, the referral's data, some seventy fields, in its cards,
+and its changes of status. Drawn by template loops they cost the referral page more than its
+queries; these tags give the same HTML.
 
 Their text is plain ``str`` (labels, values, reasons), escaped with the standard library's
 ``html.escape``, as Django's ``escape`` does but without its handling of lazy and safe strings,
@@ -15,6 +15,8 @@ from django.template.loader import render_to_string
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
+
+from screening.templatetags.badges import status_badge_class
 
 register = template.Library()
 
@@ -76,9 +78,54 @@ def criterion_rows(rows, result_label, reason_label, values_label):
     )
 
 
-@register.filter
-def data_list(rows):
-    """The <dt> and <dd> of each (label, text) of ``rows``."""
+_DATA_CARD = """
+    <div class="col-md-6 col-xl-4">
+      <div class="card h-100">
+        <div class="card-header">{title}</div>
+        <div class="card-body">
+          <dl class="data-list mb-0">
+            {rows}
+          </dl>
+        </div>
+      </div>
+    </div>
+    """
+_STATUS_CHANGE = """
+        <li class="list-group-item">
+          <span class="badge status-badge {css}">{label}</span>
+          <span class="small text-body-secondary">{at}{by}</span>
+        </li>
+        """
+
+
+@register.simple_tag
+def data_cards(sections):
+    """A card for each (title, rows) of ``display.clinical_sections``: the <dt> and <dd> of
+    each (label, text) of its rows."""
     return mark_safe(
-        "".join(f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>" for label, value in rows)
+        "".join(
+            _DATA_CARD.format(
+                title=escape(title),
+                rows="".join(
+                    f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>" for label, value in rows
+                ),
+            )
+            for title, rows in sections
+        )
+    )
+
+
+@register.simple_tag
+def status_changes(changes):
+    """The <li> of each ``display.StatusChange``, its status as a badge."""
+    return mark_safe(
+        "".join(
+            _STATUS_CHANGE.format(
+                css=escape(status_badge_class(change.status)),
+                label=escape(change.label),
+                at=escape(change.at),
+                by=f" · {escape(change.by)}" if change.by else "",
+            )
+            for change in changes
+        )
     )

@@ -21,7 +21,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from screening import access, audit, display, filters, kept, persons, rules, services
+from screening import access, audit, display, filters, kept, rules, services
 from screening.forms.referrals import (
     PREGNANCY_QUESTION_ID,
     ReferralForm,
@@ -416,19 +416,21 @@ def referral_evaluate(request):
 @require_GET
 def referral_detail(request, screening_number):
     user = request.user
-    referral = access.referral_for_user(user, screening_number)
+    referral, read = access.referral_and_more_for_user(
+        user, screening_number, display.records_sql()
+    )
     services.record_view_create(user=user, kind="referral", referral=referral)
     evaluation = referral.evaluation
     results = evaluation.results
     limits = evaluation.protocol_version.limits()
     criteria = display.criterion_rows(results, limits)
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
-    earlier, duplicates = persons.related(referral, visible_site_ids=access.visible_site_ids(user))
-    history = display.history(referral)
-    signatures = display.signatures_of(referral)
-    decisions = display.decisions_shown(referral, signatures, limits)
+    records = display.referral_records(
+        referral, read, limits=limits, visible_site_ids=access.visible_site_ids(user)
+    )
+    decisions = records.decisions
     current = next((shown for shown in decisions if shown.state == "current"), None)
-    enrolment = display.enrolment_of(referral) if referral.status == Status.ENROLLED else None
+    enrolment = records.enrolment if referral.status == Status.ENROLLED else None
     context = {
         "referral": referral,
         "status_label": display.answer("status", referral.status),
@@ -448,13 +450,13 @@ def referral_detail(request, screening_number):
         "criteria": criteria,
         "todo": display.todo_items(results, limits),
         "stage_group": display.stage_group_text(referral.stage_group()),
-        "sections": display.clinical_sections(referral, labs_source=history.labs_source),
-        "status_history": history.status_changes,
+        "sections": display.clinical_sections(referral, labs_source=records.history.labs_source),
+        "status_history": records.history.status_changes,
         "may_act": may_act,
         "withdraw_fields": _blank_withdrawal_fields(get_language()) if may_act else None,
-        "signatures": signatures,
-        "earlier_referrals": earlier,
-        "possible_duplicates": duplicates,
+        "signatures": records.signatures,
+        "earlier_referrals": records.earlier,
+        "possible_duplicates": records.duplicates,
     }
     return render(request, "referrals/detail.html", context)
 
