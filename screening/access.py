@@ -43,6 +43,13 @@ ENROL = "enrol"  # enrol the approved participant, or record that consent was de
 ACTIONS = (VIEW, EDIT, DECIDE, ENROL)
 
 
+def _columns(model, alias: str) -> str:
+    """Every column of ``model``, in the order its concrete fields come, read from ``alias``."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
+@functools.cache
 def _user_with_roles_sql() -> str:
     user = get_user_model()
     quote = connection.ops.quote_name
@@ -51,7 +58,7 @@ def _user_with_roles_sql() -> str:
     at_site = quote(Site.coordinators.through._meta.db_table)
     notices = quote(Notification._meta.db_table)
     return f"""
-        SELECT person.*,
+        SELECT {_columns(user, "person")},
             ARRAY(
                 SELECT role.name FROM {roles} AS role
                 JOIN {in_group} AS membership ON membership.group_id = role.id
@@ -64,11 +71,11 @@ def _user_with_roles_sql() -> str:
                 SELECT count(*) FROM (
                     SELECT 1 FROM {notices} AS notice
                     WHERE notice.recipient_id = person.id AND notice.read_at IS NULL
-                    LIMIT %s
+                    LIMIT $2
                 ) AS unread
             ) AS unread_notifications
         FROM {users} AS person
-        WHERE person.id = %s
+        WHERE person.id = $1
     """
 
 
@@ -77,15 +84,20 @@ def user_with_roles(user_id):
     to ``notifications.Unread.CAP``), in one query; None if there is none. ``roles_of``, the
     site checks and the navigation's badge then ask nothing more of the database.
 
-    Written in SQL: the same query built by the ORM (two ``ArraySubquery``) costs ten times
-    the CPU to compile, and every signed-in request runs it."""
-    found = get_user_model()._default_manager.raw(
-        _user_with_roles_sql(), [notifications.Unread.CAP, user_id]
-    )
-    user = next(iter(found), None)
-    if user is not None:
-        user._trialscreen_roles = set(user.role_codes)
-        user._trialscreen_site_ids = frozenset(user.coordinated_site_ids)
+    Written in SQL and prepared once a connection (``_execute_prepared``): the same query
+    built by the ORM (two ``ArraySubquery``) costs ten times the CPU to compile, and every
+    signed-in request runs it."""
+    with connection.cursor() as cursor:
+        _execute_prepared(cursor, _user_with_roles_sql(), [user_id, notifications.Unread.CAP])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    model = get_user_model()
+    fields = len(model._meta.concrete_fields)
+    user = _from_row(model, row[:fields])
+    role_codes, site_ids, user.unread_notifications = row[fields:]
+    user._trialscreen_roles = set(role_codes)
+    user._trialscreen_site_ids = frozenset(site_ids)
     return user
 
 
@@ -218,16 +230,12 @@ _READ_WITH_REFERRAL = (Referral, Site, Evaluation, ProtocolVersion)
 @functools.cache
 def _referral_sql(more: str) -> str:
     quote = connection.ops.quote_name
-
-    def columns(model, alias):
-        return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
-
     referrals, sites = quote(Referral._meta.db_table), quote(Site._meta.db_table)
     evaluations = quote(Evaluation._meta.db_table)
     protocols = quote(ProtocolVersion._meta.db_table)
     return f"""
-        SELECT {columns(Referral, "referral")}, {columns(Site, "site")},
-            {columns(Evaluation, "evaluation")}, {columns(ProtocolVersion, "protocol")}
+        SELECT {_columns(Referral, "referral")}, {_columns(Site, "site")},
+            {_columns(Evaluation, "evaluation")}, {_columns(ProtocolVersion, "protocol")}
             {f", ({more})" if more else ""}
         FROM {referrals} AS referral
         JOIN {sites} AS site ON site.id = referral.site_id
