@@ -1,11 +1,15 @@
+import itertools
+import multiprocessing
+import os
 import pickle
 import tempfile
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, connections, transaction
 
 from screening import rules, services
 from screening.forms.referrals import REFERRAL_KEYS
@@ -14,6 +18,7 @@ from screening.models import ProtocolVersion, Referral, Role, Site
 from screening.progress import Progress
 
 PROGRESS_FROM_ROWS = 2_000  # a smaller file is done before a bar would help
+CHECKING_PROCESSES = len(os.sched_getaffinity(0))
 
 
 class Command(BaseCommand):
@@ -79,11 +84,11 @@ class Command(BaseCommand):
         progress = self._progress("checking", csv_rows)
         rows = 0
         try:
-            for batch in batches(enumerate(read_rows(file), start=1)):
-                checked = check.check(batch)
+            numbered_batches = batches(enumerate(read_rows(file), start=1))
+            for rows, spooled, errors, people in _checked(check, numbered_batches):
+                check.add(errors, people)
                 if not check.errors:
-                    _spool(spool, [row.data for row in checked])
-                rows = batch[-1][0]
+                    spool.write(spooled)
                 if progress:
                     progress.update(rows)
         except ImportFileError as error:
@@ -126,14 +131,59 @@ class Command(BaseCommand):
         return Progress(f"{label} rows", total, stream=self.stderr._out)
 
 
-def _spool(spool, rows: list[dict]) -> None:
+def _checked(check: FileCheck, numbered_batches: Iterator[list]) -> Iterator[tuple]:
+    """``_check_batch`` of every batch, in the file's order. A file of more than one batch is
+    checked in forked processes, one per CPU, while the database has nothing to do; a few
+    batches at a time are handed out, so memory stays flat."""
+    first = next(numbered_batches)  # read_rows refuses a file without rows
+    second = next(numbered_batches, None)
+    if second is None or CHECKING_PROCESSES < 2:
+        for batch in itertools.chain([first], [second] if second else [], numbered_batches):
+            yield _check_batch(check, batch)
+        return
+    # A child inherits the connection too; closed, it cannot be used by mistake. One inside a
+    # transaction (a test's) stays open: the children never query, and they leave through
+    # os._exit, which does not close it behind the parent's back.
+    if not connection.in_atomic_block:
+        connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with context.Pool(CHECKING_PROCESSES, _forked_with, (check,)) as pool:
+        pending = deque()
+        for batch in itertools.chain([first, second], numbered_batches):
+            pending.append(pool.apply_async(_check_forked, (batch,)))
+            if len(pending) > 2 * CHECKING_PROCESSES:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+_forked_check: FileCheck | None = None  # in a checking process, the command's FileCheck
+
+
+def _forked_with(check: FileCheck) -> None:
+    global _forked_check
+    _forked_check = check
+
+
+def _check_forked(batch: list) -> tuple:
+    return _check_batch(_forked_check, batch)
+
+
+def _check_batch(check: FileCheck, batch: list) -> tuple:
+    """The number of the batch's last row; its clean rows as they are spooled (None once a row
+    is refused, as nothing will be saved); its errors and its people, for ``FileCheck.add``."""
+    rows, errors, people = check.check_batch(batch)
+    spooled = None if errors else _spooled(row.data for row in rows)
+    return batch[-1][0], spooled, errors, people
+
+
+def _spooled(rows: Iterable[dict]) -> bytes:
     """One batch of clean rows, as tuples in ``REFERRAL_KEYS`` order with the site's id."""
-    pickle.dump(
+    return pickle.dumps(
         [
             tuple(row[key].pk if key == "site" else row[key] for key in REFERRAL_KEYS)
             for row in rows
         ],
-        spool,
         protocol=pickle.HIGHEST_PROTOCOL,
     )
 
