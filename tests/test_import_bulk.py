@@ -179,10 +179,11 @@ def test_a_big_file_shows_its_progress_and_is_saved_in_batches(seeded, tmp_path,
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    """Batches of 3 rows, checked by 2 forked processes: a few rows cross several batches and
-    both processes' shares."""
+    """Batches of 3 rows, checked by 2 forked processes, saved 5 at a time: a few rows cross
+    several batches and both processes' shares."""
     monkeypatch.setattr(import_referrals, "batches", functools.partial(batches, size=3))
     monkeypatch.setattr(import_referrals, "CHECKING_PROCESSES", 2)
+    monkeypatch.setattr(import_referrals, "SAVED_AT_ONCE", 5)
 
 
 def problems_told(path, capsys) -> list[str]:
