@@ -18,7 +18,9 @@ from screening.models import ProtocolVersion, Referral, Role, Site
 from screening.progress import Progress
 
 PROGRESS_FROM_ROWS = 2_000  # a smaller file is done before a bar would help
-CHECKING_PROCESSES = len(os.sched_getaffinity(0))
+# One process checking rows per CPU, at most four: each holds its own copy of the form's caches,
+# so a large machine's memory is not spent on them.
+CHECKING_PROCESSES = min(len(os.sched_getaffinity(0)), 4)
 # Rows given to referrals_create at once: each call's person checks scan the stored referrals
 # born on their birthdays, which costs about as much for 2,000 rows as for 10,000.
 SAVED_AT_ONCE = 10_000
@@ -138,8 +140,8 @@ class Command(BaseCommand):
 
 def _checked(check: FileCheck, numbered_batches: Iterator[list]) -> Iterator[tuple]:
     """``_check_batch`` of every batch, in the file's order. A file of more than one batch is
-    checked in forked processes, one per CPU, while the database has nothing to do; a few
-    batches at a time are handed out, so memory stays flat."""
+    checked in forked processes (``CHECKING_PROCESSES``) while the database has nothing to
+    do; a few batches at a time are handed out, so memory stays flat."""
     first = next(numbered_batches)  # read_rows refuses a file without rows
     second = next(numbered_batches, None)
     if second is None or CHECKING_PROCESSES < 2:
