@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
@@ -217,6 +218,12 @@ class CheckedRow:
     data: dict  # the clean clinical data, as ``ReferralForm.clinical_data`` gives it
 
 
+class BatchCheck(NamedTuple):
+    rows: list[CheckedRow]  # the rows the form accepts
+    errors: list[RowError]
+    people: list[tuple[int, persons.Person]]  # of the accepted rows, by row number
+
+
 class FileCheck:
     """The checks of a file's rows, made batch by batch so that a file of any length takes
     little memory: each row as ``ReferralForm`` checks it (``ReferralRows``); then, in
@@ -234,13 +241,25 @@ class FileCheck:
 
     def check(self, numbered: Iterable[tuple[int, object]]) -> list[CheckedRow]:
         """Check a batch of (number, row); return the rows the form accepts."""
-        checked = []
+        checked, errors, people = self.check_batch(numbered)
+        self.add(errors, people)
+        return checked
+
+    def check_batch(self, numbered: Iterable[tuple[int, object]]) -> BatchCheck:
+        """``check`` without keeping anything for ``finish``: the accepted rows, the batch's
+        errors and the people of its accepted rows, for ``add`` (in another process, say)."""
+        checked, errors, people = [], [], []
         for number, row in numbered:
-            data = self._check_row(number, row)
+            data = self._check_row(number, row, errors)
             if data is not None:
                 checked.append(CheckedRow(number, data))
-                self.people.append((number, persons.Person.from_data(data)))
-        return checked
+                people.append((number, persons.Person.from_data(data)))
+        return BatchCheck(checked, errors, people)
+
+    def add(self, errors: list[RowError], people: list[tuple[int, persons.Person]]) -> None:
+        """Keep a batch's errors and people (``check_batch``) for ``finish``."""
+        self.errors.extend(errors)
+        self.people.extend(people)
 
     def finish(self) -> list[RowError]:
         """Check the people of every accepted row; return all the problems, in row order."""
@@ -248,8 +267,7 @@ class FileCheck:
         self.people = []
         return sorted(self.errors, key=_row_order)
 
-    def _check_row(self, number: int, row) -> dict | None:
-        errors = self.errors
+    def _check_row(self, number: int, row, errors: list[RowError]) -> dict | None:
         if isinstance(row, MalformedRow):
             errors.extend(RowError(number, field, message) for field, message in row.problems)
             return None

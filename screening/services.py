@@ -260,24 +260,29 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
     referral_ids = _draw_ids(Referral, len(rows))
     evaluation_ids = _draw_ids(Evaluation, len(rows))
     referrals, results = [], []
-    for number, data, finding, duplicate, referral_id, evaluation_id in zip(
-        numbers, rows, findings, duplicate_flags, referral_ids, evaluation_ids, strict=True
-    ):
-        referral = Referral(
-            id=referral_id,
-            evaluation_id=evaluation_id,
-            screening_number=number,
-            created_by=user,
-            previous_referral_id=finding.previous_id,
-            possible_duplicate=duplicate,
-            **data,
-        )
-        snapshot = referral.snapshot()
-        result = rules.evaluate(snapshot, limits)
-        referral.outcome = str(result.outcome)
-        referral.status = _status_after(referral, referral.outcome)
-        referrals.append(referral)
-        results.append((snapshot, result))
+
+    def evaluated_referrals():
+        # Made as COPY reads them: one referral is built and evaluated while the database
+        # stores the ones before.
+        for number, data, finding, duplicate, referral_id, evaluation_id in zip(
+            numbers, rows, findings, duplicate_flags, referral_ids, evaluation_ids, strict=True
+        ):
+            referral = Referral(
+                id=referral_id,
+                evaluation_id=evaluation_id,
+                screening_number=number,
+                created_by=user,
+                previous_referral_id=finding.previous_id,
+                possible_duplicate=duplicate,
+                **data,
+            )
+            snapshot = referral.snapshot()
+            result = rules.evaluate(snapshot, limits)
+            referral.outcome = str(result.outcome)
+            referral.status = _status_after(referral, referral.outcome)
+            referrals.append(referral)
+            results.append((snapshot, result))
+            yield referral
 
     def evaluations():
         # Made as COPY reads them: one evaluation's JSON is written while the database stores
@@ -287,7 +292,7 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
             evaluation.id = referral.evaluation_id
             yield evaluation
 
-    _copy_into(Referral, referrals)
+    _copy_into(Referral, evaluated_referrals())
     _copy_into(Evaluation, evaluations())
     if stored_duplicates:
         Referral.objects.filter(pk__in=stored_duplicates, possible_duplicate=False).update(

@@ -2,6 +2,8 @@
 file is checked whole before anything is saved."""
 
 import csv
+import functools
+import io
 import random
 
 import pytest
@@ -12,6 +14,8 @@ from django.db.models import F
 from django.utils import translation
 
 from screening.forms.referrals import REFERRAL_KEYS, ReferralForm, ReferralRows
+from screening.imports import batches
+from screening.management.commands import import_referrals
 from screening.models import ProtocolVersion, Referral, Site
 from tests.factories import referral_data
 
@@ -171,3 +175,68 @@ def test_a_big_file_shows_its_progress_and_is_saved_in_batches(seeded, tmp_path,
     # Each referral and its evaluation point at each other.
     linked = Referral.objects.filter(evaluation__referral_id=F("pk"))
     assert linked.count() == 2_500
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Batches of 3 rows, checked by 2 forked processes, saved 5 at a time: a few rows cross
+    several batches and both processes' shares."""
+    monkeypatch.setattr(import_referrals, "batches", functools.partial(batches, size=3))
+    monkeypatch.setattr(import_referrals, "CHECKING_PROCESSES", 2)
+    monkeypatch.setattr(import_referrals, "SAVED_AT_ONCE", 5)
+
+
+def problems_told(path, capsys) -> list[str]:
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_referrals", str(path))
+    return capsys.readouterr().err.splitlines()
+
+
+def test_checking_in_processes_tells_the_same_problems_with_the_same_rows(
+    seeded, small_batches, monkeypatch, tmp_path, capsys
+):
+    rows = many_rows(14)
+    rows[1]["ecog"] = "7"  # the first batch
+    rows[4]["wbc"] = "lots"  # the second, which the other process checks
+    rows[5]["date_of_birth"] = "12/02/1955"  # the last row of that batch
+    rows[9]["hospital_number"] = rows[2]["hospital_number"]  # the same patient, batches apart
+    rows[13]["sex"] = "X"  # the last batch, of two rows
+    path = write_csv(tmp_path / "referrals.csv", rows)
+
+    in_processes = problems_told(path, capsys)
+    monkeypatch.setattr(import_referrals, "CHECKING_PROCESSES", 1)
+    in_one = problems_told(path, capsys)
+
+    assert in_processes == in_one
+    assert [line.split(":")[0] for line in in_processes] == [
+        "row 2",
+        "row 5",
+        "row 6",
+        "row 10",
+        "row 14",
+    ]
+    assert not Referral.objects.exists()
+
+
+def test_a_bad_row_in_another_process_share_imports_nothing_and_uses_no_number(
+    seeded, small_batches, tmp_path, capsys
+):
+    rows = many_rows(12)
+    rows[10]["ecog"] = "7"
+    path = write_csv(tmp_path / "referrals.csv", rows)
+    numbered = last_screening_number()
+
+    assert problems_told(path, capsys)[0] == "row 11: ecog: ECOG is a grade from 0 to 5."
+    assert not Referral.objects.exists()
+    assert last_screening_number() == numbered
+
+
+def test_rows_checked_in_processes_are_saved_in_the_file_order(small_batches, tmp_path):
+    # Inside the test's transaction: the processes leave its connection alone.
+    rows = many_rows(14)
+    path = write_csv(tmp_path / "referrals.csv", rows)
+
+    call_command("import_referrals", str(path), stdout=io.StringIO())
+
+    saved = Referral.objects.order_by("screening_number").values_list("hospital_number", flat=True)
+    assert list(saved) == [row["hospital_number"] for row in rows]

@@ -1,11 +1,15 @@
+import itertools
+import multiprocessing
+import os
 import pickle
 import tempfile
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, connections, transaction
 
 from screening import rules, services
 from screening.forms.referrals import REFERRAL_KEYS
@@ -14,6 +18,12 @@ from screening.models import ProtocolVersion, Referral, Role, Site
 from screening.progress import Progress
 
 PROGRESS_FROM_ROWS = 2_000  # a smaller file is done before a bar would help
+# One process checking rows per CPU, at most four: each holds its own copy of the form's caches,
+# so a large machine's memory is not spent on them.
+CHECKING_PROCESSES = min(len(os.sched_getaffinity(0)), 4)
+# Rows given to referrals_create at once: each call's person checks scan the stored referrals
+# born on their birthdays, which costs about as much for 2,000 rows as for 10,000.
+SAVED_AT_ONCE = 10_000
 
 
 class Command(BaseCommand):
@@ -79,11 +89,11 @@ class Command(BaseCommand):
         progress = self._progress("checking", csv_rows)
         rows = 0
         try:
-            for batch in batches(enumerate(read_rows(file), start=1)):
-                checked = check.check(batch)
+            numbered_batches = batches(enumerate(read_rows(file), start=1))
+            for rows, spooled, errors, people in _checked(check, numbered_batches):
+                check.add(errors, people)
                 if not check.errors:
-                    _spool(spool, [row.data for row in checked])
-                rows = batch[-1][0]
+                    spool.write(spooled)
                 if progress:
                     progress.update(rows)
         except ImportFileError as error:
@@ -98,7 +108,9 @@ class Command(BaseCommand):
         outcomes, saved = Counter(), 0
         try:
             with transaction.atomic():
-                for batch in clean_batches:
+                for batch in batches(
+                    itertools.chain.from_iterable(clean_batches), size=SAVED_AT_ONCE
+                ):
                     referrals = services.referrals_create(rows=batch, user=creator)
                     outcomes.update(referral.outcome for referral in referrals)
                     saved += len(referrals)
@@ -126,14 +138,59 @@ class Command(BaseCommand):
         return Progress(f"{label} rows", total, stream=self.stderr._out)
 
 
-def _spool(spool, rows: list[dict]) -> None:
+def _checked(check: FileCheck, numbered_batches: Iterator[list]) -> Iterator[tuple]:
+    """``_check_batch`` of every batch, in the file's order. A file of more than one batch is
+    checked in forked processes (``CHECKING_PROCESSES``) while the database has nothing to
+    do; a few batches at a time are handed out, so memory stays flat."""
+    first = next(numbered_batches)  # read_rows refuses a file without rows
+    second = next(numbered_batches, None)
+    if second is None or CHECKING_PROCESSES < 2:
+        for batch in itertools.chain([first], [second] if second else [], numbered_batches):
+            yield _check_batch(check, batch)
+        return
+    # A child inherits the connection too; closed, it cannot be used by mistake. One inside a
+    # transaction (a test's) stays open: the children never query, and they leave through
+    # os._exit, which does not close it behind the parent's back.
+    if not connection.in_atomic_block:
+        connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with context.Pool(CHECKING_PROCESSES, _forked_with, (check,)) as pool:
+        pending = deque()
+        for batch in itertools.chain([first, second], numbered_batches):
+            pending.append(pool.apply_async(_check_forked, (batch,)))
+            if len(pending) > 2 * CHECKING_PROCESSES:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+_forked_check: FileCheck | None = None  # in a checking process, the command's FileCheck
+
+
+def _forked_with(check: FileCheck) -> None:
+    global _forked_check
+    _forked_check = check
+
+
+def _check_forked(batch: list) -> tuple:
+    return _check_batch(_forked_check, batch)
+
+
+def _check_batch(check: FileCheck, batch: list) -> tuple:
+    """The number of the batch's last row; its clean rows as they are spooled (None once a row
+    is refused, as nothing will be saved); its errors and its people, for ``FileCheck.add``."""
+    rows, errors, people = check.check_batch(batch)
+    spooled = None if errors else _spooled(row.data for row in rows)
+    return batch[-1][0], spooled, errors, people
+
+
+def _spooled(rows: Iterable[dict]) -> bytes:
     """One batch of clean rows, as tuples in ``REFERRAL_KEYS`` order with the site's id."""
-    pickle.dump(
+    return pickle.dumps(
         [
             tuple(row[key].pk if key == "site" else row[key] for key in REFERRAL_KEYS)
             for row in rows
         ],
-        spool,
         protocol=pickle.HIGHEST_PROTOCOL,
     )
 
