@@ -202,7 +202,6 @@ def _form_value(value):
 
 
 BATCH_ROWS = 2_000  # rows checked, and then saved, at a time: memory stays flat
-PERSONS_CHECKED_AT_ONCE = 10_000
 
 
 def batches(rows: Iterable, size: int = BATCH_ROWS) -> Iterator[list]:
@@ -261,11 +260,28 @@ class FileCheck:
         self.errors.extend(errors)
         self.people.extend(people)
 
-    def finish(self) -> list[RowError]:
-        """Check the people of every accepted row; return all the problems, in row order."""
-        self.errors.extend(_person_errors(self.people, visible_site_ids=self.visible_site_ids))
-        self.people = []
+    def finish(self, *, against_stored: bool = True) -> list[RowError]:
+        """Check the people of every accepted row; return all the problems, in row order.
+        ``against_stored`` False leaves out the checks against the stored referrals, for the
+        caller to make (``screen``) in the transaction that saves the rows."""
+        self.errors.extend(_repeated_people(self.people))
+        if against_stored:
+            self.errors.extend(self.screen()[1])
         return sorted(self.errors, key=_row_order)
+
+    def screen(self) -> tuple[persons.Screening, list[RowError]]:
+        """The accepted rows' people screened against the stored referrals (PROTOCOL section
+        3a, ``persons.screen``) and the problems of the rows it refuses; two queries for every
+        10,000 rows."""
+        screening = persons.screen(
+            [person for _number, person in self.people], visible_site_ids=self.visible_site_ids
+        )
+        errors = [
+            RowError(number, field, message)
+            for (number, _person), finding in zip(self.people, screening.findings, strict=True)
+            for field, message in finding.refusals
+        ]
+        return screening, errors
 
     def _check_row(self, number: int, row, errors: list[RowError]) -> dict | None:
         if isinstance(row, MalformedRow):
@@ -296,9 +312,8 @@ class FileCheck:
         return {name: cleaned[name] for name in REFERRAL_KEYS}
 
 
-def _person_errors(people: list[tuple[int, persons.Person]], *, visible_site_ids) -> list:
-    """Rows about a person who is already in an earlier row, already has an open referral or
-    is enrolled (PROTOCOL section 3a); two queries for every 10,000 rows."""
+def _repeated_people(people: list[tuple[int, persons.Person]]) -> list[RowError]:
+    """Rows about a person who is already in an earlier row of the file."""
     errors, first_row = [], {}
     for number, person in people:
         keys = [("site", person.site_id, person.hospital_number)]
@@ -311,14 +326,6 @@ def _person_errors(people: list[tuple[int, persons.Person]], *, visible_site_ids
             errors.append(RowError(number, field, message % {"row": earlier}))
         for key in keys:
             first_row.setdefault(key, number)
-    # Against the stored referrals 10,000 rows at a time: what a check reads grows with the rows
-    # it checks (every stored referral born on one of their birth dates).
-    for chunk in batches(people, PERSONS_CHECKED_AT_ONCE):
-        findings = persons.check(
-            [person for _number, person in chunk], visible_site_ids=visible_site_ids
-        )
-        for (number, _person), finding in zip(chunk, findings, strict=True):
-            errors.extend(RowError(number, field, message) for field, message in finding.refusals)
     return errors
 
 

@@ -230,6 +230,37 @@ def new_duplicates(people: list[Person], alike: dict) -> tuple[list[bool], set[i
     return flags, stored
 
 
+class Screening(NamedTuple):
+    """What ``screen`` says about rows about to be stored."""
+
+    findings: list[Finding]  # one a row: refusals, the referral it follows on, possible duplicate
+    stored_duplicates: set[int]  # the stored referrals the rows make possible duplicates
+
+    def part(self, start: int, stop: int) -> "Screening":
+        """The screening of rows ``start`` to ``stop``, for storing them apart from the rest:
+        the stored duplicates go with the first part only."""
+        return Screening(self.findings[start:stop], self.stored_duplicates if start == 0 else set())
+
+
+SCREENED_AT_ONCE = 10_000  # what a check reads grows with its rows (every referral born alike)
+
+
+def screen(people: list[Person], *, visible_site_ids=None) -> Screening:
+    """``check`` of ``people`` about to be stored, each also flagged as a possible duplicate of
+    another of them (``new_duplicates``). Two queries for every 10,000 people."""
+    findings, alike = [], defaultdict(list)
+    for start in range(0, len(people), SCREENED_AT_ONCE):
+        chunk = people[start : start + SCREENED_AT_ONCE]
+        chunk_alike = born_alike(chunk)
+        findings += check(chunk, visible_site_ids=visible_site_ids, alike=chunk_alike)
+        for key, found in chunk_alike.items():
+            alike[key] += found
+    flags, stored_duplicates = new_duplicates(people, alike)
+    for finding, flag in zip(findings, flags, strict=True):
+        finding.possible_duplicate = flag
+    return Screening(findings, stored_duplicates)
+
+
 def refresh_duplicate_flags(people: list[Person]) -> None:
     """Set ``possible_duplicate`` right on every stored referral that shares a name, birth date
     and sex with one of ``people`` (their stored referrals included). Three queries at most."""

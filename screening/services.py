@@ -232,26 +232,27 @@ def ensure_withdrawable(referral: Referral) -> None:
 
 @_attributed
 @transaction.atomic
-def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
+def referrals_create(
+    *, rows: Iterable[dict], user=None, screening: persons.Screening | None = None
+) -> list[Referral]:
     """Create and evaluate referrals from validated clinical data (``ReferralForm.clinical_data``).
 
     One transaction for all rows: either every referral is saved or none. Each is linked to its
     person's latest closed referral and flagged when it is a possible duplicate (PROTOCOL
-    section 3a); a person with an open referral or an enrolment is refused. Costs a constant
-    number of queries per batch plus the audit triggers' own writes.
+    section 3a); a person with an open referral or an enrolment is refused. ``screening`` is
+    ``persons.screen`` of the rows' people when the caller made it in this transaction (an
+    import screens the whole file before saving any of it). Costs a constant number of queries
+    per batch plus the audit triggers' own writes.
     """
     rows = list(rows)
     if not rows:
         return []
     protocol = ProtocolVersion.current()
-    people = [persons.Person.from_data(data) for data in rows]
-    alike = persons.born_alike(people)
-    findings = persons.check(people, alike=alike)
-    for finding in findings:
+    if screening is None:
+        screening = persons.screen([persons.Person.from_data(data) for data in rows])
+    for finding in screening.findings:
         for _field, message in finding.refusals:
             raise WorkflowError(message)
-    # Rows of the same file, and the earlier referrals they match, are flagged too.
-    duplicate_flags, stored_duplicates = persons.new_duplicates(people, alike)
     limits = protocol.limits()
     numbers = _next_screening_numbers(len(rows))
     # Each referral is evaluated before it is stored and inserted with its evaluation: two
@@ -264,8 +265,8 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
     def evaluated_referrals():
         # Made as COPY reads them: one referral is built and evaluated while the database
         # stores the ones before.
-        for number, data, finding, duplicate, referral_id, evaluation_id in zip(
-            numbers, rows, findings, duplicate_flags, referral_ids, evaluation_ids, strict=True
+        for number, data, finding, referral_id, evaluation_id in zip(
+            numbers, rows, screening.findings, referral_ids, evaluation_ids, strict=True
         ):
             referral = Referral(
                 id=referral_id,
@@ -273,7 +274,7 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
                 screening_number=number,
                 created_by=user,
                 previous_referral_id=finding.previous_id,
-                possible_duplicate=duplicate,
+                possible_duplicate=finding.possible_duplicate,
                 **data,
             )
             snapshot = referral.snapshot()
@@ -294,10 +295,10 @@ def referrals_create(*, rows: Iterable[dict], user=None) -> list[Referral]:
 
     _copy_into(Referral, evaluated_referrals())
     _copy_into(Evaluation, evaluations())
-    if stored_duplicates:
-        Referral.objects.filter(pk__in=stored_duplicates, possible_duplicate=False).update(
-            possible_duplicate=True
-        )
+    if screening.stored_duplicates:
+        Referral.objects.filter(
+            pk__in=screening.stored_duplicates, possible_duplicate=False
+        ).update(possible_duplicate=True)
     notifications.referrals_created(referrals, user=user)
     return referrals
 

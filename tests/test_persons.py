@@ -5,7 +5,8 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -111,6 +112,33 @@ def test_the_database_refuses_a_second_open_referral_for_one_national_id():
 
     with pytest.raises(IntegrityError, match="one_open_per_national_id"), transaction.atomic():
         second.save()
+
+
+def test_a_file_with_a_bad_row_names_the_person_already_referred_too(tmp_path, capsys):
+    row = patient(site="lanzhou", hospital_number="LZ1")
+    (first,) = _import(row)
+    again = {**row, "site": "wuwei", "hospital_number": "WU1"}
+    bad = patient(hospital_number="WU2", ast="many")
+
+    errors = import_errors(tmp_path, [bad, again], capsys).splitlines()
+
+    assert errors[0].startswith("row 1: ast:")
+    assert errors[1] == (
+        f"row 2: national_id: This person already has an open referral ({first.screening_number})."
+    )
+    assert Referral.objects.count() == 1
+
+
+def test_an_import_reads_the_stored_people_once(tmp_path):
+    rows = [patient(hospital_number=f"WU{n}", full_name=f"Patient {n}") for n in range(1, 4)]
+    rows = [{**row, "national_id": national_id(row, serial=n)} for n, row in enumerate(rows, 1)]
+
+    with CaptureQueriesContext(connection) as queries:
+        import_file(tmp_path, rows)
+
+    assert Referral.objects.count() == 3
+    born_alike = [query for query in queries if "unnest(" in query["sql"]]
+    assert len(born_alike) == 1
 
 
 def test_a_screen_failure_corrected_while_another_referral_is_open_is_refused(

@@ -5,6 +5,7 @@ import pickle
 import tempfile
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -21,9 +22,7 @@ PROGRESS_FROM_ROWS = 2_000  # a smaller file is done before a bar would help
 # One process checking rows per CPU, at most four: each holds its own copy of the form's caches,
 # so a large machine's memory is not spent on them.
 CHECKING_PROCESSES = min(len(os.sched_getaffinity(0)), 4)
-# Rows given to referrals_create at once: each call's person checks scan the stored referrals
-# born on their birthdays, which costs about as much for 2,000 rows as for 10,000.
-SAVED_AT_ONCE = 10_000
+SAVED_AT_ONCE = 10_000  # rows given to referrals_create at once
 
 
 class Command(BaseCommand):
@@ -64,21 +63,22 @@ class Command(BaseCommand):
         # at a time, so memory stays flat whatever the file's length.
         with tempfile.TemporaryFile() as spool:
             rows = self._check(file, check, spool)
-            errors = check.finish()
+            errors = check.finish(against_stored=False)
             if errors:
-                for error in errors:
-                    self.stderr.write(str(error))
-                raise CommandError(
-                    f"{len(errors)} problem(s) in {len({error.row for error in errors})} of "
-                    f"{rows} row(s); nothing was imported."
-                )
+                self._refuse(errors + check.screen()[1], rows)
             spool.seek(0)
             clean_batches = _unspooled(spool, {site.pk: site for site in check.sites})
-            outcomes = (
-                _judged(clean_batches, protocol)
-                if dry_run
-                else self._saved(clean_batches, creator, rows)
-            )
+            with transaction.atomic():
+                # The people are screened against the stored referrals once, in the transaction
+                # that saves them, before any is saved.
+                screening, refusals = check.screen()
+                if refusals:
+                    self._refuse(refusals, rows)
+                outcomes = (
+                    _judged(clean_batches, protocol)
+                    if dry_run
+                    else self._saved(clean_batches, creator, rows, screening)
+                )
         verb = "would import" if dry_run else "imported"
         summary = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
         self.stdout.write(f"{verb} {rows} referral(s): {summary or 'none'}")
@@ -103,22 +103,27 @@ class Command(BaseCommand):
                 progress.close()
         return rows
 
-    def _saved(self, clean_batches, creator, rows) -> Counter:
+    def _refuse(self, errors: list, rows: int) -> None:
+        errors.sort(key=attrgetter("row"))  # stable: a row's problems keep their order
+        for error in errors:
+            self.stderr.write(str(error))
+        raise CommandError(
+            f"{len(errors)} problem(s) in {len({error.row for error in errors})} of "
+            f"{rows} row(s); nothing was imported."
+        )
+
+    def _saved(self, clean_batches, creator, rows, screening) -> Counter:
         progress = self._progress("saving", rows)
         outcomes, saved = Counter(), 0
         try:
-            with transaction.atomic():
-                for batch in batches(
-                    itertools.chain.from_iterable(clean_batches), size=SAVED_AT_ONCE
-                ):
-                    referrals = services.referrals_create(rows=batch, user=creator)
-                    outcomes.update(referral.outcome for referral in referrals)
-                    saved += len(referrals)
-                    if progress:
-                        progress.update(saved)
-        except services.WorkflowError as refusal:
-            # Someone referred one of these people since the file was checked.
-            raise CommandError(f"{refusal} Nothing was imported.") from refusal
+            for batch in batches(itertools.chain.from_iterable(clean_batches), size=SAVED_AT_ONCE):
+                referrals = services.referrals_create(
+                    rows=batch, user=creator, screening=screening.part(saved, saved + len(batch))
+                )
+                outcomes.update(referral.outcome for referral in referrals)
+                saved += len(referrals)
+                if progress:
+                    progress.update(saved)
         finally:
             if progress:
                 progress.close()
