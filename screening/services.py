@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import pghistory
 from django.db import connection, models, transaction
 from django.db.models import Count, Max
+from django.db.models.base import DEFERRED
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -111,17 +112,14 @@ def _next_screening_numbers(count: int) -> list[str]:
         return [f"S-{number:05d}" for (number,) in cursor.fetchall()]
 
 
-def _evaluation_record(
-    referral, protocol, user, result: rules.Evaluation, snapshot: rules.Snapshot | None = None
-) -> Evaluation:
-    """The evaluation of ``referral`` giving ``result``; ``snapshot`` is the referral's, when
-    the caller already has it."""
+def _evaluation_record(referral, protocol, user, result: rules.Evaluation) -> Evaluation:
+    """The evaluation of ``referral`` giving ``result``."""
     return Evaluation(
         referral=referral,
         protocol_version=protocol,
         outcome=str(result.outcome),
         results={criterion.code: criterion.to_json() for criterion in result.results},
-        snapshot=(snapshot or referral.snapshot()).to_json(),
+        snapshot=referral.snapshot().to_json(),
         created_by=user,
     )
 
@@ -131,9 +129,11 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 
 def _copy_writer(field):
-    """How COPY's text format writes a value of ``field`` that is not None."""
+    """How COPY's text format writes a value of ``field`` that is not None; a JSON field's value
+    is given as JSON text."""
     if isinstance(field, models.JSONField):
-        return lambda value: json.dumps(value, cls=field.encoder).translate(_COPY_ESCAPES)
+        # JSON text holds no tab, newline or carriage return: only its backslashes need doubling.
+        return lambda value: value.replace("\\", "\\\\")
     if isinstance(field, models.BooleanField):
         return lambda value: "t" if value else "f"
     if isinstance(field, models.DateField):  # a DateTimeField too
@@ -158,11 +158,12 @@ class _Lines:
         return "".join(chunk)
 
 
-def _copy_into(model, objects: Iterable) -> None:
-    """Insert ``objects``, their ids already drawn, with one COPY: PostgreSQL reads it much
-    faster than a multi-row INSERT of as many parameters, and the audit triggers fire on it as
-    on an INSERT, in the same pghistory context. ``objects`` may be made as they are read.
-    Fields set when saved (``auto_now``, ``auto_now_add``) get one moment for all the objects."""
+def _copy_into(model, rows: Iterable[dict]) -> None:
+    """Insert ``rows`` (a dict of column values by attname each, the ids already drawn) with
+    one COPY: PostgreSQL reads it much faster than a multi-row INSERT of as many parameters,
+    and the audit triggers fire on it as on an INSERT, in the same pghistory context. ``rows``
+    may be made as they are read. Fields set when saved (``auto_now``, ``auto_now_add``) get
+    one moment for all the rows."""
     fields = [field for field in model._meta.concrete_fields if not field.generated]
     now = timezone.now()
     stamped = [field.attname for field in fields if getattr(field, "auto_now_add", False)]
@@ -170,8 +171,7 @@ def _copy_into(model, objects: Iterable) -> None:
     columns = [(field.attname, _copy_writer(field)) for field in fields]
 
     def lines():
-        for instance in objects:
-            values = instance.__dict__
+        for values in rows:
             for attname in stamped:
                 values[attname] = now
             yield (
@@ -193,6 +193,31 @@ def _copy_into(model, objects: Iterable) -> None:
         cursor.copy_expert(
             f"COPY {model._meta.db_table} ({names}) FROM STDIN", _Lines(lines()), COPY_CHUNK
         )
+
+
+@functools.cache
+def _referral_layout() -> tuple[tuple[str, ...], dict]:
+    """Referral's columns (attnames) in order, and the value each takes in a new referral unless
+    given (worked out once: no Referral field has a default made afresh for each row). The
+    referrals of an import are made positionally, Django's quick way: made from keyword
+    arguments, they cost more than evaluating them."""
+    fields = Referral._meta.concrete_fields
+    return tuple(field.attname for field in fields), {
+        field.attname: DEFERRED if field.generated else field.get_default() for field in fields
+    }
+
+
+def _new_referral(values: dict, *, user) -> Referral:
+    """A referral of ``values`` (its clean data, ``site`` a Site, and what the service sets)
+    created by ``user``, its other fields at their defaults."""
+    attnames, defaults = _referral_layout()
+    site = values["site"]
+    values = {**defaults, **values, "site_id": site.pk, "created_by_id": getattr(user, "pk", None)}
+    referral = Referral(*[values[attname] for attname in attnames])
+    Referral.site.field.set_cached_value(referral, site)
+    if user is not None:
+        Referral.created_by.field.set_cached_value(referral, user)
+    return referral
 
 
 def _draw_ids(model, count: int) -> list[int]:
@@ -260,41 +285,50 @@ def referrals_create(
     # back at it; the database checks both foreign keys at commit.
     referral_ids = _draw_ids(Referral, len(rows))
     evaluation_ids = _draw_ids(Evaluation, len(rows))
-    referrals, results = [], []
+    referrals, evaluated = [], []
 
-    def evaluated_referrals():
+    def referral_rows():
         # Made as COPY reads them: one referral is built and evaluated while the database
         # stores the ones before.
         for number, data, finding, referral_id, evaluation_id in zip(
             numbers, rows, screening.findings, referral_ids, evaluation_ids, strict=True
         ):
-            referral = Referral(
-                id=referral_id,
-                evaluation_id=evaluation_id,
-                screening_number=number,
-                created_by=user,
-                previous_referral_id=finding.previous_id,
-                possible_duplicate=finding.possible_duplicate,
-                **data,
+            referral = _new_referral(
+                {
+                    **data,
+                    "id": referral_id,
+                    "evaluation_id": evaluation_id,
+                    "screening_number": number,
+                    "previous_referral_id": finding.previous_id,
+                    "possible_duplicate": finding.possible_duplicate,
+                },
+                user=user,
             )
             snapshot = referral.snapshot()
             result = rules.evaluate(snapshot, limits)
             referral.outcome = str(result.outcome)
             referral.status = _status_after(referral, referral.outcome)
             referrals.append(referral)
-            results.append((snapshot, result))
-            yield referral
+            evaluated.append((snapshot, result))
+            yield referral.__dict__
 
-    def evaluations():
+    def evaluation_rows():
         # Made as COPY reads them: one evaluation's JSON is written while the database stores
-        # the ones before.
-        for referral, (snapshot, result) in zip(referrals, results, strict=True):
-            evaluation = _evaluation_record(referral, protocol, user, result, snapshot)
-            evaluation.id = referral.evaluation_id
-            yield evaluation
+        # the ones before. The columns of ``_evaluation_record``.
+        for referral, (snapshot, result) in zip(referrals, evaluated, strict=True):
+            yield {
+                "id": referral.evaluation_id,
+                "referral_id": referral.pk,
+                "protocol_version_id": protocol.pk,
+                "outcome": referral.outcome,
+                "results": result.results_json_text(),
+                "snapshot": snapshot.json_text(),
+                "created_at": None,
+                "created_by_id": referral.created_by_id,
+            }
 
-    _copy_into(Referral, evaluated_referrals())
-    _copy_into(Evaluation, evaluations())
+    _copy_into(Referral, referral_rows())
+    _copy_into(Evaluation, evaluation_rows())
     if screening.stored_duplicates:
         Referral.objects.filter(
             pk__in=screening.stored_duplicates, possible_duplicate=False

@@ -866,6 +866,23 @@ def test_snapshot_json_round_trips(snapshot):
     assert Snapshot.from_json(json.loads(json.dumps(snapshot.to_json()))) == snapshot
 
 
+@given(snapshots)
+def test_the_json_text_an_import_stores_is_to_json_written_out(snapshot):
+    evaluation = evaluate(snapshot)
+    results = {result.code: result.to_json() for result in evaluation.results}
+    assert json.loads(evaluation.results_json_text()) == results
+    assert json.loads(snapshot.json_text()) == snapshot.to_json()
+
+
+def test_the_json_text_writes_equal_numbers_as_to_json_does():
+    # -0 and 0 are equal Decimals, and 1.50 and 1.5: each is written from its own digits.
+    for value in (D("-0"), D("0"), D("1.50"), D("1.5"), D("1E+2")):
+        snapshot = Snapshot(lvef_percent=value)
+        i6 = evaluate(snapshot).result("I6")
+        assert json.loads(evaluate(snapshot).results_json_text())["I6"] == i6.to_json()
+        assert json.loads(snapshot.json_text())["lvef_percent"] == f"{value:f}"
+
+
 # key -> (criterion, +1 when a higher value is worse, -1 when a lower value is worse)
 WORSENING = {
     "alt": ("I4", 1),
