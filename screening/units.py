@@ -6,6 +6,7 @@ value that is implausible after conversion is rejected (it is almost always a wr
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal, InvalidOperation
 
 from screening.text import gettext_noop, join_items, render
@@ -118,6 +119,13 @@ def to_si(key: str, value: Decimal, unit: str | None) -> Decimal:
     Raises UnitError when the unit is not accepted for ``key`` or when the converted value is
     outside PLAUSIBLE_RANGE (bounds inclusive). KeyError for a key not in LAB_KEYS.
     """
+    return _to_si(key, value if isinstance(value, str) else str(value), unit)
+
+
+# Kept by the value's text, as equal Decimals may convert apart (0 and -0): a file's lab values
+# repeat, and an import converts the eight of every row.
+@functools.lru_cache(maxsize=4096)
+def _to_si(key: str, value: str, unit: str | None) -> Decimal:
     unit = canonical_unit(key, unit)
     entered = _as_decimal(key, value)
     si_value = entered * UNIT_FACTORS[key][unit]
