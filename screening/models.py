@@ -642,10 +642,19 @@ class Referral(models.Model):
 
     def snapshot(self) -> rules.Snapshot:
         """The clinical data as the rules see it (no query)."""
+        return self.snapshot_of(
+            {field.name: getattr(self, field.name) for field in SNAPSHOT_FIELDS}
+        )
+
+    @staticmethod
+    def snapshot_of(values: dict) -> rules.Snapshot:
+        """``snapshot`` of a referral's values by field name: a row about to be stored, say."""
         # Blank choice columns (cT, cN, cM) mean "not given", which the rules spell None.
-        values = {field.name: getattr(self, field.name) for field in SNAPSHOT_FIELDS}
         return rules.Snapshot(
-            **{name: None if value == "" else value for name, value in values.items()}
+            **{
+                field.name: None if (value := values[field.name]) == "" else value
+                for field in SNAPSHOT_FIELDS
+            }
         )
 
 

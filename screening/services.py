@@ -198,23 +198,29 @@ def _copy_into(model, rows: Iterable[dict]) -> None:
 @functools.cache
 def _referral_layout() -> tuple[tuple[str, ...], dict]:
     """Referral's columns (attnames) in order, and the value each takes in a new referral unless
-    given (worked out once: no Referral field has a default made afresh for each row). The
-    referrals of an import are made positionally, Django's quick way: made from keyword
-    arguments, they cost more than evaluating them."""
+    given (worked out once: no Referral field has a default made afresh for each row)."""
     fields = Referral._meta.concrete_fields
     return tuple(field.attname for field in fields), {
         field.attname: DEFERRED if field.generated else field.get_default() for field in fields
     }
 
 
+def _new_referral_values(values: dict, *, user) -> dict:
+    """Every column of a new referral by attname: ``values`` (its clean data, ``site`` a Site,
+    and what the service sets), its creator ``user``, the rest at their defaults."""
+    return {
+        **_referral_layout()[1],
+        **values,
+        "site_id": values["site"].pk,
+        "created_by_id": getattr(user, "pk", None),
+    }
+
+
 def _new_referral(values: dict, *, user) -> Referral:
-    """A referral of ``values`` (its clean data, ``site`` a Site, and what the service sets)
-    created by ``user``, its other fields at their defaults."""
-    attnames, defaults = _referral_layout()
-    site = values["site"]
-    values = {**defaults, **values, "site_id": site.pk, "created_by_id": getattr(user, "pk", None)}
-    referral = Referral(*[values[attname] for attname in attnames])
-    Referral.site.field.set_cached_value(referral, site)
+    """The referral of ``_new_referral_values``, made positionally, Django's quick way: made
+    from keyword arguments, an import's referrals cost more than evaluating them."""
+    referral = Referral(*[values[attname] for attname in _referral_layout()[0]])
+    Referral.site.field.set_cached_value(referral, values["site"])
     if user is not None:
         Referral.created_by.field.set_cached_value(referral, user)
     return referral
@@ -285,15 +291,16 @@ def referrals_create(
     # back at it; the database checks both foreign keys at commit.
     referral_ids = _draw_ids(Referral, len(rows))
     evaluation_ids = _draw_ids(Evaluation, len(rows))
-    referrals, evaluated = [], []
+    stored, referrals = [], []
 
     def referral_rows():
-        # Made as COPY reads them: one referral is built and evaluated while the database
-        # stores the ones before.
+        # Made as COPY reads them: each row is evaluated while the database stores the rows
+        # before. The Referral objects are made later, while the database stores the
+        # evaluations' JSON, its longest work.
         for number, data, finding, referral_id, evaluation_id in zip(
             numbers, rows, screening.findings, referral_ids, evaluation_ids, strict=True
         ):
-            referral = _new_referral(
+            values = _new_referral_values(
                 {
                     **data,
                     "id": referral_id,
@@ -304,27 +311,27 @@ def referrals_create(
                 },
                 user=user,
             )
-            snapshot = referral.snapshot()
+            snapshot = Referral.snapshot_of(values)
             result = rules.evaluate(snapshot, limits)
-            referral.outcome = str(result.outcome)
-            referral.status = _status_after(referral, referral.outcome)
-            referrals.append(referral)
-            evaluated.append((snapshot, result))
-            yield referral.__dict__
+            values["outcome"] = str(result.outcome)
+            values["status"] = STATUS_FOR_OUTCOME[result.outcome]  # a new referral is open
+            stored.append((values, snapshot, result))
+            yield values
 
     def evaluation_rows():
         # Made as COPY reads them: one evaluation's JSON is written while the database stores
-        # the ones before. The columns of ``_evaluation_record``.
-        for referral, (snapshot, result) in zip(referrals, evaluated, strict=True):
-            yield {
-                "id": referral.evaluation_id,
-                "referral_id": referral.pk,
+        # the ones before.
+        for values, snapshot, result in stored:
+            referrals.append(_new_referral(values, user=user))
+            yield {  # the columns of ``_evaluation_record``
+                "id": values["evaluation_id"],
+                "referral_id": values["id"],
                 "protocol_version_id": protocol.pk,
-                "outcome": referral.outcome,
+                "outcome": values["outcome"],
                 "results": result.results_json_text(),
                 "snapshot": snapshot.json_text(),
                 "created_at": None,
-                "created_by_id": referral.created_by_id,
+                "created_by_id": values["created_by_id"],
             }
 
     _copy_into(Referral, referral_rows())
