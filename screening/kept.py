@@ -1,9 +1,14 @@
 """Figures kept while the database shows the same snapshot: counts that read every referral
 (CONSORT's boxes, the dashboard's, a list's number of pages) are worked out once and reused
 until anything is committed anywhere in the database, so a kept figure is never stale. The
-part of a page drawn from such data alone is kept the same way, rendered (``kept_fragment``)."""
+part of a page drawn from such data alone is kept the same way, rendered (``kept_fragment``).
+
+A part drawn from a few values read anyway is kept under a digest of those values instead
+(``kept_drawing``), whatever else is committed: the referral page records every view of it,
+a commit, so what it keeps by snapshot is never found again."""
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -67,3 +72,19 @@ def kept_fragment(
         lambda: render_to_string(template_name, context(), request),
         seen=seen,
     )
+
+
+def kept_drawing(name: str, drawn_from: list, draw: Callable[[], T]) -> T:
+    """``draw()``, or what it gave for the same ``drawn_from`` in the same language. The caller
+    passes everything the drawing depends on besides the language, as JSON values (dates and
+    decimals as their text): whatever changes one of them draws afresh, so a kept drawing is
+    never stale. A digest of a few kilobytes costs a tenth of the drawing of a table."""
+    digest = hashlib.sha256(
+        json.dumps([drawn_from, get_language()], sort_keys=True, default=str).encode()
+    ).hexdigest()
+    key = f"drawn:{name}:{digest}"
+    value = cache.get(key)
+    if value is None:
+        value = draw()
+        cache.set(key, value)
+    return value

@@ -11,8 +11,8 @@ from django.utils import translation
 from screening import services
 from screening.models import RecordView
 from tests.factories import create_referral
-from tests.flows import amend
-from tests.pages import find, text
+from tests.flows import amend, approve, enrol
+from tests.pages import find, find_all, text
 
 
 def test_the_referral_page_shows_the_record(client_as):
@@ -183,3 +183,97 @@ def test_the_outcome_card_names_the_failing_criteria_and_why(
         "不符合入组条件：I1 和 I2 未通过（I1：年龄 80 岁，高于 70 岁；"
         "I2：cT2N0 属排除范围（cT1-2N0M0））。" in chinese
     )
+
+
+# The referral page keeps what it draws of the evaluation, the decisions and signatures and the
+# referral's data (views.referrals: kept.kept_drawing); each test opens the page before the
+# change, so that a drawing kept of the old state would be shown after it.
+
+
+def test_a_new_evaluation_is_shown_on_a_page_opened_before_it(client_as, coordinator_wuwei):
+    referral = create_referral(user=coordinator_wuwei, alt=80)
+    client = client_as("coordinator_wuwei")
+    url = reverse("referral_detail", args=[referral.screening_number])
+    before = client.get(url).content.decode()
+    assert find_all(before, "tr", class_="criterion-pass", **{"data-code": "I4"})
+
+    services.referral_update(
+        referral=referral,
+        data={"alt": 180},
+        change_reason="Corrected from the source record.",
+        user=coordinator_wuwei,
+    )
+    after = client.get(url).content.decode()
+
+    assert find_all(after, "tr", class_="criterion-fail", **{"data-code": "I4"})
+    assert "Ineligible: I4 fails" in text(find(after, "section", class_="outcome-card"))
+    assert "180 U/L" in text(find(after, "section", **{"aria-labelledby": "data-heading"}))
+    assert "Screen failed" in text(find(after, "h1"))
+
+
+def test_an_amendment_is_shown_on_a_page_opened_before_it(
+    client_as, coordinator_wuwei, data_manager
+):
+    referral = create_referral(user=coordinator_wuwei, age=72)
+    client = client_as("coordinator_wuwei")
+    url = reverse("referral_detail", args=[referral.screening_number])
+    before = text(find(client.get(url).content.decode(), "tr", **{"data-code": "I1"}))
+    assert "Age 18–70 years (inclusive)" in before
+
+    amend(data_manager, age_max=75)
+
+    after = text(find(client.get(url).content.decode(), "tr", **{"data-code": "I1"}))
+    assert "Age 18–75 years (inclusive)" in after
+    assert "age 72 (18-75)" in after
+
+
+def test_the_page_is_drawn_in_each_language_it_is_asked_in(
+    client_as, coordinator_wuwei, mdt_member, language_restored
+):
+    referral = create_referral(user=coordinator_wuwei)
+    approve(referral, mdt_member)
+    client = client_as("coordinator_wuwei")
+    url = reverse("referral_detail", args=[referral.screening_number])
+
+    pages = {}
+    for language in ("en", "zh-hans", "en"):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        pages.setdefault(language, []).append(client.get(url).content.decode())
+
+    for language, shown in pages.items():
+        with translation.override(language):
+            words = [
+                translation.gettext("Hospital number"),  # the facts
+                translation.gettext("Values used"),  # the criteria table
+                translation.gettext("MDT decisions"),  # the decisions
+                translation.gettext("Diagnosis and staging"),  # the data cards
+            ]
+        for page in shown:
+            for word in words:
+                assert word in page, (language, word)
+    assert "Hospital number" not in pages["zh-hans"][0]
+
+
+def test_a_decision_its_voiding_and_an_enrolment_show_on_a_page_opened_before_them(
+    client_as, coordinator_wuwei, mdt_member
+):
+    referral = create_referral(user=coordinator_wuwei)
+    client = client_as("coordinator_wuwei")
+    url = reverse("referral_detail", args=[referral.screening_number])
+    assert "MDT decisions" not in client.get(url).content.decode()
+
+    approve(referral, mdt_member)
+    decided = client.get(url).content.decode()
+    assert "Approved" in text(find(decided, "section", class_="mdt-decisions"))
+    assert "Meaning: approved for the trial" in text(find(decided, "ul", class_="signatures"))
+
+    services.mdt_decision_void(referral=referral, user=mdt_member, reason="Wrong patient file.")
+    voided = client.get(url).content.decode()
+    assert "Wrong patient file." in text(find(voided, "section", class_="mdt-decisions"))
+    assert "Meaning: decision voided" in text(find(voided, "ul", class_="signatures"))
+
+    approve(referral, mdt_member)
+    client.get(url)
+    enrolment = enrol(referral, coordinator_wuwei)
+    enrolled = client.get(url).content.decode()
+    assert enrolment.study_number in text(find(enrolled, "dl", class_="referral-facts"))

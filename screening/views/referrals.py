@@ -30,6 +30,7 @@ from screening.forms.referrals import (
 )
 from screening.models import Evaluation, ProtocolVersion, Referral, Site
 from screening.templatetags import badges
+from screening.templatetags.rows import data_cards
 
 Status = Referral.Status
 
@@ -423,18 +424,19 @@ def referral_detail(request, screening_number):
     evaluation = referral.evaluation
     results = evaluation.results
     limits = evaluation.protocol_version.limits()
-    criteria = display.criterion_rows(results, limits)
+    outcome_sentence, criteria_table = _criteria_drawn(evaluation, limits)
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
     records = display.referral_records(
         referral, read, limits=limits, visible_site_ids=access.visible_site_ids(user)
     )
+    decisions_drawn, signatures_drawn = _records_drawn(records, read, limits)
     decisions = records.decisions
     current = next((shown for shown in decisions if shown.state == "current"), None)
     enrolment = records.enrolment if referral.status == Status.ENROLLED else None
+    facts, cards = _facts_and_data_drawn(referral, enrolment, records.history.labs_source)
     context = {
         "referral": referral,
-        "status_label": display.answer("status", referral.status),
-        "sex_label": display.answer("sex", referral.sex),
+        "facts": facts,
         "outcome_label": display.answer("outcome", referral.outcome),
         "evaluation": evaluation,
         "headline": display.headline(
@@ -443,22 +445,83 @@ def referral_detail(request, screening_number):
             enrolment=enrolment,
             today=timezone.localdate(),
         ),
-        "enrolment": enrolment,
-        "decisions": decisions,
+        "decisions": decisions_drawn,
         "may_decide": access.is_mdt_member(user),
-        "outcome_sentence": display.outcome_sentence(evaluation.outcome, criteria),
-        "criteria": criteria,
+        "outcome_sentence": outcome_sentence,
+        "criteria_table": criteria_table,
         "todo": display.todo_items(results, limits),
         "stage_group": display.stage_group_text(referral.stage_group()),
-        "sections": display.clinical_sections(referral, labs_source=records.history.labs_source),
+        "data_cards": cards,
         "status_history": records.history.status_changes,
         "may_act": may_act,
         "withdraw_fields": _blank_withdrawal_fields(get_language()) if may_act else None,
-        "signatures": records.signatures,
+        "signatures": signatures_drawn,
         "earlier_referrals": records.earlier,
         "possible_duplicates": records.duplicates,
     }
     return render(request, "referrals/detail.html", context)
+
+
+def _criteria_drawn(evaluation, limits: rules.Limits) -> tuple[str, str]:
+    """The outcome in a sentence and the criteria table's HTML (referrals/criteria_table.html)
+    of ``evaluation`` judged by ``limits``: wording and drawing the twelve rows took longer
+    than any other part of the referral page. Kept (``kept.kept_drawing``) for the results,
+    the outcome and the limits, so a new evaluation or an amended protocol is drawn afresh."""
+
+    def draw():
+        criteria = display.criterion_rows(evaluation.results, limits)
+        return (
+            display.outcome_sentence(evaluation.outcome, criteria),
+            render_to_string("referrals/criteria_table.html", {"criteria": criteria}),
+        )
+
+    return kept.kept_drawing(
+        "referral-criteria", [evaluation.results, evaluation.outcome, repr(limits)], draw
+    )
+
+
+def _records_drawn(records: display.Records, read: str, limits: rules.Limits) -> tuple[str, str]:
+    """The HTML of the referral's MDT decisions (mdt/decisions.html) and signatures
+    (referrals/signatures.html), from ``records`` of what ``display.records_sql`` ``read``: kept
+    (``kept.kept_drawing``) for that text and the ``limits`` a rejection's criterion is worded
+    with, so a new, voided or superseded decision or a new signature is drawn afresh."""
+
+    def draw():
+        return (
+            render_to_string("mdt/decisions.html", {"decisions": records.decisions}),
+            render_to_string("referrals/signatures.html", {"signatures": records.signatures}),
+        )
+
+    return kept.kept_drawing("referral-records", [read, repr(limits)], draw)
+
+
+def _facts_and_data_drawn(referral: Referral, enrolment, labs_source: str) -> tuple[str, str]:
+    """The HTML of the referral's heading and facts (referrals/facts.html, with the study number
+    of its ``enrolment`` when shown) and the cards of its data (``display.clinical_sections``
+    as the rows tag ``data_cards`` draws them), kept (``kept.kept_drawing``) for every column of
+    the referral, its site's names, the enrolment and where the labs came from: an edit, a new
+    status or an enrolment draws them afresh."""
+
+    def draw():
+        context = {
+            "referral": referral,
+            "status_label": display.answer("status", referral.status),
+            "sex_label": display.answer("sex", referral.sex),
+            "enrolment": enrolment,
+        }
+        return (
+            render_to_string("referrals/facts.html", context),
+            data_cards(display.clinical_sections(referral, labs_source=labs_source)),
+        )
+
+    drawn_from = [
+        [getattr(referral, field.attname) for field in Referral._meta.concrete_fields],
+        referral.site.name,
+        referral.site.name_zh,
+        enrolment and [enrolment.study_number, enrolment.consent_date],
+        labs_source,
+    ]
+    return kept.kept_drawing("referral-data", drawn_from, draw)
 
 
 # ``language`` keys the cache.
