@@ -226,12 +226,21 @@ def _new_referral(values: dict, *, user) -> Referral:
     return referral
 
 
+@functools.cache
+def _id_sequence(table: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        return cursor.fetchone()[0]
+
+
 def _draw_ids(model, count: int) -> list[int]:
-    """``count`` ids from the table's own sequence, for rows inserted with them."""
+    """``count`` ids from the table's own sequence, for rows inserted with them. The sequence
+    is named as a constant: looked up in the query, it was looked up again for each id, which
+    took ten times as long as drawing them."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, count],
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+            [_id_sequence(model._meta.db_table), count],
         )
         return [value for (value,) in cursor.fetchall()]
 
