@@ -424,7 +424,7 @@ def referral_detail(request, screening_number):
     evaluation = referral.evaluation
     results = evaluation.results
     limits = evaluation.protocol_version.limits()
-    outcome_sentence, criteria_table = _criteria_drawn(evaluation, limits)
+    outcome_sentence, evaluated, criteria_table = _criteria_drawn(evaluation, limits)
     may_act = access.may_edit_referral(user, referral) and not referral.is_closed
     records = display.referral_records(
         referral, read, limits=limits, visible_site_ids=access.visible_site_ids(user)
@@ -438,7 +438,6 @@ def referral_detail(request, screening_number):
         "referral": referral,
         "facts": facts,
         "outcome_label": display.answer("outcome", referral.outcome),
-        "evaluation": evaluation,
         "headline": display.headline(
             referral,
             current=current,
@@ -448,6 +447,7 @@ def referral_detail(request, screening_number):
         "decisions": decisions_drawn,
         "may_decide": access.is_mdt_member(user),
         "outcome_sentence": outcome_sentence,
+        "evaluated": evaluated,
         "criteria_table": criteria_table,
         "todo": display.todo_items(results, limits),
         "stage_group": display.stage_group_text(referral.stage_group()),
@@ -462,22 +462,32 @@ def referral_detail(request, screening_number):
     return render(request, "referrals/detail.html", context)
 
 
-def _criteria_drawn(evaluation, limits: rules.Limits) -> tuple[str, str]:
-    """The outcome in a sentence and the criteria table's HTML (referrals/criteria_table.html)
+def _criteria_drawn(evaluation, limits: rules.Limits) -> tuple[str, str, str]:
+    """The outcome in a sentence, when and under which protocol version it was evaluated
+    (referrals/evaluated.html) and the criteria table's HTML (referrals/criteria_table.html)
     of ``evaluation`` judged by ``limits``: wording and drawing the twelve rows took longer
     than any other part of the referral page. Kept (``kept.kept_drawing``) for the results,
-    the outcome and the limits, so a new evaluation or an amended protocol is drawn afresh."""
+    the outcome, the limits, the moment and the protocol version, so a new evaluation or an
+    amended protocol is drawn afresh."""
 
     def draw():
         criteria = display.criterion_rows(evaluation.results, limits)
         return (
             display.outcome_sentence(evaluation.outcome, criteria),
+            render_to_string("referrals/evaluated.html", {"evaluation": evaluation}),
             render_to_string("referrals/criteria_table.html", {"criteria": criteria}),
         )
 
-    return kept.kept_drawing(
-        "referral-criteria", [evaluation.results, evaluation.outcome, repr(limits)], draw
-    )
+    protocol = evaluation.protocol_version
+    drawn_from = [
+        evaluation.results,
+        evaluation.outcome,
+        repr(limits),
+        evaluation.created_at,
+        protocol.version,
+        protocol.effective_date,
+    ]
+    return kept.kept_drawing("referral-criteria", drawn_from, draw)
 
 
 def _records_drawn(records: display.Records, read: str, limits: rules.Limits) -> tuple[str, str]:
