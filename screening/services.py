@@ -190,9 +190,11 @@ def _copy_into(model, rows: Iterable[dict]) -> None:
         # sends but a SELECT, for the rest of the transaction; COPY goes around Django's
         # cursor, so a statement of ours carries it first.
         cursor.execute("SET LOCAL screening.copying_rows = 'on'")
-        cursor.copy_expert(
-            f"COPY {model._meta.db_table} ({names}) FROM STDIN", _Lines(lines()), COPY_CHUNK
-        )
+        # copy_expert is psycopg2's own: its errors become Django's (IntegrityError, say) here.
+        with connection.wrap_database_errors:
+            cursor.copy_expert(
+                f"COPY {model._meta.db_table} ({names}) FROM STDIN", _Lines(lines()), COPY_CHUNK
+            )
 
 
 @functools.cache

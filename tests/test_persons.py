@@ -2,6 +2,7 @@
 second enrolment, re-referrals linked, possible duplicates flagged and checked at enrolment."""
 
 import json
+from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from screening import exports, persons, services
 from screening.forms.referrals import ReferralForm
-from screening.imports import validate_rows
+from screening.imports import FileCheck, validate_rows
 from screening.models import Enrolment, ProtocolVersion, Referral, Site
 from screening.national_id import check_character
 from tests.factories import PASSWORD, create_referral, form_data, referral_data
@@ -126,6 +127,22 @@ def test_a_file_with_a_bad_row_names_the_person_already_referred_too(tmp_path, c
     assert errors[1] == (
         f"row 2: national_id: This person already has an open referral ({first.screening_number})."
     )
+    assert Referral.objects.count() == 1
+
+
+def test_a_person_referred_after_the_file_was_screened_imports_nothing(tmp_path, coordinator_wuwei):
+    row = patient(hospital_number="WU1")
+    # Screened before this referral was made: the one-open-referral constraint refuses the row
+    # when it is saved.
+    screened_before = persons.Screening([persons.Finding()], set())
+    create_referral(user=coordinator_wuwei, **row)
+
+    with (
+        mock.patch.object(FileCheck, "screen", return_value=(screened_before, [])),
+        pytest.raises(CommandError, match="Someone referred one of these people meanwhile"),
+    ):
+        import_file(tmp_path, [{**row, "hospital_number": "WU2"}])
+
     assert Referral.objects.count() == 1
 
 

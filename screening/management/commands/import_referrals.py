@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, connections, transaction
+from django.db import IntegrityError, connection, connections, transaction
 
 from screening import rules, services
 from screening.forms.referrals import REFERRAL_KEYS
@@ -124,6 +124,12 @@ class Command(BaseCommand):
                 saved += len(referrals)
                 if progress:
                     progress.update(saved)
+        except IntegrityError as clash:
+            # Someone referred one of these people since they were screened: the database's
+            # one-open-referral constraint refuses the row.
+            raise CommandError(
+                "Someone referred one of these people meanwhile; nothing was imported."
+            ) from clash
         finally:
             if progress:
                 progress.close()
