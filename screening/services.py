@@ -1,9 +1,13 @@
 """Every state change of a referral has its home here (STYLE.md lesson 2)."""
 
+import csv
 import dataclasses
 import functools
 import hashlib
+import io
 import json
+import operator
+import re
 from collections.abc import Iterable
 
 import pghistory
@@ -125,66 +129,83 @@ def _evaluation_record(referral, protocol, user, result: rules.Evaluation) -> Ev
 
 
 COPY_CHUNK = 256 * 1024  # characters COPY is sent at a time
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# COPY reads CSV with a tab between fields, and a field holding a tab, a line break or this
+# quote character between two of it: a character no text of ours holds, so JSON (whose text
+# holds none of the others) is never quoted.
+COPY_QUOTE = "\x1f"
+_NEEDS_QUOTES = re.compile(f"[\t\n\r{COPY_QUOTE}]")
 
 
-def _copy_writer(field):
-    """How COPY's text format writes a value of ``field`` that is not None; a JSON field's value
-    is given as JSON text."""
-    if isinstance(field, models.JSONField):
-        # JSON text holds no tab, newline or carriage return: only its backslashes need doubling.
-        return lambda value: value.replace("\\", "\\\\")
-    if isinstance(field, models.BooleanField):
-        return lambda value: "t" if value else "f"
-    if isinstance(field, models.DateField):  # a DateTimeField too
-        return lambda value: value.isoformat()
-    return lambda value: str(value).translate(_COPY_ESCAPES)
+def _quoted(text: str | None) -> str:
+    """``text`` as a field of COPY's CSV, as the csv module writes it, in one scan."""
+    if text is None:
+        return ""
+    if _NEEDS_QUOTES.search(text) is None:
+        return text
+    return COPY_QUOTE + text.replace(COPY_QUOTE, COPY_QUOTE * 2) + COPY_QUOTE
 
 
-class _Lines:
-    """A file COPY reads lines from as ``lines`` makes them: PostgreSQL stores the rows sent
-    while the next are made, so the two processes work at once."""
+class _CsvRows:
+    """A file COPY reads as CSV, written as ``rows`` are made, so PostgreSQL stores the rows
+    sent while the next are made and the two work at once.
 
-    def __init__(self, lines: Iterable[str]):
-        self._lines = iter(lines)
+    A row is (its texts, its short values): the texts (JSON, kilobytes each) go first as
+    ``_quoted`` gives them, as the csv module would copy them character by character; the csv
+    module writes the short values, in C.
+    """
+
+    def __init__(self, rows: Iterable[tuple[list, tuple]]):
+        self._rows = iter(rows)
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(
+            self._buffer, delimiter="\t", quotechar=COPY_QUOTE, lineterminator="\n"
+        )
 
     def read(self, size: int = -1) -> str:
-        chunk, length = [], 0
-        for line in self._lines:
-            chunk.append(line)
-            length += len(line)
-            if length >= size > 0:
+        buffer, write = self._buffer, self._buffer.write
+        for texts, values in self._rows:
+            for text in texts:
+                write(_quoted(text))
+                write("\t")
+            self._writer.writerow(values)
+            if buffer.tell() >= size > 0:
                 break
-        return "".join(chunk)
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
 
 
 def _copy_into(model, rows: Iterable[dict]) -> None:
-    """Insert ``rows`` (a dict of column values by attname each, the ids already drawn) with
-    one COPY: PostgreSQL reads it much faster than a multi-row INSERT of as many parameters,
-    and the audit triggers fire on it as on an INSERT, in the same pghistory context. ``rows``
-    may be made as they are read. Fields set when saved (``auto_now``, ``auto_now_add``) get
-    one moment for all the rows."""
+    """Insert ``rows`` (a dict of column values by attname each, the ids already drawn, JSON
+    given as its text) with one COPY: PostgreSQL reads it much faster than a multi-row INSERT of
+    as many parameters, and the audit triggers fire on it as on an INSERT, in the same pghistory
+    context. ``rows`` may be made as they are read. Fields set when saved (``auto_now``,
+    ``auto_now_add``) get one moment for all the rows.
+
+    The rows go as CSV (``_CsvRows``): None is an empty field, which COPY reads as NULL; an
+    empty text is an empty field too, which COPY keeps as text in the columns that cannot be
+    NULL (``FORCE_NOT_NULL``).
+    """
     fields = [field for field in model._meta.concrete_fields if not field.generated]
+    ambiguous = [field.name for field in fields if field.null and field.empty_strings_allowed]
+    if ambiguous:
+        raise ValueError(f"COPY as CSV cannot tell an empty text from NULL in {ambiguous}")
+    texts = [field for field in fields if isinstance(field, models.JSONField)]
+    fields = texts + [field for field in fields if field not in texts]  # the COPY's order
     now = timezone.now()
     stamped = [field.attname for field in fields if getattr(field, "auto_now_add", False)]
     stamped += [field.attname for field in fields if getattr(field, "auto_now", False)]
-    columns = [(field.attname, _copy_writer(field)) for field in fields]
+    short_of = operator.itemgetter(*(field.attname for field in fields if field not in texts))
 
-    def lines():
-        for values in rows:
-            for attname in stamped:
-                values[attname] = now
-            yield (
-                "\t".join(
-                    [
-                        "\\N" if (value := values[attname]) is None else write(value)
-                        for attname, write in columns
-                    ]
-                )
-                + "\n"
-            )
+    def row_of(values: dict) -> tuple[list, tuple]:
+        for attname in stamped:
+            values[attname] = now
+        return [values[field.attname] for field in texts], short_of(values)
 
-    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(field.column) for field in fields)
+    not_null = ", ".join(quote(field.column) for field in fields if not field.null)
     with connection.cursor() as cursor:
         # pghistory sets its context (who, from which page) in front of each statement Django
         # sends but a SELECT, for the rest of the transaction; COPY goes around Django's
@@ -193,7 +214,10 @@ def _copy_into(model, rows: Iterable[dict]) -> None:
         # copy_expert is psycopg2's own: its errors become Django's (IntegrityError, say) here.
         with connection.wrap_database_errors:
             cursor.copy_expert(
-                f"COPY {model._meta.db_table} ({names}) FROM STDIN", _Lines(lines()), COPY_CHUNK
+                f"COPY {model._meta.db_table} ({names}) FROM STDIN WITH (FORMAT csv, DELIMITER "
+                f"E'\\t', QUOTE E'\\x{ord(COPY_QUOTE):02x}', FORCE_NOT_NULL ({not_null}))",
+                _CsvRows(map(row_of, rows)),
+                COPY_CHUNK,
             )
 
 
