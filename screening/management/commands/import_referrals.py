@@ -1,3 +1,4 @@
+import gc
 import itertools
 import multiprocessing
 import os
@@ -52,6 +53,10 @@ class Command(BaseCommand):
     def handle(self, *args, file, dry_run, user, **options):
         if not file.exists():
             raise CommandError(f"{file}: no such file")
+        # What Django loaded to start (models, forms, translations) lives as long as the
+        # command: frozen, the garbage collector no longer walks it each time it looks through
+        # the import's own objects, which took a tenth of the saving.
+        gc.freeze()
         creator = self._user(user)
         sites = None
         if creator is not None and creator.groups.filter(name=Role.COORDINATOR).exists():
