@@ -1,5 +1,6 @@
 """gunicorn settings for TrialScreen (``make serve``; see docs/deploy.md)."""
 
+import gc
 import multiprocessing
 import os
 
@@ -14,3 +15,9 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss'
 logger_class = "trialscreen.gunicorn_logging.AccessLogger"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Django is loaded and stays for the worker's life: frozen, the garbage collector no
+    longer walks it, which paused a worker for about 65 ms every few hundred requests."""
+    gc.freeze()
