@@ -9,6 +9,7 @@ import json
 import operator
 import re
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import pghistory
 from django.db import connection, models, transaction
@@ -146,8 +147,11 @@ def _quoted(text: str | None) -> str:
 
 
 class _CsvRows:
-    """A file COPY reads as CSV, written as ``rows`` are made, so PostgreSQL stores the rows
-    sent while the next are made and the two work at once.
+    """A file COPY reads as CSV, made from ``rows`` a chunk at a time in a second thread while
+    COPY sends the chunk before: PostgreSQL stores rows while Python makes the next. (Made in
+    the sending thread, each waited for the other over a Unix socket, whose buffer holds
+    little: both COPYs of an import took half as long again.) A context manager: leaving it
+    waits for the chunk in the making, should COPY stop early.
 
     A row is (its texts, its short values): the texts (JSON, kilobytes each) go first as
     ``_quoted`` gives them, as the csv module would copy them character by character; the csv
@@ -160,20 +164,35 @@ class _CsvRows:
         self._writer = csv.writer(
             self._buffer, delimiter="\t", quotechar=COPY_QUOTE, lineterminator="\n"
         )
+        self._second_thread = ThreadPoolExecutor(max_workers=1)
+        self._next = self._second_thread.submit(self._chunk)
 
-    def read(self, size: int = -1) -> str:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self._second_thread.shutdown()
+
+    def _chunk(self) -> str:
         buffer, write = self._buffer, self._buffer.write
         for texts, values in self._rows:
             for text in texts:
                 write(_quoted(text))
                 write("\t")
             self._writer.writerow(values)
-            if buffer.tell() >= size > 0:
+            if buffer.tell() >= COPY_CHUNK:
                 break
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
         return text
+
+    def read(self, size: int = -1) -> str:
+        """The next chunk (about ``COPY_CHUNK`` characters, whatever ``size``); "" at the end."""
+        chunk = self._next.result()
+        if chunk:
+            self._next = self._second_thread.submit(self._chunk)
+        return chunk
 
 
 def _copy_into(model, rows: Iterable[dict]) -> None:
@@ -212,11 +231,11 @@ def _copy_into(model, rows: Iterable[dict]) -> None:
         # cursor, so a statement of ours carries it first.
         cursor.execute("SET LOCAL screening.copying_rows = 'on'")
         # copy_expert is psycopg2's own: its errors become Django's (IntegrityError, say) here.
-        with connection.wrap_database_errors:
+        with connection.wrap_database_errors, _CsvRows(map(row_of, rows)) as csv_rows:
             cursor.copy_expert(
                 f"COPY {model._meta.db_table} ({names}) FROM STDIN WITH (FORMAT csv, DELIMITER "
                 f"E'\\t', QUOTE E'\\x{ord(COPY_QUOTE):02x}', FORCE_NOT_NULL ({not_null}))",
-                _CsvRows(map(row_of, rows)),
+                csv_rows,
                 COPY_CHUNK,
             )
 
