@@ -241,6 +241,7 @@ def test_a_race_for_the_same_patient_keeps_the_typed_values(client_as, monkeypat
     [
         "tab\there",
         "line\nbreak and\r\nreturn",
+        "a line of its own:\n\\.\nCOPY's end-of-data marker",
         "back\\slash and \\N",
         '"quoted", with a comma',
         "\x1f unit separators \x1f\x1f",
