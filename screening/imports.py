@@ -292,12 +292,12 @@ class FileCheck:
             return None
         for key in row.keys() - KNOWN_KEYS:
             errors.append(RowError(number, key, _("unknown field")))
-        structured = {key for key, value in row.items() if isinstance(value, dict | list)}
+        structured = {key for key, value in row.items() if isinstance(value, (dict, list))}
         for key in structured:
             errors.append(RowError(number, key, _("must be a single value, not a list or object")))
         data = {
             # A CSV's cells are text already.
-            key: value if isinstance(value, str) else _form_value(value)
+            key: value if type(value) is str else _form_value(value)
             for key, value in row.items()
             if key in KNOWN_KEYS and key not in structured
         }

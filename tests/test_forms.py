@@ -167,6 +167,12 @@ INVALID = [
         "date_of_birth",
         "Enter a valid date.",
     ),
+    (
+        "no year 0",
+        {"date_of_birth": "0000-01-01"},
+        "date_of_birth",
+        "Enter a valid date.",
+    ),
 ]
 
 

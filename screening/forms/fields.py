@@ -2,6 +2,7 @@
 2 and 3): a date as ``YYYY-MM-DD``, a number as a plain decimal, notes without control
 characters."""
 
+import datetime
 import re
 
 from django import forms
@@ -33,6 +34,11 @@ class IsoDateField(forms.DateField):
         if isinstance(value, str) and value.strip() and not _ISO_DATE.fullmatch(value.strip()):
             raise ValidationError(self.error_messages["format"], code="format")
         return super().to_python(value)
+
+    def strptime(self, value, format):
+        # The one input format, already matched: read by the C parser, as strptime took a
+        # tenth of an imported file's check.
+        return datetime.date.fromisoformat(value)
 
 
 class PlainNumberMixin:

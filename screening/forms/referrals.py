@@ -2,6 +2,7 @@
 crispy layout; the withdrawal confirmation."""
 
 import datetime
+import functools
 from decimal import Decimal
 
 from crispy_forms.bootstrap import InlineRadios
@@ -248,9 +249,15 @@ class ReferralForm(forms.ModelForm):
             except units.UnitError as error:
                 self.add_error(key, self._unit_message(error))
 
+    @functools.cached_property
+    def today(self) -> datetime.date:
+        """The day in the trial's time zone, read once: an import checks every row of its file
+        with one form, against the day its check began."""
+        return timezone.localdate()
+
     def _clean_dates(self):
         data = self.cleaned_data
-        today = timezone.localdate()
+        today = self.today
         dob, referral_date = data.get("date_of_birth"), data.get("referral_date")
         if referral_date and not data.get("screening_date") and "screening_date" not in self.errors:
             data["screening_date"] = referral_date
