@@ -1,12 +1,12 @@
 import gc
 import itertools
 import multiprocessing
+import operator
 import os
 import pickle
 import tempfile
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from operator import attrgetter
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -24,6 +24,7 @@ PROGRESS_FROM_ROWS = 2_000  # a smaller file is done before a bar would help
 # so a large machine's memory is not spent on them.
 CHECKING_PROCESSES = min(len(os.sched_getaffinity(0)), 4)
 SAVED_AT_ONCE = 10_000  # rows given to referrals_create at once
+_referral_values = operator.itemgetter(*REFERRAL_KEYS)
 
 
 class Command(BaseCommand):
@@ -79,7 +80,7 @@ class Command(BaseCommand):
             if errors:
                 self._refuse(errors + check.screen()[1], rows)
             spool.seek(0)
-            clean_batches = _unspooled(spool, {site.pk: site for site in check.sites})
+            clean_batches = _unspooled(spool)
             with transaction.atomic():
                 # The people are screened against the stored referrals once, in the transaction
                 # that saves them, before any is saved.
@@ -116,7 +117,7 @@ class Command(BaseCommand):
         return rows
 
     def _refuse(self, errors: list, rows: int) -> None:
-        errors.sort(key=attrgetter("row"))  # stable: a row's problems keep their order
+        errors.sort(key=operator.attrgetter("row"))  # stable: a row's problems keep their order
         for error in errors:
             self.stderr.write(str(error))
         raise CommandError(
@@ -208,26 +209,17 @@ def _check_batch(check: FileCheck, batch: list) -> tuple:
 
 
 def _spooled(rows: Iterable[dict]) -> bytes:
-    """One batch of clean rows, as tuples in ``REFERRAL_KEYS`` order with the site's id."""
-    return pickle.dumps(
-        [
-            tuple(row[key].pk if key == "site" else row[key] for key in REFERRAL_KEYS)
-            for row in rows
-        ],
-        protocol=pickle.HIGHEST_PROTOCOL,
-    )
+    """One batch of clean rows, as tuples in ``REFERRAL_KEYS`` order (each site pickled once)."""
+    return pickle.dumps(list(map(_referral_values, rows)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _unspooled(spool, sites_by_pk: dict):
+def _unspooled(spool):
     while True:
         try:
             batch = pickle.load(spool)  # noqa: S301 - the file this command wrote
         except EOFError:
             return
-        rows = [dict(zip(REFERRAL_KEYS, values, strict=True)) for values in batch]
-        for row in rows:
-            row["site"] = sites_by_pk[row["site"]]
-        yield rows
+        yield [dict(zip(REFERRAL_KEYS, values, strict=True)) for values in batch]
 
 
 def _judged(clean_batches, protocol) -> Counter:
