@@ -139,11 +139,11 @@ def born_alike(people: list[Person]) -> dict[tuple, list[Person]]:
         )
         rows = cursor.fetchall()
     found = defaultdict(list)
+    # Most rows share only the day: a Person is made for the few whose name matches too.
     for row in rows:
-        person = Person._make(row)
-        key = person.duplicate_key()
+        key = (name_key(row[3]), row[4], row[5])
         if key in keys:
-            found[key].append(person)
+            found[key].append(Person._make(row))
     return found
 
 
@@ -218,15 +218,19 @@ def new_duplicates(people: list[Person], alike: dict) -> tuple[list[bool], set[i
     """For ``people`` about to be stored: whether each is a possible duplicate, of a stored
     referral (``alike`` is ``born_alike(people)``) or of another of ``people``; and the ids of
     the stored referrals they make possible duplicates. No query."""
+    keys = [person.duplicate_key() for person in people]
     among = defaultdict(list)
-    for person in people:
-        among[person.duplicate_key()].append(person)
+    for person, key in zip(people, keys, strict=True):
+        among[key].append(person)
     flags, stored = [], set()
-    for person in people:
-        key = person.duplicate_key()
-        others = [other for other in alike.get(key, ()) if not other.same_person(person)]
-        stored.update(other.pk for other in others)
-        flags.append(bool(others) or any(not other.same_person(person) for other in among[key]))
+    for person, key in zip(people, keys, strict=True):
+        others = [other.pk for other in alike.get(key, ()) if not other.same_person(person)]
+        stored.update(others)
+        # Alone under its key, the person has no other in the file to be compared with.
+        alone = len(among[key]) == 1
+        flags.append(
+            bool(others) or (not alone and any(not o.same_person(person) for o in among[key]))
+        )
     return flags, stored
 
 
