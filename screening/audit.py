@@ -212,19 +212,24 @@ def referral_history(referral: Referral) -> list[HistoryLine]:
         (EnrolmentEvent.objects.filter(referral_id=referral.pk), _enrolment_texts),
         (SignatureEvent.objects.filter(referral_id=referral.pk), _signature_texts),
     )
-    entries = []
+    entries, created = [], None
     for rank, (events, describe) in enumerate(streams):
         previous_of = {}
         for event in events.select_related("pgh_context").order_by("pgh_id"):
             previous = previous_of.get(event.pgh_obj_id)
             previous_of[event.pgh_obj_id] = event
             metadata = event.pgh_context.metadata if event.pgh_context else {}
-            order = (event.pgh_created_at, rank, event.pgh_id)
-            entries.append((order, event, previous, describe, metadata))
+            at = event.pgh_created_at
+            if rank == 0 and created is None:
+                created = at  # the referral's creation, its first event
+            # Nothing is told before the creation: an import stores the evaluations a moment
+            # before their referrals, and the first evaluation reads right after.
+            order = (at if created is None else max(at, created), rank, event.pgh_id)
+            entries.append((order, at, event, previous, describe, metadata))
     entries.sort(key=lambda entry: entry[0])
     names = _names({entry[-1].get("user") for entry in entries} - {None})
     lines = []
-    for (at, _rank, _id), event, previous, describe, metadata in entries:
+    for _order, at, event, previous, describe, metadata in entries:
         actor = names.users.get(metadata.get("user"), "")
         source = metadata.get("url") or metadata.get("command") or ""
         reason = metadata.get("change_reason", "")

@@ -10,6 +10,7 @@ import operator
 import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import pghistory
 from django.db import connection, models, transaction
@@ -315,10 +316,68 @@ def ensure_withdrawable(referral: Referral) -> None:
         )
 
 
+class Evaluated(NamedTuple):
+    """A referral about to be created, with its evaluation stored (``evaluations_create``)."""
+
+    referral_id: int
+    evaluation_id: int
+    outcome: rules.Outcome
+
+
+@_attributed
+@transaction.atomic
+def evaluations_create(*, rows: list[dict], user=None) -> list[Evaluated]:
+    """Evaluate the referrals about to be created from ``rows`` (as ``referrals_create`` takes
+    them) and store their evaluations, the referrals' ids drawn for them. ``referrals_create``
+    must then create those referrals (``evaluated``) in the same transaction: each evaluation
+    points at its referral, which the database checks at commit. An import stores a checked
+    batch's evaluations while its later rows are still being checked. Four queries and one COPY,
+    plus the audit trigger's own write."""
+    return _evaluations_store(rows, user)
+
+
+def _evaluations_store(rows: list[dict], user) -> list[Evaluated]:
+    protocol = ProtocolVersion.current()
+    limits = protocol.limits()
+    # The referral points at its evaluation and the evaluation back at it: both ids are drawn
+    # first, and the database checks both foreign keys at commit.
+    referral_ids = _draw_ids(Referral, len(rows))
+    evaluation_ids = _draw_ids(Evaluation, len(rows))
+    evaluated = []
+
+    def evaluation_rows():
+        # Made as COPY reads them: one row is evaluated and its JSON written while the database
+        # stores the ones before.
+        for data, referral_id, evaluation_id in zip(
+            rows, referral_ids, evaluation_ids, strict=True
+        ):
+            values = _new_referral_values(data, user=user)
+            snapshot = Referral.snapshot_of(values)
+            result = rules.evaluate(snapshot, limits)
+            evaluated.append(Evaluated(referral_id, evaluation_id, result.outcome))
+            yield {  # the columns of ``_evaluation_record``
+                "id": evaluation_id,
+                "referral_id": referral_id,
+                "protocol_version_id": protocol.pk,
+                "outcome": str(result.outcome),
+                "results": result.results_json_text(),
+                "snapshot": snapshot.json_text(),
+                "created_at": None,
+                "created_by_id": values["created_by_id"],
+            }
+
+    _copy_into(Evaluation, evaluation_rows())
+    return evaluated
+
+
 @_attributed
 @transaction.atomic
 def referrals_create(
-    *, rows: Iterable[dict], user=None, screening: persons.Screening | None = None
+    *,
+    rows: Iterable[dict],
+    user=None,
+    screening: persons.Screening | None = None,
+    evaluated: list[Evaluated] | None = None,
 ) -> list[Referral]:
     """Create and evaluate referrals from validated clinical data (``ReferralForm.clinical_data``).
 
@@ -326,33 +385,28 @@ def referrals_create(
     person's latest closed referral and flagged when it is a possible duplicate (PROTOCOL
     section 3a); a person with an open referral or an enrolment is refused. ``screening`` is
     ``persons.screen`` of the rows' people when the caller made it in this transaction (an
-    import screens the whole file before saving any of it). Costs a constant number of queries
-    per batch plus the audit triggers' own writes.
+    import screens the whole file before saving any of it); ``evaluated``, the rows'
+    ``evaluations_create`` when the caller stored their evaluations already. Costs a constant
+    number of queries per batch plus the audit triggers' own writes.
     """
     rows = list(rows)
     if not rows:
         return []
-    protocol = ProtocolVersion.current()
     if screening is None:
         screening = persons.screen([persons.Person.from_data(data) for data in rows])
     for finding in screening.findings:
         for _field, message in finding.refusals:
             raise WorkflowError(message)
-    limits = protocol.limits()
+    if evaluated is None:
+        evaluated = _evaluations_store(rows, user)
     numbers = _next_screening_numbers(len(rows))
-    # Each referral is evaluated before it is stored and inserted with its evaluation: two
-    # INSERTs, one audit event each. The referral points at its evaluation and the evaluation
-    # back at it; the database checks both foreign keys at commit.
-    referral_ids = _draw_ids(Referral, len(rows))
-    evaluation_ids = _draw_ids(Evaluation, len(rows))
-    stored, referrals = [], []
+    referrals = []
 
     def referral_rows():
-        # Made as COPY reads them: each row is evaluated while the database stores the rows
-        # before. The Referral objects are made later, while the database stores the
-        # evaluations' JSON, its longest work.
-        for number, data, finding, referral_id, evaluation_id in zip(
-            numbers, rows, screening.findings, referral_ids, evaluation_ids, strict=True
+        # Made as COPY reads them, while the database stores the rows before; each Referral
+        # object once COPY has taken its row and set its times.
+        for number, data, finding, (referral_id, evaluation_id, outcome) in zip(
+            numbers, rows, screening.findings, evaluated, strict=True
         ):
             values = _new_referral_values(
                 {
@@ -362,34 +416,15 @@ def referrals_create(
                     "screening_number": number,
                     "previous_referral_id": finding.previous_id,
                     "possible_duplicate": finding.possible_duplicate,
+                    "outcome": str(outcome),
+                    "status": STATUS_FOR_OUTCOME[outcome],  # a new referral is open
                 },
                 user=user,
             )
-            snapshot = Referral.snapshot_of(values)
-            result = rules.evaluate(snapshot, limits)
-            values["outcome"] = str(result.outcome)
-            values["status"] = STATUS_FOR_OUTCOME[result.outcome]  # a new referral is open
-            stored.append((values, snapshot, result))
             yield values
-
-    def evaluation_rows():
-        # Made as COPY reads them: one evaluation's JSON is written while the database stores
-        # the ones before.
-        for values, snapshot, result in stored:
             referrals.append(_new_referral(values, user=user))
-            yield {  # the columns of ``_evaluation_record``
-                "id": values["evaluation_id"],
-                "referral_id": values["id"],
-                "protocol_version_id": protocol.pk,
-                "outcome": values["outcome"],
-                "results": result.results_json_text(),
-                "snapshot": snapshot.json_text(),
-                "created_at": None,
-                "created_by_id": values["created_by_id"],
-            }
 
     _copy_into(Referral, referral_rows())
-    _copy_into(Evaluation, evaluation_rows())
     if screening.stored_duplicates:
         Referral.objects.filter(
             pk__in=screening.stored_duplicates, possible_duplicate=False

@@ -1,6 +1,7 @@
 """The audit trail: every change recorded with its user by the database,
 history rows that cannot be rewritten, the history page in plain words and the admin log."""
 
+import io
 import json
 from decimal import Decimal
 
@@ -214,6 +215,25 @@ def test_context_may_still_gain_details(referral):
 
 def _local_minute(moment):
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def test_an_imported_referral_s_history_starts_with_its_creation(tmp_path, coordinator_wuwei):
+    path = tmp_path / "referrals.json"
+    path.write_text(json.dumps([referral_data()]), encoding="utf-8")
+    call_command(
+        "import_referrals", str(path), "--user", coordinator_wuwei.username, stdout=io.StringIO()
+    )
+    referral = Referral.objects.get()
+    # The import stores the evaluations while it checks the rows, before the referrals.
+    evaluated = EvaluationEvent.objects.get(referral_id=referral.pk).pgh_created_at
+    assert evaluated < ReferralEvent.objects.get(pgh_obj_id=referral.pk).pgh_created_at
+
+    lines = [(line.actor, line.text) for line in referral_history(referral)]
+
+    assert lines == [
+        ("coord-wuwei", f"created referral {referral.screening_number} with status MDT review"),
+        ("coord-wuwei", "evaluated the referral under protocol v1: Potentially eligible"),
+    ]
 
 
 def test_history_tells_each_change_in_plain_words(client, coordinator_wuwei, mdt_member, referral):

@@ -16,7 +16,7 @@ from django.utils import translation
 from screening.forms.referrals import REFERRAL_KEYS, ReferralForm, ReferralRows
 from screening.imports import batches
 from screening.management.commands import import_referrals
-from screening.models import ProtocolVersion, Referral, Site
+from screening.models import Evaluation, EvaluationEvent, ProtocolVersion, Referral, Site
 from tests.factories import referral_data
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +153,9 @@ def test_one_bad_row_deep_in_a_big_file_imports_nothing_and_uses_no_number(
 
     assert "row 4322: ecog: ECOG is a grade from 0 to 5." in capsys.readouterr().err
     assert not Referral.objects.exists()
+    # The evaluations of the first 4,000 rows, stored while the rest was checked, are undone.
+    assert not Evaluation.objects.exists()
+    assert not EvaluationEvent.objects.exists()
     # The file was checked whole before any referral was numbered.
     assert last_screening_number() == numbered
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, transaction
 
 from screening import rules, services
 from screening.forms.referrals import REFERRAL_KEYS
@@ -71,33 +71,36 @@ class Command(BaseCommand):
             sites = Site.objects.filter(coordinators=creator)
         protocol = ProtocolVersion.current()
         check = FileCheck(protocol=protocol, sites=sites)
-        # The file is checked whole before anything is saved (a referral saved and rolled back
+        # The file is checked whole before any referral is saved (one saved and rolled back
         # would use up its screening number): its clean rows wait in a temporary file, a batch
-        # at a time, so memory stays flat whatever the file's length.
-        with tempfile.TemporaryFile() as spool:
-            rows = self._check(file, check, spool)
+        # at a time, so memory stays flat whatever the file's length. Their evaluations, which
+        # take no number, are stored meanwhile, the database working while the rows after them
+        # are checked; all is undone if any row is refused.
+        with tempfile.TemporaryFile() as spool, transaction.atomic():
+            rows = self._check(file, check, spool, store=not dry_run, creator=creator)
             errors = check.finish(against_stored=False)
             if errors:
                 self._refuse(errors + check.screen()[1], rows)
+            # The people are screened against the stored referrals once, in the transaction
+            # that saves them, before any is saved.
+            screening, refusals = check.screen()
+            if refusals:
+                self._refuse(refusals, rows)
             spool.seek(0)
-            clean_batches = _unspooled(spool)
-            with transaction.atomic():
-                # The people are screened against the stored referrals once, in the transaction
-                # that saves them, before any is saved.
-                screening, refusals = check.screen()
-                if refusals:
-                    self._refuse(refusals, rows)
-                outcomes = (
-                    _judged(clean_batches, protocol)
-                    if dry_run
-                    else self._saved(clean_batches, creator, rows, screening)
-                )
+            clean_batches = _unspooled(spool, evaluated=not dry_run)
+            outcomes = (
+                _judged(clean_batches, protocol)
+                if dry_run
+                else self._saved(clean_batches, creator, rows, screening)
+            )
         verb = "would import" if dry_run else "imported"
         summary = ", ".join(f"{outcome} {count}" for outcome, count in sorted(outcomes.items()))
         self.stdout.write(f"{verb} {rows} referral(s): {summary or 'none'}")
 
-    def _check(self, file, check, spool) -> int:
-        """Check every row of ``file``, spooling the clean ones while none is wrong; the rows."""
+    def _check(self, file, check, spool, *, store: bool, creator) -> int:
+        """Check every row of ``file``, spooling the clean ones while none is wrong; the rows.
+        With ``store``, each clean batch's evaluations are stored as well (by ``creator``,
+        ``services.evaluations_create``) and spooled after it."""
         csv_rows = count_lines(file) - 1 if file.suffix.lower() == ".csv" else 0
         progress = self._progress("checking", csv_rows)
         rows = 0
@@ -105,8 +108,15 @@ class Command(BaseCommand):
             numbered_batches = batches(enumerate(read_rows(file), start=1))
             for rows, spooled, errors, people in _checked(check, numbered_batches):
                 check.add(errors, people)
-                if not check.errors:
-                    spool.write(spooled)
+                if check.errors:
+                    continue
+                spool.write(spooled)
+                if store:
+                    evaluated = services.evaluations_create(
+                        rows=_rows(pickle.loads(spooled)),  # noqa: S301 - made by _check_batch
+                        user=creator,
+                    )
+                    pickle.dump(evaluated, spool, protocol=pickle.HIGHEST_PROTOCOL)
                 if progress:
                     progress.update(rows)
         except ImportFileError as error:
@@ -128,10 +138,17 @@ class Command(BaseCommand):
     def _saved(self, clean_batches, creator, rows, screening) -> Counter:
         progress = self._progress("saving", rows)
         outcomes, saved = Counter(), 0
+        spooled = itertools.chain.from_iterable(
+            zip(batch, evaluated, strict=True) for batch, evaluated in clean_batches
+        )
         try:
-            for batch in batches(itertools.chain.from_iterable(clean_batches), size=SAVED_AT_ONCE):
+            for pairs in batches(spooled, size=SAVED_AT_ONCE):
+                batch, evaluated = zip(*pairs, strict=True)
                 referrals = services.referrals_create(
-                    rows=batch, user=creator, screening=screening.part(saved, saved + len(batch))
+                    rows=batch,
+                    user=creator,
+                    screening=screening.part(saved, saved + len(batch)),
+                    evaluated=list(evaluated),
                 )
                 outcomes.update(referral.outcome for referral in referrals)
                 saved += len(referrals)
@@ -164,19 +181,17 @@ class Command(BaseCommand):
 
 def _checked(check: FileCheck, numbered_batches: Iterator[list]) -> Iterator[tuple]:
     """``_check_batch`` of every batch, in the file's order. A file of more than one batch is
-    checked in forked processes (``CHECKING_PROCESSES``) while the database has nothing to
-    do; a few batches at a time are handed out, so memory stays flat."""
+    checked in forked processes (``CHECKING_PROCESSES``) while this one stores the evaluations
+    of the batches before; a few batches at a time are handed out, so memory stays flat."""
     first = next(numbered_batches)  # read_rows refuses a file without rows
     second = next(numbered_batches, None)
     if second is None or CHECKING_PROCESSES < 2:
         for batch in itertools.chain([first], [second] if second else [], numbered_batches):
             yield _check_batch(check, batch)
         return
-    # A child inherits the connection too; closed, it cannot be used by mistake. One inside a
-    # transaction (a test's) stays open: the children never query, and they leave through
-    # os._exit, which does not close it behind the parent's back.
-    if not connection.in_atomic_block:
-        connections.close_all()
+    # A child inherits the connection too, in the import's transaction: the children never
+    # query, and they leave through os._exit (or are terminated), which does not close it
+    # behind this process's back.
     context = multiprocessing.get_context("fork")
     with context.Pool(CHECKING_PROCESSES, _forked_with, (check,)) as pool:
         pending = deque()
@@ -213,13 +228,20 @@ def _spooled(rows: Iterable[dict]) -> bytes:
     return pickle.dumps(list(map(_referral_values, rows)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _unspooled(spool):
+def _rows(batch: list[tuple]) -> list[dict]:
+    """A spooled batch's rows, as dicts by ``REFERRAL_KEYS`` again."""
+    return [dict(zip(REFERRAL_KEYS, values, strict=True)) for values in batch]
+
+
+def _unspooled(spool, *, evaluated: bool):
+    """The spooled batches of rows in turn; each with its ``services.Evaluated`` when
+    ``evaluated`` (then spooled after it)."""
     while True:
         try:
-            batch = pickle.load(spool)  # noqa: S301 - the file this command wrote
+            batch = _rows(pickle.load(spool))  # noqa: S301 - the file this command wrote
         except EOFError:
             return
-        yield [dict(zip(REFERRAL_KEYS, values, strict=True)) for values in batch]
+        yield (batch, pickle.load(spool)) if evaluated else batch  # noqa: S301 - the same
 
 
 def _judged(clean_batches, protocol) -> Counter:
