@@ -343,6 +343,7 @@ def _evaluations_store(rows: list[dict], user) -> list[Evaluated]:
     # first, and the database checks both foreign keys at commit.
     referral_ids = _draw_ids(Referral, len(rows))
     evaluation_ids = _draw_ids(Evaluation, len(rows))
+    created_by_id = getattr(user, "pk", None)
     evaluated = []
 
     def evaluation_rows():
@@ -351,8 +352,7 @@ def _evaluations_store(rows: list[dict], user) -> list[Evaluated]:
         for data, referral_id, evaluation_id in zip(
             rows, referral_ids, evaluation_ids, strict=True
         ):
-            values = _new_referral_values(data, user=user)
-            snapshot = Referral.snapshot_of(values)
+            snapshot = Referral.snapshot_of(data)  # the clean data holds every snapshot field
             result = rules.evaluate(snapshot, limits)
             evaluated.append(Evaluated(referral_id, evaluation_id, result.outcome))
             yield {  # the columns of ``_evaluation_record``
@@ -363,7 +363,7 @@ def _evaluations_store(rows: list[dict], user) -> list[Evaluated]:
                 "results": result.results_json_text(),
                 "snapshot": snapshot.json_text(),
                 "created_at": None,
-                "created_by_id": values["created_by_id"],
+                "created_by_id": created_by_id,
             }
 
     _copy_into(Evaluation, evaluation_rows())
