@@ -368,6 +368,7 @@ def test_dry_run_saves_nothing(tmp_path, capsys):
 
     assert "would import 1 referral(s)" in capsys.readouterr().out
     assert Referral.objects.count() == 0
+    assert Evaluation.objects.count() == 0
 
 
 def test_a_dry_run_uses_up_no_screening_numbers(tmp_path, capsys):
