@@ -141,7 +141,8 @@ def born_alike(people: list[Person]) -> dict[tuple, list[Person]]:
     found = defaultdict(list)
     # Most rows share only the day: a Person is made for the few whose name matches too.
     for row in rows:
-        key = (name_key(row[3]), row[4], row[5])
+        _site, _number, _national_id, full_name, born, sex, _pk = row
+        key = (name_key(full_name), born, sex)  # Person.duplicate_key, before any Person
         if key in keys:
             found[key].append(Person._make(row))
     return found
