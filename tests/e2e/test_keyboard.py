@@ -35,6 +35,7 @@ def test_sign_in_find_a_referral_and_switch_language_by_keyboard(new_page):
     page.goto("/accounts/login/")
 
     # The username field has the focus; Enter in the password field signs in.
+    expect(page.locator("input[name=username]")).to_be_focused()
     page.keyboard.type("coord-wuwei")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
